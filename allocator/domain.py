@@ -1,0 +1,262 @@
+"""The problem instance of SPEC section 2, validated once at the boundary.
+
+Every model forbids unknown keys. Field-level rules (ranges, time-zone-aware
+instants) are pydantic field constraints; cross-references (unknown base, type,
+sector, duplicate ids, durations longer than windows) are checked by
+`Instance`'s model validator, whose messages name the record and the field.
+This module imports nothing of the project.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
+
+DEFAULT_PRIORITY_WEIGHTS: dict[int, int] = {1: 1000, 2: 200, 3: 50, 4: 10, 5: 1}
+
+NonNegInt = Annotated[int, Field(ge=0)]
+
+
+class InstanceRuleError(ValueError):
+    """A cross-reference or consistency error in an instance, located by record and field."""
+
+    def __init__(self, collection: str, record: str, field: str, message: str) -> None:
+        self.collection = collection
+        self.record = record
+        self.field = field
+        self.message = message
+        super().__init__(f"{collection} record '{record}', field '{field}': {message}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Window(_Model):
+    """A half-open time window `[start, end)`."""
+
+    start: AwareDatetime
+    end: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ends_after_start(self) -> Window:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end.isoformat()} is not after start {self.start.isoformat()}")
+        return self
+
+
+class Horizon(Window):
+    """The planning horizon: nothing may fly outside it."""
+
+
+class Maintenance(Window):
+    """A maintenance window: the aircraft is on the ground at its home base."""
+
+
+class CoverageRule(Window):
+    """At every minute of `[start, end)` keep `count` aircraft with `capability` on alert."""
+
+    capability: str = Field(min_length=1)
+    count: int = Field(default=1, ge=1)
+    penalty_per_hour: NonNegInt = Field(
+        description="service points lost per aircraft-hour of shortfall (a whole number)"
+    )
+
+
+class Sector(_Model):
+    id: str = Field(min_length=1)
+    name: str = ""
+    coverage: list[CoverageRule] = Field(default_factory=list)
+
+
+class Base(_Model):
+    id: str = Field(min_length=1)
+    name: str = ""
+    sector: str = Field(min_length=1)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    timezone: str | None = Field(
+        default=None,
+        description="IANA time zone for local times in reports (extension; default: horizon offset)",
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(f"unknown IANA time zone '{name}'") from None
+        return name
+
+
+class AircraftType(_Model):
+    id: str = Field(min_length=1)
+    category: str = ""
+    cruise_kt: float = Field(gt=0)
+    endurance_min: int = Field(gt=0)
+    turnaround_min: NonNegInt = 0
+    cost_per_hour: float = Field(default=0.0, ge=0)
+    capabilities: list[str] = Field(default_factory=list)
+
+
+class Aircraft(_Model):
+    id: str = Field(min_length=1, description="tail number")
+    type: str = Field(min_length=1)
+    home_base: str = Field(min_length=1)
+    available_from: AwareDatetime | None = None
+    maintenance: list[Maintenance] = Field(default_factory=list)
+    hours_available: float = Field(ge=0)
+    relocatable: bool = True
+
+
+class Request(_Model):
+    id: str = Field(min_length=1)
+    agency: str = Field(min_length=1)
+    unit: str = ""
+    sector: str = Field(min_length=1)
+    mission: str = ""
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    window: Window
+    duration_min: int = Field(gt=0)
+    capabilities: list[str] = Field(default_factory=list)
+    aircraft_types: list[str] | None = None
+    aircraft_count: int = Field(default=1, ge=1)
+    priority: int = Field(default=3, ge=1, le=5)
+    value: NonNegInt | None = None
+    target: str | None = None
+    submitted_at: AwareDatetime | None = Field(
+        default=None, description="when it was asked for; FCFS treats a missing one as last"
+    )
+
+
+class Policy(_Model):
+    priority_weights: dict[int, NonNegInt] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_WEIGHTS))
+    max_relocations_per_aircraft: int = Field(default=1, ge=0, le=4)
+    agency_min_share: (
+        Annotated[float, Field(ge=0, le=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] | None
+    ) = None
+    fairness_weight: NonNegInt = 1
+    deconfliction_radius_nm: float = Field(default=5.0, ge=0)
+
+    @model_validator(mode="after")
+    def _weights_cover_priorities(self) -> Policy:
+        missing = [p for p in range(1, 6) if p not in self.priority_weights]
+        if missing:
+            raise ValueError(f"priority_weights has no weight for priority {missing[0]}")
+        return self
+
+    def weight(self, priority: int) -> int:
+        return self.priority_weights[priority]
+
+    def share(self, agency: str) -> float:
+        """The agency's minimum share of its requested value (SPEC section 5); 0 when unset."""
+        if self.agency_min_share is None:
+            return 0.0
+        if isinstance(self.agency_min_share, dict):
+            return self.agency_min_share.get(agency, 0.0)
+        return self.agency_min_share
+
+
+class Instance(_Model):
+    name: str = Field(min_length=1)
+    horizon: Horizon
+    bases: list[Base]
+    sectors: list[Sector] = Field(default_factory=list)
+    aircraft_types: list[AircraftType]
+    aircraft: list[Aircraft]
+    requests: list[Request] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+    format: Literal["allocator-instance/1"] | None = Field(default=None, description="optional format tag")
+
+    _indexes: dict[str, dict] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references(self) -> Instance:
+        _check_references(self)
+        return self
+
+    # -- lookups -----------------------------------------------------------------
+    def base(self, base_id: str) -> Base:
+        return self._index("bases")[base_id]
+
+    def type_of(self, aircraft: Aircraft) -> AircraftType:
+        return self._index("aircraft_types")[aircraft.type]
+
+    def request(self, request_id: str) -> Request:
+        return self._index("requests")[request_id]
+
+    def aircraft_by_id(self, aircraft_id: str) -> Aircraft:
+        return self._index("aircraft")[aircraft_id]
+
+    def sector(self, sector_id: str) -> Sector:
+        return self._index("sectors")[sector_id]
+
+    def value(self, request: Request) -> int:
+        """A served request's contribution to `service` (SPEC section 5)."""
+        return request.value if request.value is not None else self.policy.weight(request.priority)
+
+    def _index(self, collection: str) -> dict:
+        cache = self._indexes
+        if collection not in cache:
+            cache[collection] = {rec.id: rec for rec in getattr(self, collection)}
+        return cache[collection]
+
+
+def _unique(collection: str, records: list) -> None:
+    seen: set[str] = set()
+    for rec in records:
+        if rec.id in seen:
+            raise InstanceRuleError(collection, rec.id, "id", f"duplicate id '{rec.id}'")
+        seen.add(rec.id)
+
+
+def _check_references(inst: Instance) -> None:
+    """Every cross-reference and consistency rule of SPEC section 2."""
+    for collection in ("bases", "sectors", "aircraft_types", "aircraft", "requests"):
+        _unique(collection, getattr(inst, collection))
+    if not inst.aircraft:
+        raise InstanceRuleError("instance", inst.name, "aircraft", "the fleet is empty")
+    sectors = {s.id for s in inst.sectors}
+    bases = {b.id for b in inst.bases}
+    types = {t.id for t in inst.aircraft_types}
+    for base in inst.bases:
+        if base.sector not in sectors:
+            raise InstanceRuleError("bases", base.id, "sector", f"unknown sector '{base.sector}'")
+    for ac in inst.aircraft:
+        if ac.type not in types:
+            raise InstanceRuleError("aircraft", ac.id, "type", f"unknown aircraft type '{ac.type}'")
+        if ac.home_base not in bases:
+            raise InstanceRuleError("aircraft", ac.id, "home_base", f"unknown base '{ac.home_base}'")
+    for req in inst.requests:
+        if req.sector not in sectors:
+            raise InstanceRuleError("requests", req.id, "sector", f"unknown sector '{req.sector}'")
+        for type_id in req.aircraft_types or []:
+            if type_id not in types:
+                raise InstanceRuleError(
+                    "requests", req.id, "aircraft_types", f"unknown aircraft type '{type_id}'"
+                )
+        if req.aircraft_types is not None and not req.aircraft_types:
+            raise InstanceRuleError(
+                "requests", req.id, "aircraft_types", "the allow-list is empty (omit it to allow all)"
+            )
+        window_min = (req.window.end - req.window.start).total_seconds() / 60
+        if req.duration_min > window_min:
+            raise InstanceRuleError(
+                "requests",
+                req.id,
+                "duration_min",
+                f"{req.duration_min} minutes do not fit in its {window_min:g}-minute window",
+            )

@@ -1,0 +1,36 @@
+"""Read and write plan files (SPEC section 3) and the sortie CSV."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from allocator.errors import InputError
+from allocator.io.instance_files import atomic_write_text, describe_validation_error, read_document
+from allocator.result import Plan
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Load a plan file; a malformed one is an `InputError` naming the record and field."""
+    path = Path(path)
+    data = read_document(path)
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: expected a plan object at the top level.")
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(describe_validation_error(exc, data, path, {})) from None
+
+
+def write_plan(plan: Plan, path: str | Path) -> Path:
+    """Write the plan JSON atomically."""
+    return atomic_write_text(path, plan.to_json())
+
+
+def write_sorties_csv(plan: Plan, path: str | Path) -> Path:
+    """Write one row per sortie (UTC ISO instants)."""
+    frame = plan.sorties_frame()
+    for col in ("takeoff", "on_station", "off_station", "landing"):
+        frame[col] = frame[col].dt.strftime("%Y-%m-%dT%H:%MZ")
+    return atomic_write_text(path, frame.to_csv(index=False))

@@ -1,0 +1,117 @@
+"""An instance turned into integer minutes and the sortie options the solver may use.
+
+Everything the CP-SAT model and the FCFS baseline share lives here: the
+horizon in minutes, each aircraft's availability, maintenance and hour budget,
+each request's window, eligibility, and for every (aircraft, request, base)
+the sortie geometry (transit out and back, flight length, cost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from allocator.domain import Aircraft, AircraftType, Instance, Request
+from allocator.timeline import Timeline, dist_nm, ferry_min, transit_min
+
+
+@dataclass(frozen=True)
+class SortieShape:
+    """A sortie of one aircraft for one request from one base, in minutes relative to on-station."""
+
+    aircraft: str
+    request: str
+    base: str
+    out_min: int  # takeoff = on_station - out_min
+    back_min: int  # landing = off_station + back_min
+    duration_min: int
+
+    @property
+    def flight_min(self) -> int:
+        return self.out_min + self.duration_min + self.back_min
+
+
+@dataclass
+class Prepared:
+    """Minutes-based view of an instance."""
+
+    instance: Instance
+    timeline: Timeline = field(init=False)
+    horizon_min: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        inst = self.instance
+        self.timeline = Timeline(inst.horizon.start, inst.horizon.end)
+        self.horizon_min = self.timeline.end
+
+    # -- aircraft ---------------------------------------------------------------------------
+    def type_of(self, ac: Aircraft) -> AircraftType:
+        return self.instance.type_of(ac)
+
+    def available_from(self, ac: Aircraft) -> int:
+        """First minute a flight may start (availability and horizon start)."""
+        if ac.available_from is None:
+            return 0
+        return max(0, self.timeline.ceil(ac.available_from))
+
+    def maintenance(self, ac: Aircraft) -> list[tuple[int, int]]:
+        """Maintenance windows clipped to the horizon, grown to whole minutes, sorted."""
+        out = []
+        for m in ac.maintenance:
+            start = max(0, self.timeline.floor(m.start))
+            end = min(self.horizon_min, self.timeline.ceil(m.end))
+            if end > start:
+                out.append((start, end))
+        return sorted(out)
+
+    def hours_min(self, ac: Aircraft) -> int:
+        """The flight-minute budget: `60 * hours_available`, rounded down."""
+        return int(60 * ac.hours_available + 1e-9)
+
+    def cost_rate(self, ac: Aircraft) -> float:
+        """Dollars per flight minute."""
+        return self.type_of(ac).cost_per_hour / 60
+
+    def ferry(self, ac: Aircraft, origin: str, dest: str) -> int:
+        """Shortest relocation flight from base `origin` to base `dest` (SPEC 4.8)."""
+        kind = self.type_of(ac)
+        a, b = self.instance.base(origin), self.instance.base(dest)
+        transit = transit_min(dist_nm(a.lat, a.lon, b.lat, b.lon), kind.cruise_kt)
+        return ferry_min(transit, kind.endurance_min, kind.turnaround_min)
+
+    # -- requests ---------------------------------------------------------------------------
+    def window(self, req: Request) -> tuple[int, int]:
+        """Earliest on-station minute and latest off-station minute, inside the horizon."""
+        lo = max(0, self.timeline.ceil(req.window.start))
+        hi = min(self.horizon_min, self.timeline.floor(req.window.end))
+        return lo, hi
+
+    def eligible(self, req: Request, kind: AircraftType) -> bool:
+        """SPEC 4.1: every required capability, and on the allow-list when there is one."""
+        if req.aircraft_types is not None and kind.id not in req.aircraft_types:
+            return False
+        return set(req.capabilities) <= set(kind.capabilities)
+
+    def shape(self, ac: Aircraft, req: Request, base_id: str) -> SortieShape:
+        kind = self.type_of(ac)
+        base = self.instance.base(base_id)
+        transit = transit_min(dist_nm(base.lat, base.lon, req.lat, req.lon), kind.cruise_kt)
+        return SortieShape(ac.id, req.id, base_id, transit, transit, req.duration_min)
+
+    def in_range(self, ac: Aircraft, req: Request, base_id: str) -> bool:
+        """SPEC 4.4: the sortie fits in the type's endurance."""
+        return self.shape(ac, req, base_id).flight_min <= self.type_of(ac).endurance_min
+
+    @cached_property
+    def base_ids(self) -> list[str]:
+        return [b.id for b in self.instance.bases]
+
+    @cached_property
+    def sector_bases(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {s.id: set() for s in self.instance.sectors}
+        for b in self.instance.bases:
+            out.setdefault(b.sector, set()).add(b.id)
+        return out
+
+    def max_relocations(self, ac: Aircraft) -> int:
+        return self.instance.policy.max_relocations_per_aircraft if ac.relocatable else 0

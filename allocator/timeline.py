@@ -1,0 +1,83 @@
+"""The one place where instants become integer minutes and back (SPEC section 1).
+
+Minutes count from `horizon.start`. Instants that are not whole minutes are
+rounded *inwards* so that a plan built on minutes never breaks the contract:
+the start of an allowed period (window start, availability) rounds up, its end
+rounds down; a forbidden period (maintenance) grows to whole minutes.
+Distances are great-circle nautical miles; transit and ferry times follow
+SPEC sections 1 and 4.8.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+EARTH_RADIUS_NM = 3440.065
+
+
+def dist_nm(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance in nautical miles."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp = p2 - p1
+    dl = math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_NM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def transit_min(distance_nm: float, cruise_kt: float) -> int:
+    """`ceil(60 * dist / cruise - 1e-6)` minutes (SPEC section 1)."""
+    return max(0, math.ceil(60 * distance_nm / cruise_kt - 1e-6))
+
+
+def ferry_min(transit: int, endurance_min: int, turnaround_min: int) -> int:
+    """Shortest relocation flight: transit plus a refuel stop per further endurance (SPEC 4.8)."""
+    if transit <= 0:
+        return 0
+    return transit + turnaround_min * (math.ceil(transit / endurance_min) - 1)
+
+
+class Timeline:
+    """Converts between aware instants and whole minutes since the horizon start."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.origin = start
+        self.end = self.floor(end)
+
+    def _exact(self, instant: datetime) -> float:
+        return (instant - self.origin).total_seconds() / 60
+
+    def floor(self, instant: datetime) -> int:
+        return math.floor(self._exact(instant) + 1e-9)
+
+    def ceil(self, instant: datetime) -> int:
+        return math.ceil(self._exact(instant) - 1e-9)
+
+    def is_whole_minute(self, instant: datetime) -> bool:
+        exact = self._exact(instant)
+        return abs(exact - round(exact)) < 1e-9
+
+    def minutes(self, instant: datetime) -> int:
+        """Minutes of an instant that must be whole (plan instants); rounds to nearest."""
+        return round(self._exact(instant))
+
+    def instant(self, minute: int) -> datetime:
+        """The UTC instant of a minute."""
+        return (self.origin + timedelta(minutes=minute)).astimezone(UTC)
+
+
+def format_instant(instant: datetime) -> str:
+    """ISO 8601 with a UTC offset, whole minutes, `Z` for UTC."""
+    text = instant.replace(second=0, microsecond=0).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def zone(name: str | None, fallback: datetime) -> tzinfo:
+    """The time zone named (IANA), or the fixed offset of `fallback` when unnamed or unknown."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return fallback.tzinfo or UTC
