@@ -145,9 +145,7 @@ class Request(_Model):
 class Policy(_Model):
     priority_weights: dict[int, NonNegInt] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_WEIGHTS))
     max_relocations_per_aircraft: int = Field(default=1, ge=0, le=4)
-    agency_min_share: (
-        Annotated[float, Field(ge=0, le=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] | None
-    ) = None
+    agency_min_share: Annotated[float, Field(ge=0, le=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] | None = None
     fairness_weight: NonNegInt = 1
     deconfliction_radius_nm: float = Field(default=5.0, ge=0)
 
@@ -245,9 +243,7 @@ def _check_references(inst: Instance) -> None:
             raise InstanceRuleError("requests", req.id, "sector", f"unknown sector '{req.sector}'")
         for type_id in req.aircraft_types or []:
             if type_id not in types:
-                raise InstanceRuleError(
-                    "requests", req.id, "aircraft_types", f"unknown aircraft type '{type_id}'"
-                )
+                raise InstanceRuleError("requests", req.id, "aircraft_types", f"unknown aircraft type '{type_id}'")
         if req.aircraft_types is not None and not req.aircraft_types:
             raise InstanceRuleError(
                 "requests", req.id, "aircraft_types", "the allow-list is empty (omit it to allow all)"

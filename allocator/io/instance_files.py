@@ -58,9 +58,7 @@ def read_document(path: Path) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InputError(
-                f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}."
-            ) from None
+            raise InputError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -78,9 +76,7 @@ def load_instance(path: str | Path) -> Instance:
         if path.suffix.lower() not in {".json", ".yaml", ".yml"}:
             if not path.exists():
                 raise InputError(f"{path}: no such file or folder.")
-            raise InputError(
-                f"{path}: unknown instance format (expected .json, .yaml, .yml or a CSV folder)."
-            )
+            raise InputError(f"{path}: unknown instance format (expected .json, .yaml, .yml or a CSV folder).")
         data = read_document(path)
         sources = {}
     if not isinstance(data, dict):
@@ -96,16 +92,12 @@ def validate_instance(data: dict[str, Any], path: Path, sources: dict[str, Path]
         raise InputError(describe_validation_error(exc, data, path, sources or {})) from None
 
 
-def describe_validation_error(
-    exc: ValidationError, data: dict[str, Any], path: Path, sources: dict[str, Path]
-) -> str:
+def describe_validation_error(exc: ValidationError, data: dict[str, Any], path: Path, sources: dict[str, Path]) -> str:
     """One sentence naming the file, the record and the field of the first error."""
     errors = exc.errors()
     first = errors[0]
     more = (
-        f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)"
-        if len(errors) > 1
-        else ""
+        f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
     )
     original = (first.get("ctx") or {}).get("error")
     if isinstance(original, InstanceRuleError):
@@ -190,9 +182,7 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     sources["horizon"] = sources["name"] = sources["instance"]
     meta = tables["instance"] or []
     if len(meta) != 1:
-        raise InputError(
-            f"{sources['instance']}: expected exactly one row (name, horizon_start, horizon_end)."
-        )
+        raise InputError(f"{sources['instance']}: expected exactly one row (name, horizon_start, horizon_end).")
     head = meta[0]
     data: dict[str, Any] = {
         "name": head.get("name", folder.name),
@@ -220,9 +210,7 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
         requests.append({**row, "window": window})
     data["requests"] = requests
     if tables["policy"]:
-        data["policy"] = {
-            row["key"]: yaml.safe_load(row.get("value", "")) for row in tables["policy"] if "key" in row
-        }
+        data["policy"] = {row["key"]: yaml.safe_load(row.get("value", "")) for row in tables["policy"] if "key" in row}
     return data, sources
 
 
@@ -263,9 +251,7 @@ def _write_csv_folder(doc: dict[str, Any], folder: Path) -> None:
         "coverage": [{"sector": s["id"], **rule} for s in doc["sectors"] for rule in s.get("coverage", [])],
         "aircraft_types": [flat(t) for t in doc["aircraft_types"]],
         "aircraft": [{k: v for k, v in a.items() if k != "maintenance"} for a in doc["aircraft"]],
-        "maintenance": [
-            {"aircraft": a["id"], **m} for a in doc["aircraft"] for m in a.get("maintenance", [])
-        ],
+        "maintenance": [{"aircraft": a["id"], **m} for a in doc["aircraft"] for m in a.get("maintenance", [])],
         "requests": [
             flat(
                 {
