@@ -1,3 +1,35 @@
-"""allocator: air asset allocation optimizer for border air operations."""
+"""allocator: air asset allocation optimizer for border air operations.
+
+The Python API for notebooks::
+
+    from allocator import load_instance, solve, check
+    inst = load_instance("instances/three-sector-day.json")
+    result = solve(inst, SolveOptions(time_limit_s=10))
+    result.sorties            # pandas DataFrame
+    check(inst, result.plan).ok
+"""
+
+from allocator.check import CheckReport, check
+from allocator.errors import InputError
+from allocator.io import load_instance, load_plan, write_instance, write_plan
+from allocator.result import Plan, Reason, Result, SolveStatus
+from allocator.solver import SolveOptions, solve, solve_fcfs_plan
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "CheckReport",
+    "InputError",
+    "Plan",
+    "Reason",
+    "Result",
+    "SolveOptions",
+    "SolveStatus",
+    "check",
+    "load_instance",
+    "load_plan",
+    "solve",
+    "solve_fcfs_plan",
+    "write_instance",
+    "write_plan",
+]

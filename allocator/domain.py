@@ -9,7 +9,8 @@ This module imports nothing of the project.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -39,7 +41,8 @@ class InstanceRuleError(ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Ids written as bare numbers in YAML/JSON (`id: 1001`) are read as text; NaN and infinity are never valid.
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True, allow_inf_nan=False)
 
 
 class Window(_Model):
@@ -48,11 +51,14 @@ class Window(_Model):
     start: AwareDatetime
     end: AwareDatetime
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> Window:
-        if self.end <= self.start:
-            raise ValueError(f"end {self.end.isoformat()} is not after start {self.start.isoformat()}")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _ends_after_start(cls, end: datetime, info: ValidationInfo) -> datetime:
+        # A field validator (not a model validator) so that the error is located at `end`.
+        start = info.data.get("start")
+        if isinstance(start, datetime) and end <= start:
+            raise ValueError(f"{end.isoformat()} is not after the start {start.isoformat()}")
+        return end
 
 
 class Horizon(Window):
@@ -149,12 +155,32 @@ class Policy(_Model):
     fairness_weight: NonNegInt = 1
     deconfliction_radius_nm: float = Field(default=5.0, ge=0)
 
-    @model_validator(mode="after")
-    def _weights_cover_priorities(self) -> Policy:
-        missing = [p for p in range(1, 6) if p not in self.priority_weights]
+    @field_validator("agency_min_share", mode="before")
+    @classmethod
+    def _share_shape(cls, value: Any) -> Any:
+        # Checked before the union so that a bad value gets one clear message, not one per union member.
+        if value is None:
+            return value
+        if isinstance(value, dict):
+            shares = {}
+            for agency, share in value.items():
+                fraction = _fraction(share)
+                if not isinstance(agency, str) or fraction is None:
+                    raise ValueError(f"the share of agency '{agency}' is {share!r}, expected a fraction from 0 to 1")
+                shares[agency] = fraction
+            return shares
+        fraction = _fraction(value)
+        if fraction is None:
+            raise ValueError(f"{value!r} is neither a fraction from 0 to 1 nor a map from agency to such a fraction")
+        return fraction
+
+    @field_validator("priority_weights")
+    @classmethod
+    def _weights_cover_priorities(cls, weights: dict[int, int]) -> dict[int, int]:
+        missing = [p for p in range(1, 6) if p not in weights]
         if missing:
-            raise ValueError(f"priority_weights has no weight for priority {missing[0]}")
-        return self
+            raise ValueError(f"there is no weight for priority {missing[0]} (give one for each of 1 to 5)")
+        return weights
 
     def weight(self, priority: int) -> int:
         return self.priority_weights[priority]
@@ -213,6 +239,31 @@ class Instance(_Model):
         return cache[collection]
 
 
+def _fraction(value: Any) -> float | None:
+    """`value` as a fraction from 0 to 1 (numbers, or text that reads as one), else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and 0 <= value <= 1:
+        return float(value)
+    return None
+
+
+def known_hint(kind: str, ids: set[str]) -> str:
+    """` (known <kind>: a, b, c)` for messages about unknown references."""
+    if not ids:
+        return f" (there are no {kind})"
+    names = sorted(ids)
+    shown = ", ".join(names[:8])
+    if len(names) > 8:
+        shown += f" and {len(names) - 8} more"
+    return f" (known {kind}: {shown})"
+
+
 def _unique(collection: str, records: list) -> None:
     seen: set[str] = set()
     for rec in records:
@@ -232,18 +283,31 @@ def _check_references(inst: Instance) -> None:
     types = {t.id for t in inst.aircraft_types}
     for base in inst.bases:
         if base.sector not in sectors:
-            raise InstanceRuleError("bases", base.id, "sector", f"unknown sector '{base.sector}'")
+            raise InstanceRuleError(
+                "bases", base.id, "sector", f"unknown sector '{base.sector}'{known_hint('sectors', sectors)}"
+            )
     for ac in inst.aircraft:
         if ac.type not in types:
-            raise InstanceRuleError("aircraft", ac.id, "type", f"unknown aircraft type '{ac.type}'")
+            raise InstanceRuleError(
+                "aircraft", ac.id, "type", f"unknown aircraft type '{ac.type}'{known_hint('aircraft types', types)}"
+            )
         if ac.home_base not in bases:
-            raise InstanceRuleError("aircraft", ac.id, "home_base", f"unknown base '{ac.home_base}'")
+            raise InstanceRuleError(
+                "aircraft", ac.id, "home_base", f"unknown base '{ac.home_base}'{known_hint('bases', bases)}"
+            )
     for req in inst.requests:
         if req.sector not in sectors:
-            raise InstanceRuleError("requests", req.id, "sector", f"unknown sector '{req.sector}'")
+            raise InstanceRuleError(
+                "requests", req.id, "sector", f"unknown sector '{req.sector}'{known_hint('sectors', sectors)}"
+            )
         for type_id in req.aircraft_types or []:
             if type_id not in types:
-                raise InstanceRuleError("requests", req.id, "aircraft_types", f"unknown aircraft type '{type_id}'")
+                raise InstanceRuleError(
+                    "requests",
+                    req.id,
+                    "aircraft_types",
+                    f"unknown aircraft type '{type_id}'{known_hint('aircraft types', types)}",
+                )
         if req.aircraft_types is not None and not req.aircraft_types:
             raise InstanceRuleError(
                 "requests", req.id, "aircraft_types", "the allow-list is empty (omit it to allow all)"

@@ -2,7 +2,7 @@
 
 CSV layout (one file per table, list fields separated by `;`):
 
-- `instance.csv`: `name, horizon_start, horizon_end` (one row)
+- `instance.csv`: `name, horizon_start, horizon_end[, format]` (one row)
 - `bases.csv`: `id, name, sector, lat, lon[, timezone]`
 - `sectors.csv`: `id, name`
 - `coverage.csv` (optional): `sector, start, end, capability, count, penalty_per_hour`
@@ -11,22 +11,29 @@ CSV layout (one file per table, list fields separated by `;`):
 - `maintenance.csv` (optional): `aircraft, start, end`
 - `requests.csv`: `id, agency, unit, sector, mission, lat, lon, window_start, window_end,
   duration_min, capabilities, aircraft_types, aircraft_count, priority, value, target, submitted_at`
-- `policy.csv` (optional): `key, value` (values are YAML scalars or JSON)
+- `policy.csv` (optional): `key, value` (values are JSON, or else YAML)
 
-Empty cells mean "not given".
+Empty cells mean "not given"; blank lines are skipped; a UTF-8 byte-order mark is fine.
+
+Every problem becomes one `InputError` sentence that names the file (for a CSV
+folder, the table), the record and the field:
+`<file>: <record kind> '<id>', field '<field>': <problem>.`
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
-from allocator.domain import Instance, InstanceRuleError
+from allocator.domain import Instance, InstanceRuleError, known_hint
 from allocator.errors import InputError
 
 CSV_TABLES = {
@@ -44,6 +51,45 @@ _LIST_FIELDS = {"capabilities", "aircraft_types"}
 _REQUIRED_TABLES = ("instance", "bases", "sectors", "aircraft_types", "aircraft")
 
 
+class _StrictYamlLoader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that refuses a mapping with the same key twice (YAML says keys are unique)."""
+
+
+def _construct_unique_mapping(loader: _StrictYamlLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    loader.flatten_mapping(node)
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+        except TypeError:  # an unhashable key: let the ordinary constructor report it
+            continue
+        if duplicate:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"the key '{key}' appears twice in one mapping", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_StrictYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
+
+
+class _DuplicateKeyError(ValueError):
+    """A JSON object with the same key twice."""
+
+
+def _unique_json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            owner = dict(pairs).get("id")
+            where = f" in the object with id '{owner}'" if isinstance(owner, str | int) else ""
+            raise _DuplicateKeyError(f"the key '{key}' appears twice{where}")
+        result[key] = value
+    return result
+
+
 def read_document(path: Path) -> Any:
     """Parse a JSON or YAML file, naming the file and the place of a syntax error."""
     try:
@@ -52,19 +98,25 @@ def read_document(path: Path) -> Any:
         raise InputError(f"{path}: no such file.") from None
     except IsADirectoryError:
         raise InputError(f"{path}: is a folder, expected a file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot be read ({exc}).") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded).") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
     if path.suffix.lower() == ".json":
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_unique_json_object)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+        except _DuplicateKeyError as exc:
+            raise InputError(f"{path}: not valid JSON: {exc}.") from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictYamlLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise InputError(f"{path}: not valid YAML{where}.") from None
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None)
+        detail = f": {_one_line(str(problem))}" if problem else ""
+        raise InputError(f"{path}: not valid YAML{where}{detail}.") from None
 
 
 def load_instance(path: str | Path) -> Instance:
@@ -80,7 +132,8 @@ def load_instance(path: str | Path) -> Instance:
         data = read_document(path)
         sources = {}
     if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a mapping of instance keys at the top level.")
+        found = "nothing (the file is empty)" if data is None else render_value(data)
+        raise InputError(f"{path}: expected a mapping of instance keys at the top level, found {found}.")
     return validate_instance(data, path, sources)
 
 
@@ -92,8 +145,50 @@ def validate_instance(data: dict[str, Any], path: Path, sources: dict[str, Path]
         raise InputError(describe_validation_error(exc, data, path, sources or {})) from None
 
 
-def describe_validation_error(exc: ValidationError, data: dict[str, Any], path: Path, sources: dict[str, Path]) -> str:
-    """One sentence naming the file, the record and the field of the first error."""
+# -- one sentence per validation error ---------------------------------------------------------
+
+_SINGULAR = {
+    "bases": "base",
+    "sectors": "sector",
+    "aircraft_types": "aircraft type",
+    "aircraft": "aircraft",
+    "requests": "request",
+    "instance": "instance",
+    "sorties": "sortie",
+    "relocations": "relocation",
+    "unserved": "unserved request",
+    "coverage": "coverage entry",
+}
+# Sections that are one record without an id: named by their own kind, not by the document.
+_SECTIONS = {"policy"}
+# In a CSV folder these nested lists live in a table of their own.
+_CSV_CHILDREN = {"aircraft": ("maintenance", "maintenance window"), "sectors": ("coverage", "coverage rule")}
+_CSV_COLUMNS = {
+    "window.start": "window_start",
+    "window.end": "window_end",
+    "window": "window_start",
+    "horizon.start": "horizon_start",
+    "horizon.end": "horizon_end",
+    "horizon": "horizon_start",
+}
+_DATETIME_ERRORS = {"datetime_parsing", "datetime_from_date_parsing", "datetime_type", "datetime_object_invalid"}
+
+
+def describe_validation_error(
+    exc: ValidationError,
+    data: dict[str, Any],
+    path: Path,
+    sources: dict[str, Path],
+    *,
+    document: str = "instance",
+    model: type[BaseModel] | None = Instance,
+) -> str:
+    """One sentence naming the file, the record and the field of the first error.
+
+    `sources` maps a collection to the CSV file it came from (empty for a JSON/YAML
+    document); `document` names the kind of the whole document ("instance", "plan")
+    and `model` is its schema, used to suggest a field for a misspelt key.
+    """
     errors = exc.errors()
     first = errors[0]
     more = (
@@ -101,117 +196,339 @@ def describe_validation_error(exc: ValidationError, data: dict[str, Any], path: 
     )
     original = (first.get("ctx") or {}).get("error")
     if isinstance(original, InstanceRuleError):
-        where = sources.get(original.collection, path)
+        if original.collection == document:
+            where = sources.get(original.field, sources.get(document, path))
+        else:
+            where = sources.get(original.collection, path)
+        message = _one_line(original.message).rstrip(".")
         return (
-            f"{where}: {_singular(original.collection)} '{original.record}', "
-            f"field '{original.field}': {original.message}{more}."
+            f"{where}: {_singular(original.collection)} '{original.record}', field '{original.field}': {message}{more}."
         )
     loc = list(first["loc"])
-    msg = first["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if first["type"] == "extra_forbidden":
-        msg = "unknown field (not in the instance schema)"
-    elif first["type"] == "missing":
-        msg = "required field is missing"
+    where, record, field = _locate(loc, data, path, sources, document)
+    problem = _problem(first, loc, model)
+    subject = record if field is None else f"{record}, field '{field}'"
+    return f"{where}: {subject}: {problem}{more}."
+
+
+def _locate(
+    loc: list[Any], data: dict[str, Any], path: Path, sources: dict[str, Path], document: str
+) -> tuple[Path, str, str | None]:
+    """(file, record label, field) of an error location."""
+    csv = bool(sources)
     if not loc:
-        return f"{path}: {msg}{more}."
-    collection = str(loc[0])
-    where = sources.get(collection, path)
-    if len(loc) >= 2 and isinstance(loc[1], int):
-        records = data.get(collection) or []
-        record = records[loc[1]] if loc[1] < len(records) else {}
-        rid = record.get("id") if isinstance(record, dict) else None
-        label = f"'{rid}'" if rid not in (None, "") else f"number {loc[1] + 1}"
-        field = _field_path(loc[2:]) or "(the record itself)"
-        return f"{where}: {_singular(collection)} {label}, field '{field}': {msg}{more}."
-    field = _field_path(loc)
-    return f"{where}: field '{field}': {msg}{more}."
+        return sources.get(document, path), _document_label(data, document), None
+    head = str(loc[0])
+    rest = loc[1:]
+    records = data.get(head)
+    if rest and isinstance(rest[0], int) and isinstance(records, list):
+        index = rest[0]
+        record = records[index] if index < len(records) else None
+        label = _record_label(head, index, record)
+        tail = rest[1:]
+        where = sources.get(head, path)
+        child = _CSV_CHILDREN.get(head)
+        if csv and child and len(tail) >= 2 and tail[0] == child[0] and isinstance(tail[1], int):
+            where = sources.get(child[0], where)
+            label += f", {child[1]} {tail[1] + 1}"
+            tail = tail[2:]
+        return where, label, _field_path(tail, csv) or None
+    if head in _SECTIONS and rest:
+        return sources.get(head, path), head, _field_path(rest, csv)
+    where = sources.get(head, sources.get(document, path))
+    return where, _document_label(data, document), _field_path(loc, csv)
 
 
-def _field_path(loc: list[Any]) -> str:
+def _document_label(data: dict[str, Any], document: str) -> str:
+    key = "instance" if document == "plan" else "name"
+    name = data.get(key)
+    if isinstance(name, str | int) and not isinstance(name, bool) and str(name):
+        return f"{document} for instance '{name}'" if document == "plan" else f"{document} '{name}'"
+    return document
+
+
+def _record_label(collection: str, index: int, record: Any) -> str:
+    kind = _singular(collection)
+    if isinstance(record, dict):
+        rid = record.get("id")
+        if isinstance(rid, str | int) and not isinstance(rid, bool) and str(rid):
+            return f"{kind} '{rid}'"
+        if collection == "unserved" and isinstance(record.get("request"), str):
+            return f"{kind} '{record['request']}'"
+        named = [f"{key} '{record[key]}'" for key in ("aircraft", "request") if isinstance(record.get(key), str)]
+        if named:
+            return f"{kind} number {index + 1} ({', '.join(named)})"
+    return f"{kind} number {index + 1}"
+
+
+def _problem(error: Any, loc: list[Any], model: type[BaseModel] | None) -> str:
+    """The problem part of the sentence, in plain words, with the offending value where it helps."""
+    kind = error["type"]
+    msg = _one_line(error["msg"]).rstrip(".")
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        return _unknown_field(loc, model)
+    if kind == "missing":
+        return "required field is missing"
+    if kind in {"value_error", "assertion_error"}:
+        return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    got = render_value(value)
+    if kind == "timezone_aware":
+        return f"the instant {got} has no UTC offset (naive instants are not allowed; add one such as -07:00 or Z)"
+    if kind in _DATETIME_ERRORS:
+        detail = msg.split(", ", 1)[1] if ", " in msg else ""
+        return f"{got} is not an ISO 8601 instant with a UTC offset" + (f" ({detail})" if detail else "")
+    if kind in {"float_parsing", "float_type"}:
+        return f"{got} is not a number"
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return f"{got} is not a whole number"
+    if kind in {"bool_parsing", "bool_type"}:
+        return f"{got} is not true or false"
+    if kind == "finite_number":
+        return f"{got} is not a finite number"
+    if kind == "string_too_short" and value == "":
+        return "must not be empty"
+    if kind == "string_type":
+        hint = "; put it in quotes" if isinstance(value, bool | date) else ""
+        return f"expected text, got {got}{hint}"
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return f"expected a mapping of fields, got {got}"
+    if kind == "list_type":
+        return f"expected a list, got {got}"
+    if msg.startswith("Input should be "):
+        msg = "must be " + msg.removeprefix("Input should be ")
+    return f"{msg}, got {got}"
+
+
+def _unknown_field(loc: list[Any], model: type[BaseModel] | None) -> str:
+    name = str(loc[-1]) if loc else ""
+    owner = _model_at(model, loc[:-1]) if model is not None else None
+    if owner is None:
+        return "unknown field (not in the schema)"
+    fields = list(owner.model_fields)
+    close = [f for f in fields if name and (f.startswith(name) or name.startswith(f))]
+    close = close or difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
+    if close:
+        return f"unknown field (did you mean '{close[0]}'?)"
+    return f"unknown field (the known ones are {', '.join(fields)})"
+
+
+def _model_at(model: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if current is None or part not in current.model_fields:
+            return None
+        current = _model_in(current.model_fields[part].annotation)
+    return current
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def render_value(value: Any) -> str:
+    """A short rendering of an offending input value for an error message."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        text = _one_line(value)
+        return f"'{text[:57]}...'" if len(text) > 60 else f"'{text}'"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _field_path(loc: list[Any], csv: bool = False) -> str:
     text = ""
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
         else:
             text += ("." if text else "") + str(part)
+    if csv:
+        for dotted, column in _CSV_COLUMNS.items():
+            if text == dotted or text.startswith(dotted + "."):
+                return column + text[len(dotted) :]
     return text
 
 
 def _singular(collection: str) -> str:
-    return {
-        "bases": "base",
-        "sectors": "sector",
-        "aircraft_types": "aircraft type",
-        "aircraft": "aircraft",
-        "requests": "request",
-        "instance": "instance",
-    }.get(collection, collection)
+    return _SINGULAR.get(collection, collection)
 
 
 # -- CSV folders -------------------------------------------------------------------------------
 
+_INSTANCE_COLUMNS = ("name", "horizon_start", "horizon_end", "format")
 
-def _read_table(folder: Path, table: str) -> list[dict[str, Any]] | None:
+
+def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | None:
+    """The rows of one table as (line number, cells), blank lines and empty cells left out."""
     path = folder / CSV_TABLES[table]
     if not path.exists():
         if table in _REQUIRED_TABLES:
-            raise InputError(f"{folder}: the CSV folder has no {CSV_TABLES[table]}.")
+            required = ", ".join(CSV_TABLES[name] for name in _REQUIRED_TABLES)
+            raise InputError(f"{path}: no such file (an instance folder needs {required}).")
         return None
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a readable CSV table ({str(exc).strip()}).") from None
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+    except pd.errors.EmptyDataError:
+        if table in _REQUIRED_TABLES:
+            raise InputError(f"{path}: the table is empty (expected a header row).") from None
+        return []
+    except pd.errors.ParserError as exc:
+        text = _one_line(str(exc)).rstrip(".")
+        ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+        if ragged:
+            header, line, cells = ragged.groups()
+            raise InputError(f"{path}: line {line} has {cells} cells but the header has {header} columns.") from None
+        raise InputError(f"{path}: not a readable CSV table ({text}).") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded).") from None
+    frame.columns = [str(col).strip() for col in frame.columns]
     rows = []
-    for raw in frame.to_dict(orient="records"):
+    for number, raw in enumerate(frame.to_dict(orient="records")):
         row: dict[str, Any] = {}
         for key, value in raw.items():
             value = value.strip()
             if value == "":
                 continue
             if key in _LIST_FIELDS:
-                row[key] = [v.strip() for v in value.split(";") if v.strip()]
+                row[str(key)] = [v.strip() for v in value.split(";") if v.strip()]
             else:
-                row[key] = value
-        rows.append(row)
+                row[str(key)] = value
+        if row:
+            rows.append((number + 2, row))  # line 1 is the header
     return rows
+
+
+def _by_id(rows: list[tuple[int, dict[str, Any]]], path: Path, kind: str) -> dict[Any, dict[str, Any]]:
+    """Rows keyed by id; a repeated id is an error here, since the dict would silently merge it."""
+    records: dict[Any, dict[str, Any]] = {}
+    lines: dict[Any, int] = {}
+    for line, row in rows:
+        key = row.get("id", f"\0line {line}")  # a row without id is kept; validation reports the missing id
+        if key in records:
+            raise InputError(
+                f"{path}: {kind} '{key}' on line {line}, field 'id': duplicate id '{key}' (first on line {lines[key]})."
+            )
+        records[key] = row
+        lines[key] = line
+    return records
 
 
 def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     tables = {name: _read_table(folder, name) for name in CSV_TABLES}
     sources = {name: folder / file for name, file in CSV_TABLES.items()}
-    sources["horizon"] = sources["name"] = sources["instance"]
+    sources["horizon"] = sources["name"] = sources["format"] = sources["instance"]
     meta = tables["instance"] or []
     if len(meta) != 1:
-        raise InputError(f"{sources['instance']}: expected exactly one row (name, horizon_start, horizon_end).")
-    head = meta[0]
+        raise InputError(
+            f"{sources['instance']}: expected exactly one row (name, horizon_start, horizon_end), found {len(meta)}."
+        )
+    line, head = meta[0]
+    label = f"instance '{head['name']}'" if head.get("name") else "instance"
+    for column in head:
+        if column not in _INSTANCE_COLUMNS:
+            raise InputError(
+                f"{sources['instance']}: {label}, field '{column}': unknown column "
+                f"(expected {', '.join(_INSTANCE_COLUMNS)})."
+            )
     data: dict[str, Any] = {
         "name": head.get("name", folder.name),
         "horizon": {"start": head.get("horizon_start"), "end": head.get("horizon_end")},
     }
-    data["bases"] = tables["bases"]
-    sectors = {row.get("id"): {**row, "coverage": []} for row in tables["sectors"] or []}
-    for row in tables["coverage"] or []:
+    if "format" in head:
+        data["format"] = head["format"]
+    data["bases"] = [row for _, row in tables["bases"] or []]
+    sectors = {
+        key: {**row, "coverage": []}
+        for key, row in _by_id(tables["sectors"] or [], sources["sectors"], "sector").items()
+    }
+    for line, row in tables["coverage"] or []:
         sector_id = row.pop("sector", None)
         if sector_id not in sectors:
-            raise InputError(f"{sources['coverage']}: coverage rule names unknown sector '{sector_id}'.")
+            problem = (
+                "required field is missing"
+                if sector_id is None
+                else f"unknown sector '{sector_id}'{known_hint('sectors', {str(k) for k in sectors})}"
+            )
+            raise InputError(f"{sources['coverage']}: coverage rule on line {line}, field 'sector': {problem}.")
         sectors[sector_id]["coverage"].append(row)
     data["sectors"] = list(sectors.values())
-    data["aircraft_types"] = tables["aircraft_types"]
-    aircraft = {row.get("id"): {**row, "maintenance": []} for row in tables["aircraft"] or []}
-    for row in tables["maintenance"] or []:
+    data["aircraft_types"] = [row for _, row in tables["aircraft_types"] or []]
+    aircraft = {
+        key: {**row, "maintenance": []}
+        for key, row in _by_id(tables["aircraft"] or [], sources["aircraft"], "aircraft").items()
+    }
+    for line, row in tables["maintenance"] or []:
         tail = row.pop("aircraft", None)
         if tail not in aircraft:
-            raise InputError(f"{sources['maintenance']}: maintenance names unknown aircraft '{tail}'.")
+            problem = (
+                "required field is missing"
+                if tail is None
+                else f"unknown aircraft '{tail}'{known_hint('aircraft', {str(k) for k in aircraft})}"
+            )
+            raise InputError(
+                f"{sources['maintenance']}: maintenance window on line {line}, field 'aircraft': {problem}."
+            )
         aircraft[tail]["maintenance"].append(row)
     data["aircraft"] = list(aircraft.values())
     requests = []
-    for row in tables["requests"] or []:
+    for _, row in tables["requests"] or []:
         window = {"start": row.pop("window_start", None), "end": row.pop("window_end", None)}
         requests.append({**row, "window": window})
     data["requests"] = requests
-    if tables["policy"]:
-        data["policy"] = {row["key"]: yaml.safe_load(row.get("value", "")) for row in tables["policy"] if "key" in row}
+    if tables["policy"] is not None:
+        data["policy"] = _read_policy(tables["policy"], sources["policy"])
     return data, sources
+
+
+def _read_policy(rows: list[tuple[int, dict[str, Any]]], path: Path) -> dict[str, Any]:
+    policy: dict[str, Any] = {}
+    for line, row in rows:
+        key = row.get("key")
+        if key is None:
+            raise InputError(f"{path}: policy row on line {line}, field 'key': required field is missing.")
+        if key in policy:
+            raise InputError(f"{path}: policy, field '{key}': given twice (again on line {line}).")
+        text = row.get("value", "")
+        try:
+            policy[key] = json.loads(text)
+        except json.JSONDecodeError:
+            try:
+                policy[key] = yaml.safe_load(text)
+            except yaml.YAMLError:
+                raise InputError(
+                    f"{path}: policy, field '{key}': the value {text!r} is neither JSON nor YAML."
+                ) from None
+    return policy
 
 
 def instance_document(instance: Instance) -> dict[str, Any]:
@@ -232,40 +549,91 @@ def write_instance(instance: Instance, path: str | Path) -> Path:
     return path
 
 
+# The columns of each table, in the documented order; an empty table is written with these headers.
+_CSV_HEADERS: dict[str, tuple[str, ...]] = {
+    "instance": ("name", "horizon_start", "horizon_end"),
+    "bases": ("id", "name", "sector", "lat", "lon", "timezone"),
+    "sectors": ("id", "name"),
+    "coverage": ("sector", "start", "end", "capability", "count", "penalty_per_hour"),
+    "aircraft_types": (
+        "id",
+        "category",
+        "cruise_kt",
+        "endurance_min",
+        "turnaround_min",
+        "cost_per_hour",
+        "capabilities",
+    ),
+    "aircraft": ("id", "type", "home_base", "available_from", "hours_available", "relocatable"),
+    "maintenance": ("aircraft", "start", "end"),
+    "requests": (
+        "id",
+        "agency",
+        "unit",
+        "sector",
+        "mission",
+        "lat",
+        "lon",
+        "window_start",
+        "window_end",
+        "duration_min",
+        "capabilities",
+        "aircraft_types",
+        "aircraft_count",
+        "priority",
+        "value",
+        "target",
+        "submitted_at",
+    ),
+    "policy": ("key", "value"),
+}
+
+
+def _cell(value: Any) -> str:
+    """One CSV cell: lists joined with ';', booleans as true/false, nothing as an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ";".join(_cell(item) for item in value)
+    return str(value)
+
+
+def _table_text(name: str, rows: list[dict[str, Any]]) -> str:
+    columns = list(_CSV_HEADERS[name])
+    for row in rows:
+        columns += [key for key in row if key not in columns]
+    # Every cell is text already, so pandas never turns a column with gaps into floats ("90.0").
+    frame = pd.DataFrame([[_cell(row.get(col)) for col in columns] for row in rows], columns=columns, dtype=object)
+    return frame.to_csv(index=False)
+
+
 def _write_csv_folder(doc: dict[str, Any], folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-
-    def flat(row: dict[str, Any]) -> dict[str, Any]:
-        return {k: ";".join(v) if isinstance(v, list) else v for k, v in row.items()}
-
+    head = {"name": doc["name"], "horizon_start": doc["horizon"]["start"], "horizon_end": doc["horizon"]["end"]}
+    if "format" in doc:
+        head["format"] = doc["format"]
     tables: dict[str, list[dict[str, Any]]] = {
-        "instance": [
-            {
-                "name": doc["name"],
-                "horizon_start": doc["horizon"]["start"],
-                "horizon_end": doc["horizon"]["end"],
-            }
-        ],
+        "instance": [head],
         "bases": doc["bases"],
-        "sectors": [{"id": s["id"], "name": s.get("name", "")} for s in doc["sectors"]],
+        "sectors": [{k: v for k, v in s.items() if k != "coverage"} for s in doc["sectors"]],
         "coverage": [{"sector": s["id"], **rule} for s in doc["sectors"] for rule in s.get("coverage", [])],
-        "aircraft_types": [flat(t) for t in doc["aircraft_types"]],
+        "aircraft_types": doc["aircraft_types"],
         "aircraft": [{k: v for k, v in a.items() if k != "maintenance"} for a in doc["aircraft"]],
         "maintenance": [{"aircraft": a["id"], **m} for a in doc["aircraft"] for m in a.get("maintenance", [])],
         "requests": [
-            flat(
-                {
-                    **{k: v for k, v in r.items() if k != "window"},
-                    "window_start": r["window"]["start"],
-                    "window_end": r["window"]["end"],
-                }
-            )
+            {
+                **{k: v for k, v in r.items() if k != "window"},
+                "window_start": r["window"]["start"],
+                "window_end": r["window"]["end"],
+            }
             for r in doc["requests"]
         ],
         "policy": [{"key": k, "value": json.dumps(v)} for k, v in doc.get("policy", {}).items()],
     }
     for name, rows in tables.items():
-        atomic_write_text(folder / CSV_TABLES[name], pd.DataFrame(rows).to_csv(index=False))
+        atomic_write_text(folder / CSV_TABLES[name], _table_text(name, rows))
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:

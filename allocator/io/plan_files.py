@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from allocator.errors import InputError
-from allocator.io.instance_files import atomic_write_text, describe_validation_error, read_document
+from allocator.io.instance_files import atomic_write_text, describe_validation_error, read_document, render_value
 from allocator.result import Plan
 
 
@@ -16,11 +16,12 @@ def load_plan(path: str | Path) -> Plan:
     path = Path(path)
     data = read_document(path)
     if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a plan object at the top level.")
+        found = "nothing (the file is empty)" if data is None else render_value(data)
+        raise InputError(f"{path}: expected a plan object at the top level, found {found}.")
     try:
         return Plan.model_validate(data)
     except ValidationError as exc:
-        raise InputError(describe_validation_error(exc, data, path, {})) from None
+        raise InputError(describe_validation_error(exc, data, path, {}, document="plan", model=Plan)) from None
 
 
 def write_plan(plan: Plan, path: str | Path) -> Path:

@@ -1,0 +1,193 @@
+"""`solve(instance, options) -> Result`: the only door into OR-Tools.
+
+The CP-SAT plan is built in two lexicographic stages (service, then cost), hinted with the
+first-come-first-served baseline, scored by `scoring.score` (which must agree with the model's own
+objective), and given a reason for every unserved request.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from allocator.domain import Instance
+from allocator.result import Objective, Plan, Result, SolveStatus, gap_of
+from allocator.solver.prepare import Prepared
+from allocator.solver.schedule import Schedule
+from allocator.solver.search import Progress, ProgressFn
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Progress", "SolveOptions", "solve", "solve_fcfs_plan"]
+
+
+@dataclass
+class SolveOptions:
+    """How to solve: time limit (whole run, seconds), CP-SAT workers, random seed, method."""
+
+    time_limit_s: float = 30.0
+    workers: int = 8
+    seed: int = 0
+    method: Literal["cp", "fcfs"] = "cp"
+    progress: ProgressFn | None = None
+    log_search: bool = False
+    cost_stage_share: float = 0.25
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
+    """Plan an instance; returns the plan with its status, bound and the FCFS baseline for comparison."""
+    options = options or SolveOptions()
+    started = time.monotonic()
+    prep = Prepared(instance)
+    baseline_schedule = _fcfs_schedule(prep)
+    baseline = _to_plan(prep, baseline_schedule, SolveStatus.FEASIBLE, None, proven=False, baseline=True)
+    baseline.run.update({"method": "fcfs"})
+    if options.method == "fcfs":
+        return Result(plan=baseline, wall_time_s=time.monotonic() - started, baseline=baseline)
+    return _solve_cp(prep, options, baseline_schedule, baseline, started)
+
+
+def solve_fcfs_plan(instance: Instance) -> Plan:
+    """The first-come-first-served baseline plan (SPEC section 7)."""
+    prep = Prepared(instance)
+    plan = _to_plan(prep, _fcfs_schedule(prep), SolveStatus.FEASIBLE, None, proven=False, baseline=True)
+    plan.run.update({"method": "fcfs"})
+    return plan
+
+
+def _fcfs_schedule(prep: Prepared) -> Schedule:
+    from allocator.solver.fcfs import solve_fcfs
+
+    return solve_fcfs(prep)
+
+
+def _solve_cp(prep: Prepared, options: SolveOptions, fcfs: Schedule, baseline: Plan, started: float) -> Result:
+    from allocator.solver import objective
+    from allocator.solver.model import build_model
+    from allocator.solver.search import add_hint, decode, hint_solution, run_stage
+
+    v = build_model(prep)
+    hinted = add_hint(v, fcfs)
+    log.info("hinted %d FCFS sorties", hinted)
+    objective.maximise_service(v)
+    budget = max(0.1, options.time_limit_s - (time.monotonic() - started))
+    stage1_budget = budget * (1 - options.cost_stage_share)
+    first = run_stage(
+        v.model, "service", stage1_budget, options.workers, options.seed, options.progress, options.log_search
+    )
+    log.info(
+        "stage 1 (service): %s objective %s bound %s in %.1fs",
+        first.status,
+        first.objective,
+        first.bound,
+        first.wall_time_s,
+    )
+    bound = None if first.bound is None else round(first.bound)
+    interrupted = first.interrupted
+    schedule: Schedule | None = None
+    service_proven = first.status == "OPTIMAL"
+    cost_proven = False
+    if first.has_solution:
+        schedule = decode(v, first.solver)
+        model_service = round(first.objective)
+        if not interrupted:
+            hint_solution(v, first.solver)
+            objective.minimise_cost_keeping(v, model_service)
+            remaining = max(0.5, options.time_limit_s - (time.monotonic() - started))
+            second = run_stage(
+                v.model, "cost", remaining, options.workers, options.seed, options.progress, options.log_search
+            )
+            log.info("stage 2 (cost): %s objective %s in %.1fs", second.status, second.objective, second.wall_time_s)
+            interrupted = second.interrupted
+            if second.has_solution:
+                schedule = decode(v, second.solver)
+                cost_proven = second.status == "OPTIMAL"
+    chosen = schedule
+    note = None
+    if chosen is None:
+        chosen, note = fcfs, "CP-SAT found no plan in the time limit; this is the FCFS plan"
+    else:
+        from allocator.solver.scoring import score
+
+        if score(prep, chosen).service < score(prep, fcfs).service:
+            chosen, note = fcfs, "CP-SAT's best plan scored below FCFS in the time limit; this is the FCFS plan"
+            service_proven = cost_proven = False
+    status = SolveStatus.OPTIMAL if service_proven and cost_proven else SolveStatus.FEASIBLE
+    plan = _to_plan(prep, chosen, status, bound, proven=service_proven, baseline=False)
+    gap = gap_of(plan.objective.service, bound)
+    plan.run.update(
+        {
+            "method": "cp",
+            "service_proven_optimal": service_proven,
+            "cost_proven_optimal": cost_proven,
+            "gap": gap,
+            "wall_time_s": round(time.monotonic() - started, 3),
+            "workers": options.workers,
+            "seed": options.seed,
+            "time_limit_s": options.time_limit_s,
+            "interrupted": interrupted,
+            "variables": len(v.model.proto.variables),
+            "constraints": len(v.model.proto.constraints),
+            "fcfs": {
+                "service": baseline.objective.service,
+                "cost": baseline.objective.cost,
+                "served": len({s.request for s in baseline.sorties}),
+            },
+        }
+    )
+    if note:
+        plan.run["note"] = note
+    return Result(
+        plan=plan,
+        wall_time_s=time.monotonic() - started,
+        gap=gap,
+        num_variables=len(v.model.proto.variables),
+        num_constraints=len(v.model.proto.constraints),
+        interrupted=interrupted,
+        baseline=baseline,
+    )
+
+
+def _to_plan(
+    prep: Prepared, schedule: Schedule, status: SolveStatus, bound: int | None, *, proven: bool, baseline: bool
+) -> Plan:
+    from allocator.solver.reasons import explain_unserved
+    from allocator.solver.scoring import score
+
+    result = score(prep, schedule)
+    unserved = explain_unserved(prep, schedule, proven=proven, baseline=baseline)
+    plan = schedule.to_plan(
+        prep.instance.name, prep.timeline, status, Objective(service=result.service, cost=result.cost), bound, unserved
+    )
+    plan.metrics = metrics_of(prep, schedule, result)
+    plan.coverage = [_jsonable(rule) for rule in result.coverage]
+    return plan
+
+
+def metrics_of(prep: Prepared, schedule: Schedule, result: Any) -> dict[str, Any]:
+    """Headline figures of a plan: served requests, value, coverage and fairness terms, per agency/sector."""
+    total = len(prep.instance.requests)
+    served = len(schedule.served())
+    return {
+        "requests": total,
+        "served": served,
+        "served_pct": round(100 * served / total, 1) if total else 100.0,
+        "value_served": result.value_served,
+        "coverage_penalty": sum(rule.penalty for rule in result.coverage),
+        "coverage_shortfall_min": sum(rule.shortfall_min for rule in result.coverage),
+        "fairness_penalty": result.fairness_penalty,
+        "flight_minutes": sum(s.landing - s.takeoff for s in schedule.sorties)
+        + sum(r.landing - r.takeoff for r in schedule.relocations),
+        "relocations": len(schedule.relocations),
+        "per_agency": {k: _jsonable(a) for k, a in result.per_agency.items()},
+        "per_sector": {k: _jsonable(a) for k, a in result.per_sector.items()},
+    }
+
+
+def _jsonable(obj: Any) -> dict[str, Any]:
+    from dataclasses import asdict, is_dataclass
+
+    return asdict(obj) if is_dataclass(obj) else dict(obj)

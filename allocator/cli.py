@@ -1,0 +1,189 @@
+"""The `allocator` command line (SPEC section 10). Commands parse, call the library, print, and map
+errors to exit codes: 0 success, 1 the answer is "no", 2 bad input or usage, 130 interrupted."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from allocator.errors import InputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Air asset allocation optimizer for border air operations.",
+)
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(message, markup=False, highlight=False)
+    return typer.Exit(code)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _check_output_path(path: Path | None) -> None:
+    if path is not None and path.exists() and path.is_dir():
+        raise _fail(f"{path}: is a folder; -o needs a file path.")
+    if path is not None and not path.parent.exists():
+        raise _fail(f"{path}: the folder {path.parent} does not exist.")
+
+
+@app.command()
+def solve(
+    instance: Annotated[Path, typer.Argument(help="instance file (.json/.yaml) or folder of CSV tables")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write the plan JSON here")] = None,
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="seconds for the whole solve")] = 30.0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="CP-SAT search workers")] = 8,
+    seed: Annotated[int, typer.Option("--seed", help="random seed (reproducible with --workers 1)")] = 0,
+    method: Annotated[str, typer.Option("--method", help="cp (optimize) or fcfs (baseline)")] = "cp",
+    csv: Annotated[Path | None, typer.Option("--csv", help="also write the sorties as CSV here")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the comparison line")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log the model and the stages")] = False,
+    log_search: Annotated[bool, typer.Option("--log-search", help="print CP-SAT's own search log")] = False,
+) -> None:
+    """Plan the instance, print a readable summary, and write the plan with -o."""
+    from allocator.io import load_instance, write_plan, write_sorties_csv
+    from allocator.reports import coverage_table, headline, schedule_table, unserved_table
+    from allocator.solver import SolveOptions
+    from allocator.solver import solve as run_solve
+
+    _setup_logging(verbose)
+    if method not in ("cp", "fcfs"):
+        raise _fail(f"--method must be 'cp' or 'fcfs', not '{method}'.")
+    _check_output_path(output)
+    _check_output_path(csv)
+    try:
+        inst = load_instance(instance)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    live = _ProgressLine(err) if err.is_terminal and not quiet else None
+    options = SolveOptions(time_limit_s=time_limit, workers=workers, seed=seed, method=method,  # type: ignore[arg-type]
+                           progress=live.update if live else None, log_search=log_search)
+    try:
+        result = run_solve(inst, options)
+    finally:
+        if live:
+            live.close()
+    plan = result.plan
+    target = output
+    if result.interrupted and target is None:
+        target = Path(f"{inst.name}.incumbent.plan.json")
+    if target is not None:
+        write_plan(plan, target)
+    if csv is not None:
+        write_sorties_csv(plan, csv)
+    if not quiet:
+        out.print(schedule_table(inst, plan))
+        if plan.unserved:
+            out.print(unserved_table(plan, inst))
+        if plan.coverage:
+            out.print(coverage_table(plan))
+    out.print(headline(plan, result.baseline))
+    if result.interrupted:
+        err.print(f"interrupted: the best plan found so far ({plan.status}) was written to {target}.")
+        raise typer.Exit(130)
+
+
+class _ProgressLine:
+    """A live status line on the terminal: stage, incumbent, bound, gap, time."""
+
+    def __init__(self, console: Console) -> None:
+        self.status = console.status("solving…")
+        self.status.start()
+
+    def update(self, p: object) -> None:
+        gap = getattr(p, "gap", None)
+        self.status.update(
+            f"{p.stage}: incumbent {p.incumbent} bound {p.bound} "  # type: ignore[attr-defined]
+            f"gap {'-' if gap is None else f'{100 * gap:.2f}%'} at {p.elapsed_s:.1f}s"  # type: ignore[attr-defined]
+        )
+
+    def close(self) -> None:
+        self.status.stop()
+
+
+@app.command()
+def check(
+    instance: Annotated[Path, typer.Argument(help="instance file or CSV folder")],
+    plan: Annotated[Path, typer.Argument(help="plan JSON")],
+) -> None:
+    """Check a plan against SPEC section 4 and its reported objective; exit 1 on any violation."""
+    from allocator.check import check as run_check
+    from allocator.io import load_instance, load_plan
+
+    try:
+        inst = load_instance(instance)
+        loaded = load_plan(plan)
+    except InputError as exc:
+        raise _fail(str(exc)) from None
+    report = run_check(inst, loaded)
+    for v in report.violations:
+        out.print(f"[{v.rule}] {v.message}", markup=False, highlight=False)
+    out.print(report.summary(), markup=False, highlight=False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the instance format."""
+    from allocator.domain import Instance
+
+    out.print_json(json.dumps(Instance.model_json_schema()))
+
+
+@app.command()
+def generate(
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    days: Annotated[int, typer.Option("--days", min=1, max=31)] = 1,
+    aircraft: Annotated[int | None, typer.Option("--aircraft", min=1, help="fleet size")] = None,
+    requests: Annotated[int | None, typer.Option("--requests", min=0, help="number of requests")] = None,
+    sectors: Annotated[str | None, typer.Option("--sectors", help="comma-separated sector ids")] = None,
+    extended: Annotated[bool, typer.Option("--extended", help="add the other Southwest/Southeast branches")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help=".json, .yaml, or a folder for CSV")] = None,
+) -> None:
+    """Generate a realistic scenario (real airfields, AMO-like fleet, CBP and ICE requests)."""
+    from allocator.generate import generate as run_generate
+    from allocator.io import write_instance
+    from allocator.io.instance_files import instance_document
+
+    chosen = [s.strip() for s in sectors.split(",") if s.strip()] if sectors else None
+    try:
+        inst = run_generate(seed=seed, days=days, aircraft=aircraft, requests=requests, sectors=chosen,
+                            extended=extended)
+    except (InputError, ValueError) as exc:
+        raise _fail(f"generate: {exc}") from None
+    if output is None:
+        out.print_json(json.dumps(instance_document(inst)))
+        return
+    write_instance(inst, output)
+    err.print(f"wrote {output}: {len(inst.aircraft)} aircraft, {len(inst.requests)} requests, "
+              f"{len(inst.sectors)} sectors, {days} day(s)")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted.")
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

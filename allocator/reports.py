@@ -1,0 +1,95 @@
+"""Readable views of a plan for the terminal (rich renderables; the CLI prints them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.table import Table
+from rich.text import Text
+
+from allocator.domain import Instance
+from allocator.result import Plan
+from allocator.timeline import zone
+
+
+def _local(instance: Instance, base_id: str, instant: datetime) -> str:
+    base = instance.base(base_id)
+    tz = zone(base.timezone, instance.horizon.start)
+    return instant.astimezone(tz).strftime("%a %H:%M %Z")
+
+
+def _utc(instant: datetime) -> str:
+    return instant.strftime("%H:%MZ")
+
+
+def schedule_table(instance: Instance, plan: Plan) -> Table:
+    """Per aircraft, its flights in order: local time at the base and UTC."""
+    table = Table(title=f"Plan for {plan.instance}: flights per aircraft", title_justify="left")
+    for col in ("aircraft", "flight", "base", "takeoff (local)", "on station", "off station", "landing (local)",
+                "UTC"):
+        table.add_column(col, no_wrap=True)
+    rows: list[tuple[str, datetime, list[str]]] = []
+    for s in plan.sorties:
+        req = instance.request(s.request) if s.request in {r.id for r in instance.requests} else None
+        label = f"{s.request}" + (f" P{req.priority} {req.agency} {req.mission}" if req else "")
+        rows.append((s.aircraft, s.takeoff, [
+            label, s.base, _local(instance, s.base, s.takeoff), _local(instance, s.base, s.on_station),
+            _local(instance, s.base, s.off_station), _local(instance, s.base, s.landing),
+            f"{_utc(s.takeoff)}–{_utc(s.landing)}",
+        ]))
+    for r in plan.relocations:
+        rows.append((r.aircraft, r.takeoff, [
+            f"relocate {r.from_} → {r.to}", r.from_, _local(instance, r.from_, r.takeoff), "", "",
+            _local(instance, r.to, r.landing), f"{_utc(r.takeoff)}–{_utc(r.landing)}",
+        ]))
+    previous = None
+    for aircraft, _, cells in sorted(rows, key=lambda row: (row[0], row[1])):
+        kind = instance.aircraft_by_id(aircraft).type if aircraft in {a.id for a in instance.aircraft} else "?"
+        name = f"{aircraft} ({kind})" if aircraft != previous else ""
+        table.add_row(name, *cells)
+        previous = aircraft
+    return table
+
+
+def unserved_table(plan: Plan, instance: Instance) -> Table:
+    table = Table(title="Unserved requests", title_justify="left")
+    for col in ("request", "agency", "sector", "priority", "reason", "detail"):
+        table.add_column(col, overflow="fold")
+    known = {r.id: r for r in instance.requests}
+    for u in plan.unserved:
+        req = known.get(u.request)
+        table.add_row(u.request, req.agency if req else "", req.sector if req else "",
+                      f"P{req.priority}" if req else "", str(u.reason), u.detail)
+    return table
+
+
+def coverage_table(plan: Plan) -> Table:
+    table = Table(title="Sector alert coverage", title_justify="left")
+    for col in ("sector", "rule", "capability", "count", "shortfall min", "penalty"):
+        table.add_column(col)
+    for rule in plan.coverage:
+        table.add_row(str(rule.get("sector")), str(rule.get("index")), str(rule.get("capability")),
+                      str(rule.get("count")), str(rule.get("shortfall_min")), str(rule.get("penalty")))
+    return table
+
+
+def headline(plan: Plan, baseline: Plan | None = None) -> Text:
+    """One comparison line: optimized plan against the FCFS baseline."""
+    m = plan.metrics
+    bound = plan.bound.service
+    gap = plan.run.get("gap")
+    text = (
+        f"{plan.status}: served {m.get('served')}/{m.get('requests')} ({m.get('served_pct')}%), "
+        f"service {plan.objective.service}"
+        + (f" (bound {bound}, gap {100 * gap:.2f}%)" if bound is not None and gap is not None else "")
+        + f", cost ${plan.objective.cost:,}"
+    )
+    if baseline is not None and baseline is not plan:
+        b = baseline.metrics
+        delta = plan.objective.service - baseline.objective.service
+        text += (
+            f" | FCFS baseline: served {b.get('served')}/{b.get('requests')} ({b.get('served_pct')}%), "
+            f"service {baseline.objective.service}, cost ${baseline.objective.cost:,} | "
+            f"optimized {delta:+d} service"
+        )
+    return Text(text)

@@ -1,0 +1,377 @@
+"""One function per SPEC rule. Eligibility (4.1), transit (4.3), endurance (4.4) and the window part
+of service (4.2) are enforced by construction in `model._sortie_candidates`: a sortie that breaks
+them is never created, and every sortie takes off exactly `transit` before it is on station."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+
+from ortools.sat.python import cp_model
+
+from allocator.domain import Aircraft
+from allocator.solver.variables import FillVar, RelocationSlot, RuleVars, SortieVar, Variables
+
+
+def add_service(v: Variables) -> None:
+    """SPEC 4.2: a served request has exactly `aircraft_count` sorties, all on station together."""
+    for req in v.prep.instance.requests:
+        sorties = v.sorties[req.id]
+        present = [s.present for s in sorties]
+        if len(sorties) < req.aircraft_count:
+            v.model.add(v.served[req.id] == 0)
+            for lit in present:
+                v.model.add(lit == 0)
+            continue
+        v.model.add(sum(present) == req.aircraft_count * v.served[req.id])
+
+
+def add_one_sortie_per_request(v: Variables) -> None:
+    """SPEC 4.2: the sorties of one request are flown by distinct aircraft."""
+    for sorties in v.by_aircraft.values():
+        per_request: dict[str, list[cp_model.IntVar]] = defaultdict(list)
+        for s in sorties:
+            per_request[s.shape.request].append(s.present)
+        for lits in per_request.values():
+            if len(lits) > 1:
+                v.model.add_at_most_one(lits)
+
+
+def add_relocation_chain(v: Variables) -> None:
+    """SPEC 4.8: relocations happen in order, each from the current operating base to another, taking
+    at least the ferry time (with refuel stops), landing inside the horizon."""
+    m = v.model
+    for ac_id, slots in v.slots.items():
+        ac = v.prep.instance.aircraft_by_id(ac_id)
+        turnaround = v.prep.type_of(ac).turnaround_min
+        previous: RelocationSlot | None = None
+        for slot in slots:
+            m.add(sum(slot.routes.values()) == slot.present)
+            m.add(slot.size == sum((slot.ferry[p] + turnaround) * lit for p, lit in slot.routes.items()))
+            landing = slot.start + sum(slot.ferry[p] * lit for p, lit in slot.routes.items())
+            m.add(landing <= v.prep.horizon_min).only_enforce_if(slot.present)
+            if previous is not None:
+                m.add_implication(slot.present, previous.present)
+                m.add(slot.start >= previous.end).only_enforce_if(slot.present)
+                bases = {b for pair in slot.routes for b in pair}
+                for base in bases:
+                    # leave `base` only if the previous relocation brought the aircraft there
+                    m.add(sum(slot.leaving(base)) <= sum(previous.at(base)))
+            previous = slot
+
+
+def add_sortie_base(v: Variables) -> None:
+    """SPEC 4.3: a sortie leaves from and returns to the operating base at takeoff."""
+    m = v.model
+    for ac_id, sorties in v.by_aircraft.items():
+        slots = v.slots[ac_id]
+        for s in sorties:
+            takeoff = v.on[s.shape.request] - s.shape.out_min
+            block_end = takeoff + s.block_min
+            if s.slot >= 1:
+                slot = slots[s.slot - 1]
+                m.add_bool_or(slot.at(s.shape.base)).only_enforce_if(s.present)
+                m.add(takeoff >= slot.end).only_enforce_if(s.present)
+            if s.slot < len(slots):
+                following = slots[s.slot]
+                m.add(block_end <= following.start).only_enforce_if([s.present, following.present])
+
+
+def add_one_thing_at_a_time(v: Variables) -> None:
+    """SPEC 4.5/4.6: flights of one aircraft, each with its turnaround, overlap neither each other nor
+    maintenance."""
+    for ac in v.prep.instance.aircraft:
+        intervals = v.flights(ac.id)
+        if len(intervals) > 1:
+            v.model.add_no_overlap(intervals)
+
+
+def add_maintenance_at_home(v: Variables) -> None:
+    """SPEC 4.6: during maintenance the aircraft is at its home base: no maintenance window falls
+    inside a period in which it operates from another base."""
+    m = v.model
+    for ac in v.prep.instance.aircraft:
+        windows = v.prep.maintenance(ac)
+        slots = v.slots[ac.id]
+        for k, slot in enumerate(slots):
+            away = m.new_bool_var(f"away[{ac.id},{k + 1}]")
+            m.add(away == slot.present - sum(slot.at(ac.home_base)))
+            following = slots[k + 1] if k + 1 < len(slots) else None
+            for i, (start, end) in enumerate(windows):
+                if following is None:
+                    m.add(slot.start >= end).only_enforce_if(away)
+                    continue
+                # either the window is over before the aircraft leaves home, or it is back home before it
+                done_first = m.new_bool_var(f"maintenance_before_leaving[{ac.id},{k + 1},{i}]")
+                m.add(slot.start >= end).only_enforce_if([away, done_first])
+                m.add_bool_or([done_first, following.present]).only_enforce_if(away)
+                m.add(following.end <= start).only_enforce_if([away, done_first.Not()])
+
+
+def add_hours(v: Variables) -> None:
+    """SPEC 4.7: total flight minutes (sorties and relocations) within `60 * hours_available`."""
+    m = v.model
+    for ac in v.prep.instance.aircraft:
+        terms = [s.shape.flight_min * s.present for s in v.by_aircraft[ac.id]]
+        for slot in v.slots[ac.id]:
+            terms.extend(slot.ferry[p] * lit for p, lit in slot.routes.items())
+        total = sum(terms) if terms else 0
+        v.flight_minutes[ac.id] = total
+        if terms:
+            m.add(total <= v.prep.hours_min(ac))
+
+
+def add_coverage(v: Variables) -> None:
+    """SPEC 4.3: per coverage rule, minutes with fewer than `count` capable aircraft on alert in the
+    sector are shortfall; penalty = ceil(penalty_per_hour * shortfall / 60).
+
+    Exact "busy plus fill" model. Each of the P aircraft that could ever stand alert for the rule is,
+    at every minute, either on alert or *busy*: flying or in turnaround, in maintenance, not yet
+    available, or operating from a base outside the sector (an *absence* interval per relocation
+    slot). Optional *fill* intervals inside the rule window, at most `count` at a time, join the busy
+    intervals in one cumulative of capacity P; so fill(t) <= min(count, alert(t)), and the solver
+    maximises the filled minutes: shortfall = count * length - filled minutes."""
+    prep = v.prep
+    for sector in prep.instance.sectors:
+        bases = prep.sector_bases.get(sector.id, set())
+        for index, rule in enumerate(sector.coverage):
+            start = max(0, prep.timeline.ceil(rule.start))
+            end = min(prep.horizon_min, prep.timeline.floor(rule.end))
+            if end <= start or rule.penalty_per_hour == 0:
+                continue
+            rv = RuleVars(sector.id, index, rule, start, end)
+            for ac in prep.instance.aircraft:
+                if rule.capability in prep.type_of(ac).capabilities:
+                    busy = _busy_intervals(v, rv, ac, bases)
+                    if busy is not None:
+                        rv.busy[ac.id] = busy
+            _fill_and_penalty(v, rv)
+            v.rules.append(rv)
+
+
+def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[str]) -> list | None:
+    """The intervals during which the aircraft is not on alert for the rule (None: never in the sector)."""
+    m = v.model
+    slots = v.slots[ac.id]
+    home_in = ac.home_base in sector_bases
+    into = [[lit for b in sector_bases for lit in slot.at(b)] for slot in slots]
+    if not home_in and not any(into):
+        return None
+    busy = [s.interval for s in v.by_aircraft[ac.id] if s.shape.base in sector_bases]
+    if home_in:
+        busy.extend(v.maintenance[ac.id])  # maintenance is always at home
+        if v.prep.available_from(ac) > 0:
+            busy.append(m.new_fixed_size_interval_var(0, v.prep.available_from(ac), f"unavailable[{ac.id}]"))
+    horizon_end = v.prep.horizon_min + max([0, *(slot.size.proto.domain[-1] for slot in slots)])
+    tag = f"{rv.sector}#{rv.index},{ac.id}"
+    for k in range(len(slots) + 1):
+        following = slots[k] if k < len(slots) else None
+        if k == 0:
+            present: cp_model.IntVar | bool = not home_in
+            begin: cp_model.LinearExprT = 0
+        else:
+            slot = slots[k - 1]
+            begin = slot.start
+            if into[k - 1]:
+                arrived = m.new_bool_var(f"arrives_in[{tag},{k}]")
+                m.add(arrived == sum(into[k - 1]))
+                busy.append(
+                    m.new_optional_interval_var(slot.start, slot.size, slot.end, arrived, f"relocation_in[{tag},{k}]")
+                )
+            absent = m.new_bool_var(f"absent[{tag},{k}]")
+            m.add(absent == slot.present - sum(into[k - 1]))
+            present = absent
+        if present is False:
+            continue
+        finish = m.new_int_var(0, horizon_end, f"absence_end[{tag},{k}]")
+        if following is None:
+            m.add(finish == horizon_end)
+        else:
+            m.add(finish == following.start).only_enforce_if(following.present)
+            m.add(finish == horizon_end).only_enforce_if(following.present.Not())
+        if present is True:
+            busy.append(m.new_interval_var(begin, finish - begin, finish, f"absence[{tag},{k}]"))
+        else:
+            size = m.new_int_var(0, horizon_end, f"absence_len[{tag},{k}]")
+            busy.append(m.new_optional_interval_var(begin, size, finish, present, f"absence[{tag},{k}]"))
+    return busy
+
+
+def _busy_ends_bound(v: Variables, rv: RuleVars, ac_id: str) -> int:
+    """How many of the aircraft's busy intervals can end inside the rule window (each such end is a
+    minute where the filled level may step up, so this bounds the fill intervals needed)."""
+    bases = v.prep.sector_bases.get(rv.sector, set())
+    sorties = [
+        s
+        for s in v.by_aircraft[ac_id]
+        if s.shape.base in bases
+        and s.on_domain.min() - s.shape.out_min + s.block_min <= rv.end
+        and s.on_domain.max() + s.block_min - s.shape.out_min > rv.start
+    ]
+    flights = len({s.shape.request for s in sorties})
+    if sorties:
+        flights = min(flights, (rv.end - rv.start) // max(1, min(s.block_min for s in sorties)) + 1)
+    return flights + len(v.maintenance[ac_id]) + 2 * len(v.slots[ac_id]) + 1
+
+
+def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
+    """Redundant: covered minutes never exceed the pool's summed alert minutes, i.e. each aircraft's
+    window minutes after `available_from`, less its maintenance there (home in the sector) and its
+    sorties from the sector that lie wholly inside the window (a tight linear bound for small pools)."""
+    bases = v.prep.sector_bases.get(rv.sector, set())
+    total: cp_model.LinearExprT = 0
+    for ac_id in rv.busy:
+        ac = v.prep.instance.aircraft_by_id(ac_id)
+        first = max(rv.start, v.prep.available_from(ac))
+        minutes = max(0, rv.end - first)
+        if ac.home_base in bases:
+            minutes -= sum(max(0, min(e, rv.end) - max(s, first)) for s, e in v.prep.maintenance(ac))
+        inside = [
+            s for s in v.by_aircraft[ac_id]
+            if s.shape.base in bases
+            and s.on_domain.min() - s.shape.out_min >= rv.start
+            and s.on_domain.max() - s.shape.out_min + s.block_min <= rv.end
+        ]
+        total += minutes - sum(s.block_min * s.present for s in inside)
+    return total
+
+
+def _fill_and_penalty(v: Variables, rv: RuleVars) -> None:
+    """Fill intervals (at most `count` at once) share a cumulative with the busy intervals."""
+    m = v.model
+    length = rv.end - rv.start
+    rule = rv.rule
+    worst = math.ceil(rule.penalty_per_hour * rule.count * length / 60)
+    if not rv.busy:
+        rv.penalty = worst
+        return
+    changes = sum(_busy_ends_bound(v, rv, ac_id) for ac_id in rv.busy)
+    previous = None
+    for j in range(rule.count + changes):
+        name = f"fill[{rv.sector}#{rv.index},{j}]"
+        present = m.new_bool_var(name)
+        start = m.new_int_var(rv.start, rv.end, f"{name}.start")
+        size = m.new_int_var(0, length, f"{name}.size")
+        end = m.new_int_var(rv.start, rv.end, f"{name}.end")
+        interval = m.new_optional_interval_var(start, size, end, present, name)
+        m.add(size == 0).only_enforce_if(present.Not())
+        m.add(start == rv.start).only_enforce_if(present.Not())
+        if previous is not None:
+            m.add_implication(present, previous.present)
+            m.add(start >= previous.start).only_enforce_if(present)
+        previous = FillVar(present, start, size, end, interval)
+        rv.fills.append(previous)
+    fills = [f.interval for f in rv.fills]
+    m.add_cumulative(fills, [1] * len(fills), rule.count)
+    busy = [i for intervals in rv.busy.values() for i in intervals]
+    m.add_cumulative([*busy, *fills], [1] * (len(busy) + len(fills)), len(rv.busy))
+    covered = sum(f.size for f in rv.fills)
+    m.add(covered <= _alert_minutes_bound(v, rv))
+    penalty = m.new_int_var(0, worst, f"coverage_penalty[{rv.sector}#{rv.index}]")
+    m.add(60 * penalty >= rule.penalty_per_hour * (rule.count * length - covered))
+    rv.penalty = penalty
+
+
+def add_fairness(v: Variables) -> None:
+    """SPEC 5: value served below an agency's floor `ceil(share * requested)` costs `fairness_weight` each."""
+    inst = v.prep.instance
+    if inst.policy.agency_min_share is None or inst.policy.fairness_weight == 0:
+        return
+    by_agency: dict[str, list] = defaultdict(list)
+    for req in inst.requests:
+        by_agency[req.agency].append(req)
+    for agency, reqs in by_agency.items():
+        requested = sum(inst.value(r) for r in reqs)
+        floor = math.ceil(inst.policy.share(agency) * requested - 1e-9)
+        if floor <= 0:
+            continue
+        deficit = v.model.new_int_var(0, floor, f"fairness_deficit[{agency}]")
+        v.model.add(deficit >= floor - sum(inst.value(r) * v.served[r.id] for r in reqs))
+        v.fairness_deficit[agency] = deficit
+
+
+def add_redundant_cumulatives(v: Variables) -> None:
+    """Redundant: requests that only a set E of aircraft can fly never need more than |E| at once."""
+    inst = v.prep.instance
+    groups: dict[frozenset[str], list[str]] = defaultdict(list)
+    for req in inst.requests:
+        eligible = frozenset(s.shape.aircraft for s in v.sorties[req.id])
+        if len(eligible) >= req.aircraft_count:
+            groups[eligible].append(req.id)
+    sets = sorted(groups, key=lambda e: (-len(groups[e]), sorted(e)))[:25]
+    for pool in sets:
+        members = [r for e, rs in groups.items() if e <= pool for r in rs]
+        if len(members) < 2:
+            continue
+        intervals, demands = [], []
+        for rid in members:
+            sorties = v.sorties[rid]
+            lead = min(s.shape.out_min for s in sorties)
+            tail = min(s.shape.duration_min + s.shape.back_min + s.turnaround_min for s in sorties)
+            intervals.append(
+                v.model.new_optional_fixed_size_interval_var(
+                    v.on[rid] - lead, lead + tail, v.served[rid], f"demand[{rid}]"
+                )
+            )
+            demands.append(inst.request(rid).aircraft_count)
+        v.model.add_cumulative(intervals, demands, len(pool))
+
+
+def _fits_before(a: SortieVar, b: SortieVar) -> bool:
+    """Whether sortie `a`, at its earliest, can end (with turnaround) before `b` takes off at its latest."""
+    return a.on_domain.min() - a.shape.out_min + a.block_min <= b.on_domain.max() - b.shape.out_min
+
+
+def _compatible(a: SortieVar, b: SortieVar) -> bool:
+    """Whether one aircraft could fly both candidates (relocation slots fix their order)."""
+    if a.shape.request == b.shape.request:
+        return False
+    if a.slot != b.slot:
+        first, second = (a, b) if a.slot < b.slot else (b, a)
+        return _fits_before(first, second)
+    return _fits_before(a, b) or _fits_before(b, a)
+
+
+def add_incompatibility_cliques(v: Variables) -> None:
+    """Redundant: candidate sorties of one aircraft that pairwise cannot both be flown form cliques of
+    which at most one is chosen (a much tighter linear relaxation than NoOverlap alone)."""
+    for sorties in v.by_aircraft.values():
+        if len(sorties) < 2:
+            continue
+        ordered = sorted(sorties, key=lambda s: (s.on_domain.min() - s.shape.out_min, s.on_domain.max()))
+        conflicts = {id(a): {id(b) for b in ordered if b is not a and not _compatible(a, b)} for a in ordered}
+        seen: set[frozenset[int]] = set()
+        for seed in ordered:
+            clique = [seed]
+            for other in ordered:
+                if other is not seed and all(id(other) in conflicts[id(c)] for c in clique):
+                    clique.append(other)
+            key = frozenset(id(c) for c in clique)
+            if len(clique) >= 2 and key not in seen:
+                seen.add(key)
+                v.model.add_at_most_one([c.present for c in clique])
+
+
+def add_symmetry_breaking(v: Variables) -> None:
+    """Identical aircraft (same type, base, availability, maintenance, hours) are used in order of
+    flight minutes: any plan can be relabelled to satisfy this, so no service is lost."""
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for ac in v.prep.instance.aircraft:
+        groups[identity_key(v.prep, ac)].append(ac.id)
+    for members in groups.values():
+        for a, b in itertools.pairwise(members):
+            if not (isinstance(v.flight_minutes[a], int) and isinstance(v.flight_minutes[b], int)):
+                v.model.add(v.flight_minutes[a] >= v.flight_minutes[b])
+
+
+def identity_key(prep, ac: Aircraft) -> tuple:
+    """Aircraft with equal keys are interchangeable in every rule and in the objective."""
+    return (
+        ac.type,
+        ac.home_base,
+        prep.available_from(ac),
+        tuple(prep.maintenance(ac)),
+        prep.hours_min(ac),
+        prep.max_relocations(ac),
+    )

@@ -1,0 +1,266 @@
+"""Running CP-SAT: parameters, progress reports, Ctrl-C, hints and decoding the solution."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from allocator.solver.constraints import identity_key
+from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
+from allocator.solver.variables import Variables
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A live report: the incumbent and bound of the current stage."""
+
+    stage: str
+    incumbent: float | None
+    bound: float | None
+    elapsed_s: float
+
+    @property
+    def gap(self) -> float | None:
+        if self.incumbent is None or self.bound is None:
+            return None
+        if self.bound == self.incumbent:
+            return 0.0
+        return abs(self.bound - self.incumbent) / max(1.0, abs(self.bound))
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+@dataclass
+class StageOutcome:
+    status: str  # OR-Tools status name
+    has_solution: bool
+    objective: float | None
+    bound: float | None
+    wall_time_s: float
+    interrupted: bool
+    solver: cp_model.CpSolver
+
+
+class _Reporter(cp_model.CpSolverSolutionCallback):
+    def __init__(self, stage: str, progress: ProgressFn | None, started: float) -> None:
+        super().__init__()
+        self.stage = stage
+        self.progress = progress
+        self.started = started
+        self.incumbent: float | None = None
+        self.bound: float | None = None
+
+    def on_solution_callback(self) -> None:
+        self.incumbent = self.objective_value
+        self.bound = self.best_objective_bound
+        self._emit()
+
+    def on_bound(self, bound: float) -> None:
+        self.bound = bound
+        self._emit()
+
+    def _emit(self) -> None:
+        report = Progress(self.stage, self.incumbent, self.bound, time.monotonic() - self.started)
+        log.debug("%s: incumbent %s bound %s at %.1fs", report.stage, report.incumbent, report.bound, report.elapsed_s)
+        if self.progress is not None:
+            self.progress(report)
+
+
+def run_stage(
+    model: cp_model.CpModel,
+    stage: str,
+    time_limit_s: float,
+    workers: int,
+    seed: int,
+    progress: ProgressFn | None,
+    log_search: bool = False,
+) -> StageOutcome:
+    """Solve one stage in a worker thread so that Ctrl-C stops the search and keeps the incumbent."""
+    solver = cp_model.CpSolver()
+    params = solver.parameters
+    params.max_time_in_seconds = max(0.05, time_limit_s)
+    params.num_workers = workers
+    params.random_seed = seed
+    params.catch_sigint_signal = False
+    params.log_search_progress = log_search
+    started = time.monotonic()
+    reporter = _Reporter(stage, progress, started)
+    solver.best_bound_callback = reporter.on_bound
+    outcome: dict[str, int] = {}
+
+    def work() -> None:
+        outcome["status"] = solver.solve(model, reporter)
+
+    thread = threading.Thread(target=work, name=f"cp-sat-{stage}", daemon=True)
+    thread.start()
+    interrupted = False
+    while thread.is_alive():
+        try:
+            thread.join(0.1)
+        except KeyboardInterrupt:
+            log.warning("interrupted: stopping the search and keeping the best plan found")
+            interrupted = True
+            solver.stop_search()
+    status = outcome.get("status", cp_model.UNKNOWN)
+    has_solution = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    return StageOutcome(
+        status=solver.status_name(status),
+        has_solution=has_solution,
+        objective=solver.objective_value if has_solution else None,
+        bound=solver.best_objective_bound if status != cp_model.MODEL_INVALID else None,
+        wall_time_s=time.monotonic() - started,
+        interrupted=interrupted,
+        solver=solver,
+    )
+
+
+def decode(v: Variables, solver: cp_model.CpSolver) -> Schedule:
+    """The schedule in the solver's current solution."""
+    schedule = Schedule()
+    for sorties in v.sorties.values():
+        for s in sorties:
+            if solver.boolean_value(s.present):
+                on = solver.value(v.on[s.shape.request])
+                off = on + s.shape.duration_min
+                schedule.sorties.append(
+                    SortieMin(
+                        on - s.shape.out_min,
+                        s.shape.aircraft,
+                        s.shape.request,
+                        s.shape.base,
+                        on,
+                        off,
+                        off + s.shape.back_min,
+                    )
+                )
+    for ac_id, slots in v.slots.items():
+        for slot in slots:
+            if not solver.boolean_value(slot.present):
+                continue
+            for (origin, dest), lit in slot.routes.items():
+                if solver.boolean_value(lit):
+                    start = solver.value(slot.start)
+                    schedule.relocations.append(
+                        RelocationMin(start, ac_id, origin, dest, start + slot.ferry[(origin, dest)])
+                    )
+    return schedule
+
+
+def canonical(v: Variables, schedule: Schedule) -> Schedule:
+    """Relabel identical aircraft so that the schedule satisfies the symmetry-breaking order."""
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for ac in v.prep.instance.aircraft:
+        groups[identity_key(v.prep, ac)].append(ac.id)
+    minutes: dict[str, int] = defaultdict(int)
+    for s in schedule.sorties:
+        minutes[s.aircraft] += s.landing - s.takeoff
+    for r in schedule.relocations:
+        minutes[r.aircraft] += r.landing - r.takeoff
+    rename: dict[str, str] = {}
+    for members in groups.values():
+        ranked = sorted(members, key=lambda a: (-minutes[a], members.index(a)))
+        rename.update(dict(zip(ranked, members, strict=True)))
+    return Schedule(
+        sorties=[
+            SortieMin(s.takeoff, rename[s.aircraft], s.request, s.base, s.on_station, s.off_station, s.landing)
+            for s in schedule.sorties
+        ],
+        relocations=[
+            RelocationMin(r.takeoff, rename[r.aircraft], r.origin, r.dest, r.landing) for r in schedule.relocations
+        ],
+    )
+
+
+def add_hint(v: Variables, schedule: Schedule) -> int:
+    """Hint the model with a valid schedule (e.g. the FCFS plan); returns the number of sorties hinted."""
+    m = v.model
+    m.clear_hints()
+    schedule = canonical(v, schedule)
+    relocations: dict[str, list[RelocationMin]] = defaultdict(list)
+    for r in sorted(schedule.relocations):
+        relocations[r.aircraft].append(r)
+    chosen: set[tuple[str, str, str, int]] = set()
+    for s in schedule.sorties:
+        slot = sum(1 for r in relocations[s.aircraft] if r.landing <= s.takeoff)
+        chosen.add((s.aircraft, s.request, s.base, slot))
+    hinted = 0
+    on_hint: dict[str, int] = {s.request: s.on_station for s in schedule.sorties}
+    for rid, sorties in v.sorties.items():
+        m.add_hint(v.served[rid], rid in on_hint)
+        if rid in on_hint:
+            m.add_hint(v.on[rid], on_hint[rid])
+        for s in sorties:
+            pick = (s.shape.aircraft, s.shape.request, s.shape.base, s.slot) in chosen
+            hinted += pick
+            m.add_hint(s.present, pick)
+    for ac_id, slots in v.slots.items():
+        flown = relocations.get(ac_id, [])
+        for k, slot in enumerate(slots):
+            reloc = flown[k] if k < len(flown) else None
+            m.add_hint(slot.present, reloc is not None)
+            if reloc is not None:
+                m.add_hint(slot.start, reloc.takeoff)
+            for pair, lit in slot.routes.items():
+                m.add_hint(lit, reloc is not None and pair == (reloc.origin, reloc.dest))
+    _hint_fills(v, schedule)
+    return hinted
+
+
+def _hint_fills(v: Variables, schedule: Schedule) -> None:
+    """Hint the coverage fill intervals of a schedule: for each level c <= count, the stretches in which
+    at least c aircraft are on alert."""
+    from allocator.solver.scoring import alert_intervals
+
+    m = v.model
+    inst = v.prep.instance
+    for rv in v.rules:
+        bases = v.prep.sector_bases.get(rv.sector, set())
+        alert = [0] * (rv.end - rv.start + 1)
+        for ac_id in rv.busy:
+            for s, e, base in alert_intervals(v.prep, inst.aircraft_by_id(ac_id), schedule):
+                lo, hi = max(s, rv.start), min(e, rv.end)
+                if base in bases and hi > lo:
+                    alert[lo - rv.start] += 1
+                    alert[hi - rv.start] -= 1
+        level, stretches, opened = 0, [], {}
+        for offset in range(rv.end - rv.start + 1):
+            level += alert[offset] if offset < rv.end - rv.start else -level
+            current = min(level, rv.rule.count)
+            for c in range(1, rv.rule.count + 1):
+                if current >= c and c not in opened:
+                    opened[c] = offset
+                elif current < c and c in opened:
+                    stretches.append((rv.start + opened.pop(c), rv.start + offset))
+        stretches.sort()
+        covered = 0
+        for j, fill in enumerate(rv.fills):
+            if j < len(stretches):
+                s, e = stretches[j]
+                covered += e - s
+                for var, value in ((fill.present, 1), (fill.start, s), (fill.size, e - s), (fill.end, e)):
+                    m.add_hint(var, value)
+            else:
+                for var, value in ((fill.present, 0), (fill.start, rv.start), (fill.size, 0)):
+                    m.add_hint(var, value)
+        if not isinstance(rv.penalty, int):
+            missing = rv.rule.count * (rv.end - rv.start) - covered
+            m.add_hint(rv.penalty, -(-rv.rule.penalty_per_hour * missing // 60))
+
+
+def hint_solution(v: Variables, solver: cp_model.CpSolver) -> None:
+    """Hint every decision variable with the solver's current solution (for the next stage)."""
+    m = v.model
+    m.clear_hints()
+    proto = m.proto
+    for index in range(len(proto.variables)):
+        var = m.get_int_var_from_proto_index(index)
+        m.add_hint(var, solver.value(var))

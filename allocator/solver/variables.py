@@ -1,0 +1,163 @@
+"""Typed containers of CP-SAT variables, named from domain ids.
+
+Decision variables:
+
+- `on[r]`: the on-station minute of request `r` (shared by all its aircraft);
+  `served[r]`: whether it is served.
+- one optional interval per candidate sortie `(aircraft, request, base, slot)`,
+  blocking the aircraft from takeoff to landing + turnaround; `slot` counts the
+  relocations that landed before it (0: from the home base).
+- per relocatable aircraft, one optional interval per relocation slot, with a
+  Boolean per route `(from, to)`.
+- per coverage rule and aircraft that could stand alert for it, a few optional
+  "alert duty" intervals (see `constraints.add_coverage`).
+
+Candidates that can never be part of a valid plan (ineligible, out of range,
+outside the window or the horizon, over the hour budget, always overlapping
+maintenance) are not created at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+from allocator.domain import Aircraft, CoverageRule, Request
+from allocator.solver.prepare import Prepared, SortieShape
+
+Domain = cp_model.Domain
+
+
+@dataclass
+class SortieVar:
+    """A candidate sortie: `present` decides it, `interval` blocks the aircraft."""
+
+    shape: SortieShape
+    slot: int
+    present: cp_model.IntVar
+    interval: cp_model.IntervalVar
+    on_domain: Domain
+    turnaround_min: int
+    cost: int  # cents x minutes / 60 (see objective)
+
+    @property
+    def block_min(self) -> int:
+        return self.shape.flight_min + self.turnaround_min
+
+
+@dataclass
+class RelocationSlot:
+    """The k-th relocation of an aircraft (k >= 1)."""
+
+    k: int
+    present: cp_model.IntVar
+    routes: dict[tuple[str, str], cp_model.IntVar]
+    ferry: dict[tuple[str, str], int]
+    start: cp_model.IntVar  # takeoff
+    size: cp_model.IntVar  # ferry + turnaround
+    end: cp_model.IntVar
+    interval: cp_model.IntervalVar
+
+    def at(self, base: str) -> list[cp_model.IntVar]:
+        """Route literals that leave the aircraft operating from `base` after this slot."""
+        return [lit for (_, dest), lit in self.routes.items() if dest == base]
+
+    def leaving(self, base: str) -> list[cp_model.IntVar]:
+        return [lit for (origin, _), lit in self.routes.items() if origin == base]
+
+
+@dataclass
+class FillVar:
+    """A stretch of the rule window filled by an aircraft on alert (see `constraints.add_coverage`)."""
+
+    present: cp_model.IntVar
+    start: cp_model.IntVar
+    size: cp_model.IntVar
+    end: cp_model.IntVar
+    interval: cp_model.IntervalVar
+
+
+@dataclass
+class RuleVars:
+    """Coverage rule: busy intervals per pool aircraft, fill intervals, penalty."""
+
+    sector: str
+    index: int
+    rule: CoverageRule
+    start: int
+    end: int
+    busy: dict[str, list[cp_model.IntervalVar]] = field(default_factory=dict)
+    fills: list[FillVar] = field(default_factory=list)
+    penalty: cp_model.IntVar | int = 0
+
+
+@dataclass
+class Variables:
+    model: cp_model.CpModel
+    prep: Prepared
+    on: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    served: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    sorties: dict[str, list[SortieVar]] = field(default_factory=dict)  # by request
+    by_aircraft: dict[str, list[SortieVar]] = field(default_factory=dict)
+    slots: dict[str, list[RelocationSlot]] = field(default_factory=dict)
+    destinations: dict[str, list[str]] = field(default_factory=dict)
+    maintenance: dict[str, list[cp_model.IntervalVar]] = field(default_factory=dict)
+    flight_minutes: dict[str, cp_model.LinearExprT] = field(default_factory=dict)
+    rules: list[RuleVars] = field(default_factory=list)
+    fairness_deficit: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    terms: Any = None  # objective.Terms, set by objective.define
+
+    def flights(self, aircraft_id: str) -> list[cp_model.IntervalVar]:
+        """Every interval that occupies the aircraft: sorties, relocations, maintenance."""
+        return [
+            *(s.interval for s in self.by_aircraft.get(aircraft_id, [])),
+            *(slot.interval for slot in self.slots.get(aircraft_id, [])),
+            *self.maintenance.get(aircraft_id, []),
+        ]
+
+
+def feasible_on_domain(prep: Prepared, ac: Aircraft, req: Request, shape: SortieShape, slot: int) -> Domain:
+    """On-station minutes at which this sortie fits the window, horizon, availability and maintenance."""
+    kind = prep.type_of(ac)
+    lo, hi = prep.window(req)
+    first = max(lo, prep.available_from(ac) + shape.out_min)
+    last = min(hi - shape.duration_min, prep.horizon_min - shape.duration_min - shape.back_min)
+    maintenance = prep.maintenance(ac)
+    if slot >= 1:
+        ferry_in = prep.ferry(ac, ac.home_base, shape.base) if slot == 1 else 0
+        first = max(first, prep.available_from(ac) + ferry_in + kind.turnaround_min + shape.out_min)
+        if prep.max_relocations(ac) == 1 and maintenance:
+            # away from home after its only relocation: that relocation follows the last maintenance
+            first = max(
+                first,
+                maintenance[-1][1] + prep.ferry(ac, ac.home_base, shape.base) + kind.turnaround_min + shape.out_min,
+            )
+    if first > last:
+        return Domain.from_values([])
+    domain = Domain(first, last)
+    block_after_on = shape.duration_min + shape.back_min + kind.turnaround_min
+    for start, end in maintenance:
+        # block [on - out, on + block_after_on) overlaps [start, end) iff on in (start - block_after_on, end + out)
+        forbidden = Domain(start - block_after_on + 1, end + shape.out_min - 1)
+        domain = domain.intersection_with(forbidden.complement())
+    return domain
+
+
+def relocation_destinations(prep: Prepared, ac: Aircraft) -> list[str]:
+    """Bases worth relocating to: a request is in range from there, or its sector asks for alert cover."""
+    if prep.max_relocations(ac) == 0:
+        return []
+    kind = prep.type_of(ac)
+    caps = set(kind.capabilities)
+    covered = {s.id for s in prep.instance.sectors if any(r.capability in caps for r in s.coverage)}
+    out = []
+    for base in prep.instance.bases:
+        if base.id == ac.home_base:
+            continue
+        if base.sector in covered or any(
+            prep.eligible(req, kind) and prep.in_range(ac, req, base.id) for req in prep.instance.requests
+        ):
+            out.append(base.id)
+    return out

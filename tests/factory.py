@@ -1,0 +1,94 @@
+"""Small hand-built instances for tests: two sectors far apart, a light and a medium helicopter type.
+
+Requests are placed `north` nautical miles north of a base: 30 nm is 15 minutes at 120 kt.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from allocator.domain import Instance
+from allocator.timeline import EARTH_RADIUS_NM
+
+DAY = "2026-12-01"
+
+
+def t(hhmm: str, day: str = DAY) -> str:
+    """An instant on the test day, UTC."""
+    return f"{day}T{hhmm}:00Z"
+
+
+def base(id: str, sector: str, lat: float, lon: float) -> dict[str, Any]:
+    return {"id": id, "name": id, "sector": sector, "lat": lat, "lon": lon}
+
+
+BASES = [base("A", "S1", 32.0, -111.0), base("A2", "S1", 32.0, -110.0), base("B", "S2", 27.5, -99.5)]
+TYPES = [
+    {"id": "LIGHT", "category": "light_helicopter", "cruise_kt": 120, "endurance_min": 180, "turnaround_min": 30,
+     "cost_per_hour": 1200, "capabilities": ["eo_ir", "night_vision"]},
+    {"id": "MEDIUM", "category": "medium_helicopter", "cruise_kt": 120, "endurance_min": 150, "turnaround_min": 45,
+     "cost_per_hour": 6000, "capabilities": ["eo_ir", "hoist", "night_vision"]},
+]
+
+
+def aircraft(id: str, type: str = "LIGHT", home: str = "A", hours: float = 10, **extra: Any) -> dict[str, Any]:
+    return {"id": id, "type": type, "home_base": home, "hours_available": hours, **extra}
+
+
+def request(
+    id: str,
+    *,
+    north: float = 30,
+    near: str = "A",
+    start: str = "08:00",
+    end: str = "12:00",
+    duration: int = 60,
+    priority: int = 3,
+    agency: str = "CBP",
+    sector: str | None = None,
+    caps: list[str] | None = None,
+    submitted: str = "00:00",
+    **extra: Any,
+) -> dict[str, Any]:
+    """A request `north` nautical miles due north of base `near` (a hair less, so transit rounds down)."""
+    b = next(b for b in BASES if b["id"] == near)
+    return {
+        "id": id,
+        "agency": agency,
+        "unit": f"{agency} unit",
+        "sector": sector or b["sector"],
+        "mission": "surveillance",
+        "lat": b["lat"] + math.degrees((north - 1e-4) / EARTH_RADIUS_NM),
+        "lon": b["lon"],
+        "window": {"start": t(start), "end": t(end)},
+        "duration_min": duration,
+        "capabilities": caps if caps is not None else ["eo_ir"],
+        "priority": priority,
+        "submitted_at": t(submitted),
+        **extra,
+    }
+
+
+def make(
+    fleet: list[dict[str, Any]],
+    requests: list[dict[str, Any]],
+    *,
+    coverage: dict[str, list[dict[str, Any]]] | None = None,
+    policy: dict[str, Any] | None = None,
+    start: str = "00:00",
+    end: str = "23:59",
+) -> Instance:
+    coverage = coverage or {}
+    data: dict[str, Any] = {
+        "name": "test",
+        "horizon": {"start": t(start), "end": t(end)},
+        "bases": BASES,
+        "sectors": [{"id": s, "name": s, "coverage": coverage.get(s, [])} for s in ("S1", "S2")],
+        "aircraft_types": TYPES,
+        "aircraft": fleet,
+        "requests": requests,
+    }
+    if policy:
+        data["policy"] = policy
+    return Instance.model_validate(data)

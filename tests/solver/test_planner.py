@@ -1,0 +1,361 @@
+"""The CP-SAT planner, rule by rule: each rule has an allowed and a forbidden case.
+
+Tests assert status and objective (and which requests are served), not one particular assignment.
+Every plan is also run through `allocator check` by the autouse fixture in conftest.py.
+"""
+
+from __future__ import annotations
+
+import math
+
+import allocator
+from allocator import SolveOptions
+from allocator.result import Reason, SolveStatus
+from allocator.solver.prepare import Prepared
+from factory import aircraft, make, request, t
+
+FAST = SolveOptions(time_limit_s=10, workers=2, seed=0)
+
+
+def solve(inst):
+    return allocator.solve(inst, FAST)
+
+
+def served(result) -> set[str]:
+    return {s.request for s in result.plan.sorties}
+
+
+def reason(result, rid: str) -> Reason:
+    return next(u.reason for u in result.plan.unserved if u.request == rid)
+
+
+def flight_cost(inst, aircraft_id: str, request_id: str) -> float:
+    prep = Prepared(inst)
+    ac = inst.aircraft_by_id(aircraft_id)
+    shape = prep.shape(ac, inst.request(request_id), ac.home_base)
+    return inst.type_of(ac).cost_per_hour * shape.flight_min / 60
+
+
+# -- 4.1 eligibility ---------------------------------------------------------------------------
+
+
+def test_request_is_flown_by_a_type_with_every_capability():
+    inst = make([aircraft("M1", "MEDIUM")], [request("R1", caps=["hoist"])])
+    result = solve(inst)
+    assert result.status == SolveStatus.OPTIMAL
+    assert served(result) == {"R1"}
+    assert result.service == 50
+
+
+def test_request_needing_a_missing_capability_is_not_flown():
+    inst = make([aircraft("L1", "LIGHT")], [request("R1", caps=["hoist"])])
+    result = solve(inst)
+    assert result.status == SolveStatus.OPTIMAL
+    assert result.service == 0
+    assert reason(result, "R1") == Reason.NO_CAPABLE_TYPE
+
+
+def test_type_allow_list_excludes_other_capable_types():
+    inst = make([aircraft("M1", "MEDIUM")], [request("R1", aircraft_types=["LIGHT"])])
+    result = solve(inst)
+    assert result.service == 0
+    assert reason(result, "R1") == Reason.NO_CAPABLE_TYPE
+
+
+# -- 4.2 service: all or nothing, on station together ----------------------------------------------
+
+
+def test_two_aircraft_request_is_served_by_two_aircraft_on_station_together():
+    inst = make([aircraft("L1"), aircraft("L2")], [request("R1", aircraft_count=2, priority=2)])
+    result = solve(inst)
+    assert result.service == 200
+    sorties = result.plan.sorties
+    assert len(sorties) == 2 and {s.aircraft for s in sorties} == {"L1", "L2"}
+    assert len({(s.on_station, s.off_station) for s in sorties}) == 1
+
+
+def test_two_aircraft_request_with_one_aircraft_is_not_served():
+    inst = make([aircraft("L1")], [request("R1", aircraft_count=2)])
+    result = solve(inst)
+    assert result.service == 0
+    assert result.plan.sorties == []
+    assert reason(result, "R1") == Reason.NO_CAPABLE_TYPE
+
+
+def test_on_station_time_lies_inside_the_window():
+    inst = make([aircraft("L1")], [request("R1", start="08:00", end="09:00", duration=60)])
+    result = solve(inst)
+    (s,) = result.plan.sorties
+    assert s.on_station.isoformat().startswith(t("08:00")[:16])
+
+
+# -- 4.3 transit, 4.4 endurance -----------------------------------------------------------------
+
+
+def test_sortie_takes_off_a_transit_before_it_is_on_station():
+    inst = make([aircraft("L1")], [request("R1", north=30)])
+    (s,) = solve(inst).plan.sorties
+    assert (s.on_station - s.takeoff).total_seconds() == 15 * 60
+    assert (s.landing - s.off_station).total_seconds() == 15 * 60
+
+
+def test_request_within_endurance_is_flown():
+    # 60 nm = 30 min each way; 30 + 120 + 30 = 180 = endurance
+    inst = make([aircraft("L1")], [request("R1", north=60, duration=120)])
+    assert served(solve(inst)) == {"R1"}
+
+
+def test_request_beyond_endurance_is_out_of_range():
+    inst = make([aircraft("L1", relocatable=False)], [request("R1", north=60, duration=121)])
+    result = solve(inst)
+    assert result.service == 0
+    assert reason(result, "R1") == Reason.OUT_OF_RANGE
+
+
+# -- 4.5 one thing at a time ----------------------------------------------------------------------
+
+
+def test_one_aircraft_flies_two_requests_with_turnaround_between():
+    # R1 08:00-09:00 lands 09:15, turnaround to 09:45, R2 takes off 09:45, on station 10:00
+    inst = make(
+        [aircraft("L1")], [request("R1", start="08:00", end="09:00"), request("R2", start="10:00", end="11:00")]
+    )
+    result = solve(inst)
+    assert served(result) == {"R1", "R2"}
+    assert result.service == 100
+
+
+def test_one_aircraft_cannot_fly_two_requests_closer_than_turnaround():
+    inst = make(
+        [aircraft("L1")],
+        [request("R1", start="08:00", end="09:00"), request("R2", start="09:59", end="10:59", priority=2)],
+    )
+    result = solve(inst)
+    assert result.status == SolveStatus.OPTIMAL
+    assert served(result) == {"R2"}
+    assert result.service == 200
+    assert reason(result, "R1") == Reason.OUTCOMPETED
+    assert "R2" in next(u for u in result.plan.unserved if u.request == "R1").detail
+
+
+# -- 4.6 availability and maintenance ---------------------------------------------------------------
+
+
+def test_sortie_fits_before_maintenance_with_its_turnaround():
+    # flight 07:45-09:15, turnaround to 09:45 = maintenance start
+    inst = make(
+        [aircraft("L1", maintenance=[{"start": t("09:45"), "end": t("15:00")}])],
+        [request("R1", start="08:00", end="09:00")],
+    )
+    assert served(solve(inst)) == {"R1"}
+
+
+def test_sortie_cannot_overlap_maintenance():
+    inst = make(
+        [aircraft("L1", maintenance=[{"start": t("09:44"), "end": t("15:00")}])],
+        [request("R1", start="08:00", end="09:00")],
+    )
+    result = solve(inst)
+    assert result.service == 0
+    assert reason(result, "R1") == Reason.UNAVAILABLE
+
+
+def test_aircraft_flies_from_available_from():
+    inst = make([aircraft("L1", available_from=t("07:45"))], [request("R1", start="08:00", end="09:00")])
+    assert served(solve(inst)) == {"R1"}
+
+
+def test_aircraft_does_not_fly_before_available_from():
+    inst = make([aircraft("L1", available_from=t("07:46"))], [request("R1", start="08:00", end="09:00")])
+    result = solve(inst)
+    assert result.service == 0
+    assert reason(result, "R1") == Reason.UNAVAILABLE
+
+
+def test_flight_that_lands_before_the_horizon_end_is_flown():
+    # on station 22:00, 100 minutes, lands 23:55 <= 23:59
+    inst = make([aircraft("L1")], [request("R1", start="22:00", end="23:59", duration=100)], end="23:59")
+    assert served(solve(inst)) == {"R1"}
+
+
+def test_flight_that_would_land_after_the_horizon_is_not_flown():
+    inst = make([aircraft("L1")], [request("R1", start="22:00", end="23:59", duration=110)], end="23:59")
+    result = solve(inst)
+    # 22:00 on station is the earliest; 22:00 + 110 + 15 = 00:05 > 23:59
+    assert result.service == 0
+    assert reason(result, "R1") == Reason.UNAVAILABLE
+
+
+# -- 4.7 hours -------------------------------------------------------------------------------------
+
+
+def test_hour_budget_limits_the_sorties_and_the_higher_value_wins():
+    # each sortie is 90 flight minutes; 2.5 hours = 150 minutes allows one
+    inst = make(
+        [aircraft("L1", hours=2.5)],
+        [request("R1", start="08:00", end="10:00"), request("R2", start="14:00", end="16:00", priority=2)],
+    )
+    result = solve(inst)
+    assert served(result) == {"R2"}
+    assert result.service == 200
+
+
+def test_hour_budget_that_fits_both_sorties_serves_both():
+    inst = make(
+        [aircraft("L1", hours=3)],
+        [request("R1", start="08:00", end="10:00"), request("R2", start="14:00", end="16:00", priority=2)],
+    )
+    assert served(solve(inst)) == {"R1", "R2"}
+
+
+# -- 4.8 relocation ----------------------------------------------------------------------------------
+
+
+def test_relocatable_aircraft_relocates_to_reach_a_request():
+    inst = make([aircraft("L1")], [request("R1", near="B", start="14:00", end="18:00", priority=1)])
+    result = solve(inst)
+    assert served(result) == {"R1"}
+    (reloc,) = result.plan.relocations
+    assert (reloc.from_, reloc.to) == ("A", "B")
+    (s,) = result.plan.sorties
+    assert s.base == "B" and s.takeoff >= reloc.landing
+
+
+def test_aircraft_that_is_not_relocatable_stays_home():
+    inst = make([aircraft("L1", relocatable=False)], [request("R1", near="B", start="14:00", end="18:00")])
+    result = solve(inst)
+    assert result.service == 0 and result.plan.relocations == []
+    assert reason(result, "R1") == Reason.OUT_OF_RANGE
+
+
+def test_policy_without_relocations_keeps_aircraft_home():
+    inst = make(
+        [aircraft("L1")],
+        [request("R1", near="B", start="14:00", end="18:00")],
+        policy={"max_relocations_per_aircraft": 0},
+    )
+    result = solve(inst)
+    assert result.service == 0 and result.plan.relocations == []
+
+
+def test_relocation_waits_for_the_last_maintenance_window():
+    # maintenance until 20:00 at home; the ferry A->B takes hours, so the 14:00-18:00 request is lost
+    inst = make(
+        [aircraft("L1", maintenance=[{"start": t("10:00"), "end": t("20:00")}])],
+        [request("R1", near="B", start="14:00", end="18:00", priority=1)],
+    )
+    result = solve(inst)
+    assert result.service == 0
+    assert reason(result, "R1") == Reason.UNAVAILABLE
+
+
+def test_relocation_is_only_made_when_it_pays():
+    inst = make([aircraft("L1")], [request("R1", start="08:00", end="12:00")])
+    result = solve(inst)
+    assert result.plan.relocations == []
+
+
+# -- coverage -----------------------------------------------------------------------------------------
+
+
+def _alert_rule(penalty: int) -> dict[str, list[dict]]:
+    return {
+        "S1": [{"start": t("06:00"), "end": t("18:00"), "capability": "eo_ir", "count": 1, "penalty_per_hour": penalty}]
+    }
+
+
+def test_coverage_shortfall_is_accepted_when_the_request_is_worth_more():
+    # flying R1 (value 50) with the only aircraft leaves S1 without alert for 90 + 30 = 120 minutes
+    inst = make([aircraft("L1")], [request("R1")], coverage=_alert_rule(20))
+    result = solve(inst)
+    assert served(result) == {"R1"}
+    assert result.service == 50 - 40
+    assert result.plan.metrics["coverage_shortfall_min"] == 120
+
+
+def test_coverage_is_kept_when_the_shortfall_costs_more_than_the_request():
+    inst = make([aircraft("L1")], [request("R1")], coverage=_alert_rule(30))
+    result = solve(inst)
+    assert result.status == SolveStatus.OPTIMAL
+    assert served(result) == set()
+    assert result.service == 0
+
+
+def test_second_aircraft_keeps_alert_while_the_first_flies():
+    inst = make([aircraft("L1"), aircraft("L2")], [request("R1")], coverage=_alert_rule(30))
+    result = solve(inst)
+    assert served(result) == {"R1"}
+    assert result.service == 50
+
+
+def test_penalty_rounds_up_per_rule():
+    # 120 shortfall minutes at 7 per hour = 14 exactly; at 8 per hour, 16
+    inst = make([aircraft("L1")], [request("R1", priority=2)], coverage=_alert_rule(7))
+    assert solve(inst).service == 200 - 14
+
+
+# -- objective: lexicographic, fairness ------------------------------------------------------------------
+
+
+def test_cheaper_aircraft_is_chosen_when_service_is_equal():
+    inst = make([aircraft("M1", "MEDIUM"), aircraft("L1", "LIGHT")], [request("R1")])
+    result = solve(inst)
+    assert result.status == SolveStatus.OPTIMAL
+    assert result.cost == math.floor(flight_cost(inst, "L1", "R1") + 0.5)
+
+
+def test_cost_stage_never_loses_service():
+    inst = make([aircraft("M1", "MEDIUM")], [request("R1", priority=5)])
+    result = solve(inst)
+    assert result.service == 1 and served(result) == {"R1"}
+
+
+def test_higher_priority_request_gets_the_only_aircraft():
+    inst = make([aircraft("L1")], [request("R3", priority=3, end="09:00"), request("R1", priority=1, end="09:00")])
+    result = solve(inst)
+    assert served(result) == {"R1"}
+    assert result.service == 1000
+
+
+def test_request_value_overrides_priority_weight():
+    inst = make([aircraft("L1")], [request("R3", priority=3, value=5000, end="09:00"), request("R1", priority=1, end="09:00")])
+    assert served(solve(inst)) == {"R3"}
+
+
+def test_agency_floor_changes_the_plan():
+    # one aircraft, two conflicting requests: CBP P3 (50) vs ICE P4 (10)
+    reqs = [request("C", priority=3, agency="CBP", end="09:00"), request("I", priority=4, agency="ICE", end="09:00")]
+    assert served(solve(make([aircraft("L1")], reqs))) == {"C"}
+    # ICE floor = 10 (share 1.0) with weight 10: losing I costs 100 > 50 - 10
+    fair = make([aircraft("L1")], reqs, policy={"agency_min_share": {"ICE": 1.0}, "fairness_weight": 10})
+    result = solve(fair)
+    assert served(result) == {"I"}
+    assert result.service == 10  # CBP has no floor; ICE's floor of 10 is met
+    assert result.plan.metrics["fairness_penalty"] == 0
+
+
+# -- solver behaviour -------------------------------------------------------------------------------------
+
+
+def test_same_seed_with_one_worker_gives_the_same_plan():
+    inst = make(
+        [aircraft("L1"), aircraft("L2"), aircraft("M1", "MEDIUM")],
+        [request(f"R{i}", start=f"{8 + i:02d}:00", end=f"{10 + i:02d}:00", priority=1 + i % 5) for i in range(6)],
+    )
+    options = SolveOptions(time_limit_s=10, workers=1, seed=3)
+    first = allocator.solve(inst, options).plan
+    second = allocator.solve(inst, options).plan
+    assert first.sorties == second.sorties and first.relocations == second.relocations
+
+
+def test_optimized_plan_never_scores_below_fcfs():
+    # FCFS gives the aircraft to the early low-priority request
+    inst = make(
+        [aircraft("L1")],
+        [request("LOW", priority=5, submitted="00:00", end="09:00"),
+             request("HIGH", priority=1, submitted="01:00", end="09:00")],
+    )
+    result = solve(inst)
+    assert result.baseline is not None
+    assert result.baseline.objective.service == 1
+    assert result.service == 1000 >= result.baseline.objective.service

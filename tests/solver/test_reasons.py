@@ -1,0 +1,248 @@
+"""Reasons for unserved requests (SPEC section 6, docs/decisions.md "Reasons")."""
+
+from __future__ import annotations
+
+from allocator.domain import Instance
+from allocator.result import Reason
+from allocator.solver.fcfs import solve_fcfs
+from allocator.solver.prepare import Prepared
+from allocator.solver.reasons import explain_unserved, static_reason
+from allocator.solver.schedule import Schedule, SortieMin
+from factory import aircraft, make, request, t
+
+FAR = {"near": "B", "start": "12:00", "end": "18:00"}  # base B is ~650 nm from A
+
+
+def reason_of(inst: Instance, rid: str) -> Reason | None:
+    return static_reason(Prepared(inst), inst.request(rid))
+
+
+def one(unserved: list, rid: str):
+    (found,) = [u for u in unserved if u.request == rid]
+    return found
+
+
+def every_code_instance() -> tuple[Instance, Schedule]:
+    """One non-relocatable light helicopter at A (maintenance 14:00-18:00) and a request for each reason."""
+    inst = make(
+        [aircraft("L1", relocatable=False, maintenance=[{"start": t("14:00"), "end": t("18:00")}])],
+        [
+            request("R-WIN", start="08:00", end="09:00", priority=1),
+            request("R-LOST", start="08:00", end="09:00", priority=3),
+            request("R-NOCAP", caps=["hoist"]),
+            request("R-FAR", **FAR),
+            request("R-MAINT", start="14:30", end="17:00"),
+        ],
+    )
+    return inst, Schedule(sorties=[SortieMin(464, "L1", "R-WIN", "A", 480, 540, 556)])
+
+
+# -- every code on one hand-built instance ---------------------------------------------------------
+def test_every_reason_code_on_a_hand_built_instance():
+    inst, schedule = every_code_instance()
+    prep = Prepared(inst)
+    proven = {u.request: u.reason for u in explain_unserved(prep, schedule, proven=True)}
+    assert proven == {
+        "R-LOST": Reason.OUTCOMPETED,
+        "R-NOCAP": Reason.NO_CAPABLE_TYPE,
+        "R-FAR": Reason.OUT_OF_RANGE,
+        "R-MAINT": Reason.UNAVAILABLE,
+    }
+    unproven = {u.request: u.reason for u in explain_unserved(prep, schedule, proven=False)}
+    assert unproven["R-LOST"] == Reason.NOT_PROVEN
+    assert {k: v for k, v in unproven.items() if k != "R-LOST"} == {k: v for k, v in proven.items() if k != "R-LOST"}
+
+
+def test_outcompeted_names_the_competitors_in_detail_and_list():
+    inst, schedule = every_code_instance()
+    lost = one(explain_unserved(Prepared(inst), schedule, proven=True), "R-LOST")
+    assert lost.competitors == ["R-WIN"]
+    assert "L1 flew R-WIN (P1, CBP)" in lost.detail
+
+
+def test_not_proven_still_names_the_competitors():
+    inst, schedule = every_code_instance()
+    lost = one(explain_unserved(Prepared(inst), schedule, proven=False), "R-LOST")
+    assert lost.reason == Reason.NOT_PROVEN and lost.competitors == ["R-WIN"]
+    assert "solver stopped" in lost.detail and "R-WIN" in lost.detail
+
+
+def test_every_unserved_request_appears_once_and_no_served_one():
+    inst, schedule = every_code_instance()
+    unserved = explain_unserved(Prepared(inst), schedule, proven=True)
+    assert sorted(u.request for u in unserved) == sorted({r.id for r in inst.requests} - {"R-WIN"})
+    assert all(u.detail for u in unserved)
+
+
+# -- NO_CAPABLE_TYPE -----------------------------------------------------------------------------------
+def test_no_capable_type_when_no_type_has_the_capability():
+    inst, _ = every_code_instance()
+    assert reason_of(inst, "R-NOCAP") == Reason.NO_CAPABLE_TYPE
+
+
+def test_no_capable_type_when_fewer_eligible_aircraft_than_needed():
+    inst = make([aircraft("M1", "MEDIUM"), aircraft("L1")], [request("R1", caps=["hoist"], aircraft_count=2)])
+    assert reason_of(inst, "R1") == Reason.NO_CAPABLE_TYPE
+    (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
+    assert "only 1 that qualify (M1)" in unserved.detail
+
+
+def test_no_capable_type_when_the_allow_list_excludes_the_capable_types():
+    inst = make([aircraft("M1", "MEDIUM")], [request("R1", aircraft_types=["LIGHT"])])
+    assert reason_of(inst, "R1") == Reason.NO_CAPABLE_TYPE
+
+
+# -- OUT_OF_RANGE --------------------------------------------------------------------------------------
+def test_out_of_range_when_no_base_it_could_operate_from_is_within_endurance():
+    inst, _ = every_code_instance()
+    assert reason_of(inst, "R-FAR") == Reason.OUT_OF_RANGE
+    detail = one(explain_unserved(Prepared(inst), Schedule(), proven=True), "R-FAR").detail
+    assert "L1 from A" in detail and "endurance of 180 min" in detail
+
+
+def test_out_of_range_when_the_policy_allows_no_relocation():
+    inst = make([aircraft("L1")], [request("R1", **FAR)], policy={"max_relocations_per_aircraft": 0})
+    assert reason_of(inst, "R1") == Reason.OUT_OF_RANGE
+
+
+def test_out_of_range_when_the_sortie_exceeds_endurance_from_every_base():
+    inst = make([aircraft("L1")], [request("R1", north=1.0, duration=150)])
+    assert reason_of(inst, "R1") == Reason.OUT_OF_RANGE
+
+
+def test_a_relocatable_aircraft_can_reach_a_far_request_by_relocating():
+    inst = make([aircraft("L1")], [request("R1", **FAR)])
+    assert reason_of(inst, "R1") is None
+
+
+# -- UNAVAILABLE ---------------------------------------------------------------------------------------
+def test_unavailable_when_the_aircraft_is_in_maintenance_during_the_window():
+    inst, _ = every_code_instance()
+    assert reason_of(inst, "R-MAINT") == Reason.UNAVAILABLE
+    detail = one(explain_unserved(Prepared(inst), Schedule(), proven=True), "R-MAINT").detail
+    assert "L1 is in maintenance" in detail
+
+
+def test_unavailable_when_the_hours_budget_is_too_small():
+    inst = make([aircraft("L1", hours=1)], [request("R1")])
+    assert reason_of(inst, "R1") == Reason.UNAVAILABLE
+    (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
+    assert "L1 has 60 flight minutes, the sortie takes 92" in unserved.detail
+
+
+def test_unavailable_when_the_aircraft_becomes_available_after_the_window():
+    inst = make([aircraft("L1", available_from=t("12:00"))], [request("R1", start="08:00", end="11:00")])
+    assert reason_of(inst, "R1") == Reason.UNAVAILABLE
+    assert "available only from" in explain_unserved(Prepared(inst), Schedule(), proven=True)[0].detail
+
+
+def test_available_from_inside_the_window_still_allows_the_request():
+    inst = make([aircraft("L1", available_from=t("09:00"))], [request("R1", start="08:00", end="11:00")])
+    assert reason_of(inst, "R1") is None
+
+
+def test_unavailable_when_the_needed_relocation_cannot_arrive_in_time():
+    inst = make([aircraft("L1")], [request("R1", near="B", start="01:00", end="03:00")])
+    assert reason_of(inst, "R1") == Reason.UNAVAILABLE
+
+
+def test_unavailable_when_the_relocation_would_come_before_the_last_maintenance():
+    maintenance = [{"start": t("23:00"), "end": t("23:30")}]
+    inst = make([aircraft("L1", hours=20, maintenance=maintenance)], [request("R1", **FAR)])
+    assert reason_of(inst, "R1") == Reason.UNAVAILABLE
+    two = make(
+        [aircraft("L1", hours=20, maintenance=maintenance)],
+        [request("R1", **FAR)],
+        policy={"max_relocations_per_aircraft": 2},
+    )
+    assert reason_of(two, "R1") is None  # out to B, then back home before the maintenance
+
+
+def test_unavailable_when_the_sortie_would_land_after_the_horizon():
+    inst = make([aircraft("L1")], [request("R1", start="22:00", end="23:59", duration=110)])
+    assert reason_of(inst, "R1") == Reason.UNAVAILABLE
+
+
+def test_unavailable_when_enough_aircraft_are_never_free_at_the_same_minute():
+    inst = make(
+        [
+            aircraft("L1", maintenance=[{"start": t("08:00"), "end": t("10:00")}]),
+            aircraft("L2", maintenance=[{"start": t("09:30"), "end": t("13:00")}]),
+        ],
+        [request("R1", start="08:00", end="12:00", aircraft_count=2)],
+    )
+    assert reason_of(inst, "R1") == Reason.UNAVAILABLE
+    (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
+    assert "needs 2 aircraft at once, but even in an empty plan only L1 can fly it" in unserved.detail
+
+
+def test_two_aircraft_free_at_one_common_minute_make_it_flyable():
+    # L1 free from 10:00 (on station 10:16 at the earliest); L2 must land by 10:30 - 30 min turnaround.
+    inst = make(
+        [
+            aircraft("L1", maintenance=[{"start": t("08:00"), "end": t("10:00")}]),
+            aircraft("L2", maintenance=[{"start": t("11:42"), "end": t("13:00")}]),
+        ],
+        [request("R1", start="08:00", end="12:00", aircraft_count=2, duration=40)],
+    )
+    # L2: on station by 11:42 - 30 - 16 - 40 = 10:16 at the latest; L1 from 10:16: one common minute.
+    assert reason_of(inst, "R1") is None
+    prep = Prepared(inst)
+    schedule = solve_fcfs(prep)
+    assert {s.on_station for s in schedule.sorties} == {616}
+
+
+# -- competitors ---------------------------------------------------------------------------------------
+def test_baseline_competitors_are_only_requests_taken_earlier():
+    # R-FIRST spends L1's hours; R-MID needs L1 and L2 together and is lost; R-LATE (after it) then takes L2.
+    inst = make(
+        [aircraft("L1", hours=1.6), aircraft("L2", hours=1.6)],
+        [
+            request("R-FIRST", start="08:00", end="09:00", submitted="01:00"),
+            request("R-MID", start="08:00", end="12:00", aircraft_count=2, submitted="02:00"),
+            request("R-LATE", start="08:00", end="09:00", submitted="03:00"),
+        ],
+    )
+    prep = Prepared(inst)
+    schedule = solve_fcfs(prep)
+    assert schedule.served() == {"R-FIRST", "R-LATE"}
+    (mid,) = explain_unserved(prep, schedule, proven=False, baseline=True)
+    assert mid.reason == Reason.OUTCOMPETED and mid.competitors == ["R-FIRST"]
+    assert "first come first served" in mid.detail
+    (mid,) = explain_unserved(prep, schedule, proven=True)
+    assert mid.competitors == ["R-FIRST", "R-LATE"]
+
+
+def test_competitors_are_ranked_by_priority():
+    inst = make(
+        [aircraft("L1"), aircraft("L2")],
+        [
+            request("R-A", start="08:00", end="09:00", priority=3),
+            request("R-B", start="08:00", end="09:00", priority=1),
+            request("R-C", start="08:00", end="09:00", priority=4, aircraft_count=2),
+        ],
+    )
+    schedule = Schedule(
+        sorties=[SortieMin(464, "L1", "R-A", "A", 480, 540, 556), SortieMin(464, "L2", "R-B", "A", 480, 540, 556)]
+    )
+    (lost,) = explain_unserved(Prepared(inst), schedule, proven=True)
+    assert lost.competitors == ["R-B", "R-A"]
+    assert "L2 flew R-B (P1, CBP); L1 flew R-A (P3, CBP)" in lost.detail
+
+
+def test_outcompeted_without_competitors_blames_alert_coverage():
+    rule = {"start": t("00:00"), "end": t("23:00"), "capability": "eo_ir", "count": 1, "penalty_per_hour": 6000}
+    inst = make([aircraft("L1")], [request("R1")], coverage={"S1": [rule]})
+    (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
+    assert unserved.reason == Reason.OUTCOMPETED and unserved.competitors == []
+    assert "alert coverage" in unserved.detail
+
+
+def test_competitors_that_spent_the_hours_are_named_when_nothing_overlaps():
+    inst = make(
+        [aircraft("L1", hours=1.6)],
+        [request("R1", start="08:00", end="09:00", submitted="01:00"), request("R2", start="15:00", end="16:00")],
+    )
+    schedule = Schedule(sorties=[SortieMin(464, "L1", "R1", "A", 480, 540, 556)])
+    (lost,) = explain_unserved(Prepared(inst), schedule, proven=True)
+    assert lost.competitors == ["R1"] and "spent their hours" in lost.detail

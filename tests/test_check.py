@@ -1,0 +1,735 @@
+"""The independent checker (allocator.check): a valid plan passes, and each rule of SPEC 4 is caught.
+
+Plans are built by hand, never by the solver. Times are minutes since the
+horizon start; transit times are worked out with allocator.timeline and
+pinned to literal numbers so that a change in the formulas shows up here.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from allocator.check import CheckReport, Violation, check
+from allocator.domain import Instance
+from allocator.io import load_instance
+from allocator.result import Objective, Plan, Reason, Relocation, SolveStatus, Sortie, Unserved
+from allocator.timeline import Timeline, dist_nm, transit_min
+
+TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny.yaml"
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny() -> Instance:
+    return load_instance(TINY)
+
+
+def at(inst: Instance, minute: int) -> Any:
+    return Timeline(inst.horizon.start, inst.horizon.end).instant(minute)
+
+
+def transit(inst: Instance, aircraft: str, base: str, request: str) -> int:
+    b, req = inst.base(base), inst.request(request)
+    kind = inst.type_of(inst.aircraft_by_id(aircraft))
+    return transit_min(dist_nm(b.lat, b.lon, req.lat, req.lon), kind.cruise_kt)
+
+
+def sortie(
+    inst: Instance,
+    aircraft: str,
+    request: str,
+    on: int,
+    *,
+    base: str | None = None,
+    out: int | None = None,
+    back: int | None = None,
+    off: int | None = None,
+) -> Sortie:
+    """A sortie on station from `on`; by default for the full duration with exact transit both ways."""
+    base = base or inst.aircraft_by_id(aircraft).home_base
+    leg = transit(inst, aircraft, base, request)
+    out = leg if out is None else out
+    back = leg if back is None else back
+    off = on + inst.request(request).duration_min if off is None else off
+    return Sortie(
+        aircraft=aircraft,
+        request=request,
+        base=base,
+        takeoff=at(inst, on - out),
+        on_station=at(inst, on),
+        off_station=at(inst, off),
+        landing=at(inst, off + back),
+    )
+
+
+def relocation(inst: Instance, aircraft: str, src: str, dst: str, takeoff: int, minutes: int) -> Relocation:
+    return Relocation.model_validate(
+        {
+            "aircraft": aircraft,
+            "from": src,
+            "to": dst,
+            "takeoff": at(inst, takeoff),
+            "landing": at(inst, takeoff + minutes),
+        }
+    )
+
+
+def make_plan(
+    inst: Instance,
+    sorties: list[Sortie],
+    relocations: list[Relocation] | None = None,
+    unserved: list[Unserved] | None = None,
+    service: int = 0,
+    cost: int = 0,
+    **extra: Any,
+) -> Plan:
+    """A plan; by default every request without a sortie is listed unserved once."""
+    served = {s.request for s in sorties}
+    if unserved is None:
+        unserved = [Unserved(request=r.id, reason=Reason.OUTCOMPETED) for r in inst.requests if r.id not in served]
+    return Plan(
+        instance=inst.name,
+        status=SolveStatus.FEASIBLE,
+        objective=Objective(service=service, cost=cost),
+        sorties=sorties,
+        relocations=relocations or [],
+        unserved=unserved,
+        **extra,
+    )
+
+
+def broken_rules(inst: Instance, plan: Plan) -> set[str]:
+    """The rules a plan breaks, leaving out the objective (which most edits change as well)."""
+    return check(inst, plan).rules() - {"5-objective"}
+
+
+def messages(report: CheckReport, rule: str) -> list[str]:
+    return [v.message for v in report.violations if v.rule == rule]
+
+
+def variant(inst: Instance, change: Callable[[dict[str, Any]], None]) -> Instance:
+    """A copy of an instance with its document edited by `change`."""
+    data = inst.model_dump(mode="json", exclude_none=True)
+    change(data)
+    return Instance.model_validate(data)
+
+
+def aircraft_record(data: dict[str, Any], tail: str) -> dict[str, Any]:
+    return next(a for a in data["aircraft"] if a["id"] == tail)
+
+
+def request_record(data: dict[str, Any], rid: str) -> dict[str, Any]:
+    return next(r for r in data["requests"] if r["id"] == rid)
+
+
+# -- tiny: the hand-made valid plan ------------------------------------------------------------
+#
+# Minutes count from 06:00 local (13:00Z). Transit (minutes): N125AZ (H125, TUS) to R1 22, R3 3,
+# R4 26; N60AZ (UH-60, FHU) to R2 23, R4 9; TUS-FHU ferry 23 for the H125, 19 for the UH-60.
+#   N125AZ: R1 on station 120-210 (flies 98-232, 134 min); R4 420-520 (flies 394-546, 152 min)
+#   N60AZ:  R2 on station 150-210 (flies 127-233, 106 min); R4 420-520 (flies 411-529, 118 min)
+# service = R1 50 + R2 1000 + R4 200 = 1250 (R3 unserved)
+# cost = 1500 * 286 / 60 + 6500 * 224 / 60 = 7150 + 24266.67 = 31416.67, rounded 31417
+
+TINY_SERVICE = 1250
+TINY_COST = 31417
+
+
+def tiny_sorties(inst: Instance) -> list[Sortie]:
+    return [
+        sortie(inst, "N125AZ", "R1", 120),
+        sortie(inst, "N60AZ", "R2", 150),
+        sortie(inst, "N125AZ", "R4", 420),
+        sortie(inst, "N60AZ", "R4", 420),
+    ]
+
+
+def tiny_plan(inst: Instance, **kwargs: Any) -> Plan:
+    kwargs.setdefault("service", TINY_SERVICE)
+    kwargs.setdefault("cost", TINY_COST)
+    return make_plan(inst, kwargs.pop("sorties", tiny_sorties(inst)), **kwargs)
+
+
+def test_transit_times_of_tiny_are_the_hand_computed_ones(tiny: Instance) -> None:
+    legs = {(a, r): transit(tiny, a, b, r) for a, b, r in [("N125AZ", "TUS", "R1"), ("N125AZ", "TUS", "R4")]}
+    legs |= {(a, r): transit(tiny, a, b, r) for a, b, r in [("N60AZ", "FHU", "R2"), ("N60AZ", "FHU", "R4")]}
+    assert legs == {("N125AZ", "R1"): 22, ("N125AZ", "R4"): 26, ("N60AZ", "R2"): 23, ("N60AZ", "R4"): 9}
+
+
+def test_hand_built_valid_plan_passes(tiny: Instance) -> None:
+    report = check(tiny, tiny_plan(tiny))
+    assert report.ok, report.summary()
+    assert report.violations == []
+    assert (report.service, report.cost, report.value_served) == (TINY_SERVICE, TINY_COST, TINY_SERVICE)
+    assert report.fairness_penalty == 0
+    assert report.per_agency["CBP"] == {
+        "requested": 3,
+        "served": 3,
+        "requested_value": 1250,
+        "served_value": 1250,
+        "floor": 0,
+        "penalty": 0,
+    }
+    assert report.per_agency["ICE"]["served"] == 0
+    assert "valid" in report.summary()
+
+
+def test_plan_given_as_a_dict_is_checked_too(tiny: Instance) -> None:
+    document = tiny_plan(tiny).model_dump(mode="json", by_alias=True)
+    assert check(tiny, document).ok
+
+
+def test_empty_plan_with_every_request_unserved_is_valid(tiny: Instance) -> None:
+    assert check(tiny, make_plan(tiny, [])).ok
+
+
+def test_loitering_longer_than_transit_is_accepted(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 120, out=30, back=25)  # flies 145 min, H125 endurance 168
+    # cost: H125 flies 145 + 152 = 297 min -> 7425; UH-60 24266.67 -> total 31691.67, rounded 31692
+    assert check(tiny, tiny_plan(tiny, sorties=sorties, cost=31692)).ok
+
+
+# -- SPEC 1 and 3: instants and references -------------------------------------------------------
+
+
+def test_instant_that_is_not_a_whole_minute_is_a_violation(tiny: Instance) -> None:
+    plan = tiny_plan(tiny)
+    first = plan.sorties[0]
+    plan.sorties[0] = first.model_copy(update={"takeoff": first.takeoff.replace(second=30)})
+    report = check(tiny, plan)
+    assert report.rules() == {"1"}
+    assert "takeoff" in messages(report, "1")[0] and "N125AZ" in messages(report, "1")[0]
+
+
+def test_unknown_ids_are_violations_not_exceptions(tiny: Instance) -> None:
+    sorties = [*tiny_sorties(tiny), sortie(tiny, "N125AZ", "R3", 200).model_copy(update={"aircraft": "N999"})]
+    sorties.append(sortie(tiny, "N60AZ", "R3", 200).model_copy(update={"request": "R99", "base": "XXX"}))
+    relocs = [relocation(tiny, "N77", "TUS", "NOWHERE", 600, 30)]
+    unserved = [Unserved(request="R3", reason=Reason.OUTCOMPETED), Unserved(request="R42", reason=Reason.UNAVAILABLE)]
+    report = check(tiny, tiny_plan(tiny, sorties=sorties, relocations=relocs, unserved=unserved))
+    refs = " ".join(messages(report, "3-reference"))
+    for name in ("N999", "R99", "XXX", "N77", "NOWHERE", "R42"):
+        assert name in refs
+
+
+def test_unknown_reason_code_is_a_violation(tiny: Instance) -> None:
+    plan = tiny_plan(tiny)
+    plan.unserved[0] = Unserved.model_construct(request="R3", reason="TOO_BUSY", detail="", competitors=[])
+    report = check(tiny, plan)
+    assert report.rules() == {"6"}
+    assert "TOO_BUSY" in messages(report, "6")[0]
+
+
+# -- 4.1 eligibility -----------------------------------------------------------------------------
+
+
+def test_aircraft_without_a_required_capability_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[1] = sortie(tiny, "N125AZ", "R2", 150)  # R2 needs a hoist; the H125 has none
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert "4.1" in report.rules()
+    assert any("hoist" in m and "N125AZ" in m for m in messages(report, "4.1"))
+
+
+def test_aircraft_type_off_the_allow_list_is_a_violation(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: request_record(d, "R1").update(aircraft_types=["UH-60"]))
+    assert broken_rules(inst, tiny_plan(inst)) == {"4.1"}
+
+
+# -- 4.2 service ---------------------------------------------------------------------------------
+
+
+def test_request_with_too_few_sorties_is_a_violation(tiny: Instance) -> None:
+    report = check(tiny, tiny_plan(tiny, sorties=tiny_sorties(tiny)[:3]))
+    assert report.rules() - {"5-objective"} == {"4.2"}
+    assert any("R4" in m and "1 sortie" in m for m in messages(report, "4.2"))
+
+
+def test_same_aircraft_twice_for_one_request_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[3] = sortie(tiny, "N125AZ", "R4", 420)
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert any("N125AZ flies 2 sorties for R4" in m for m in messages(report, "4.2"))
+
+
+def test_sorties_of_one_request_at_different_times_are_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[3] = sortie(tiny, "N60AZ", "R4", 430)
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert broken_rules(tiny, tiny_plan(tiny, sorties=sorties)) == {"4.2"}
+    assert any("not on station together" in m for m in messages(report, "4.2"))
+
+
+def test_time_on_station_other_than_the_duration_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 120, off=200)
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert report.rules() - {"5-objective"} == {"4.2"}
+    assert any("80 minutes" in m and "90-minute" in m for m in messages(report, "4.2"))
+
+
+def test_time_on_station_outside_the_window_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 100)  # R1's window opens at minute 120
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert report.rules() == {"4.2"}
+    assert any("outside its window" in m for m in messages(report, "4.2"))
+
+
+# -- 4.3 transit ---------------------------------------------------------------------------------
+
+
+def test_takeoff_later_than_transit_allows_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 120, out=20)  # needs 22 minutes out
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert broken_rules(tiny, tiny_plan(tiny, sorties=sorties)) == {"4.3"}
+    assert any("22-minute transit" in m for m in messages(report, "4.3"))
+
+
+def test_landing_sooner_than_transit_back_allows_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[1] = sortie(tiny, "N60AZ", "R2", 150, back=22)  # needs 23 minutes back
+    assert broken_rules(tiny, tiny_plan(tiny, sorties=sorties)) == {"4.3"}
+
+
+def test_sortie_from_a_base_other_than_the_operating_base_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[1] = sortie(tiny, "N60AZ", "R2", 150, base="TUS")
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert any("operating base then is FHU" in m for m in messages(report, "4.3"))
+
+
+# -- 4.4 endurance -------------------------------------------------------------------------------
+
+
+def test_sortie_longer_than_endurance_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 120, out=62)  # 62 + 90 + 22 = 174 > 168
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert broken_rules(tiny, tiny_plan(tiny, sorties=sorties)) == {"4.4"}
+    assert any("174 minutes" in m and "168-minute" in m for m in messages(report, "4.4"))
+
+
+# -- 4.5 one thing at a time ---------------------------------------------------------------------
+
+
+def test_flight_inside_the_previous_turnaround_is_a_violation(tiny: Instance) -> None:
+    # N125AZ lands from R1 at 232 and needs 30 minutes; R3 from TUS (transit 3) on station at 262 takes off at 259
+    inst = variant(tiny, lambda d: request_record(d, "R3")["window"].update(end="2026-12-01T11:30:00-07:00"))
+    sorties = [*tiny_sorties(inst), sortie(inst, "N125AZ", "R3", 262)]
+    report = check(inst, make_plan(inst, sorties))
+    assert broken_rules(inst, make_plan(inst, sorties)) == {"4.5"}
+    assert any("N125AZ for R3" in m and "30 minutes" in m for m in messages(report, "4.5"))
+    assert broken_rules(inst, make_plan(inst, [*tiny_sorties(inst), sortie(inst, "N125AZ", "R3", 265)])) == set()
+
+
+def test_overlapping_flights_are_a_violation(tiny: Instance) -> None:
+    sorties = [*tiny_sorties(tiny), sortie(tiny, "N125AZ", "R3", 180)]  # inside the R1 sortie 98-232
+    assert broken_rules(tiny, make_plan(tiny, sorties)) == {"4.5"}
+
+
+# -- 4.6 availability ----------------------------------------------------------------------------
+
+
+def test_flight_before_available_from_is_a_violation(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: aircraft_record(d, "N60AZ").update(available_from="2026-12-01T09:00:00-07:00"))
+    report = check(inst, tiny_plan(inst))
+    assert report.rules() == {"4.6"}
+    assert "N60AZ is available" in messages(report, "4.6")[0]
+
+
+def test_flight_before_the_horizon_start_is_a_violation(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: request_record(d, "R1")["window"].update(start="2026-12-01T06:00:00-07:00"))
+    sorties = tiny_sorties(inst)
+    sorties[0] = sortie(inst, "N125AZ", "R1", 10)  # takes off at -12
+    report = check(inst, tiny_plan(inst, sorties=sorties))
+    assert report.rules() == {"4.6"}
+    assert "horizon start" in messages(report, "4.6")[0]
+
+
+def test_landing_after_the_horizon_end_is_a_violation(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: d["horizon"].update(end="2026-12-01T17:00:00-07:00"))  # horizon 660 minutes
+    sorties = tiny_sorties(inst)
+    sorties[2:] = [sortie(inst, "N125AZ", "R4", 560), sortie(inst, "N60AZ", "R4", 560)]  # land at 686 and 669
+    report = check(inst, tiny_plan(inst, sorties=sorties))
+    assert report.rules() == {"4.6"}
+    assert len(messages(report, "4.6")) == 2
+    assert all("after the horizon end" in m for m in messages(report, "4.6"))
+
+
+def test_sortie_overlapping_maintenance_is_a_violation(tiny: Instance) -> None:
+    window = {"start": "2026-12-01T08:00:00-07:00", "end": "2026-12-01T09:00:00-07:00"}  # minutes 120-180
+    inst = variant(tiny, lambda d: aircraft_record(d, "N60AZ").update(maintenance=[window]))
+    report = check(inst, tiny_plan(inst))
+    assert report.rules() == {"4.6"}
+    assert "maintenance" in messages(report, "4.6")[0] and "N60AZ for R2" in messages(report, "4.6")[0]
+
+
+def test_turnaround_running_into_maintenance_is_a_violation(tiny: Instance) -> None:
+    # N60AZ lands from R2 at 233 and turns around for 45 minutes, until 278; maintenance starts at 245
+    window = {"start": "2026-12-01T10:05:00-07:00", "end": "2026-12-01T11:00:00-07:00"}
+    inst = variant(tiny, lambda d: aircraft_record(d, "N60AZ").update(maintenance=[window]))
+    assert check(inst, tiny_plan(inst)).rules() == {"4.6"}
+    later = {"start": "2026-12-01T10:38:00-07:00", "end": "2026-12-01T11:00:00-07:00"}  # minute 278: clear
+    inst = variant(tiny, lambda d: aircraft_record(d, "N60AZ").update(maintenance=[later]))
+    assert check(inst, tiny_plan(inst)).ok
+
+
+def test_maintenance_away_from_home_is_a_violation(tiny: Instance) -> None:
+    # N60AZ relocates FHU -> TUS after R2 (278-297), then has maintenance 13:00-14:00 local while based at TUS
+    window = {"start": "2026-12-01T13:00:00-07:00", "end": "2026-12-01T14:00:00-07:00"}
+    inst = variant(tiny, lambda d: aircraft_record(d, "N60AZ").update(maintenance=[window]))
+    sorties = tiny_sorties(inst)[:2]
+    relocs = [relocation(inst, "N60AZ", "FHU", "TUS", 278, 19)]
+    report = check(inst, make_plan(inst, sorties, relocs))
+    assert report.rules() - {"5-objective"} == {"4.6"}
+    assert "not its home base FHU" in messages(report, "4.6")[0]
+
+
+# -- 4.7 hours -----------------------------------------------------------------------------------
+
+
+def test_flying_more_than_the_hours_available_is_a_violation(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: aircraft_record(d, "N125AZ").update(hours_available=4.75))  # 285 < 286 minutes
+    report = check(inst, tiny_plan(inst))
+    assert report.rules() == {"4.7"}
+    assert messages(report, "4.7") == ["N125AZ flies 286 minutes, more than its 285-minute budget."]
+    assert check(variant(tiny, lambda d: aircraft_record(d, "N125AZ").update(hours_available=4.77)), tiny_plan(tiny)).ok
+
+
+# -- 4.8 relocation ------------------------------------------------------------------------------
+
+
+def relocated_plan(inst: Instance, relocs: list[Relocation]) -> Plan:
+    """R1 and R2 as in the valid plan, then the given relocations."""
+    return make_plan(inst, tiny_sorties(inst)[:2], relocs)
+
+
+def test_valid_relocation_then_sortie_from_the_new_base_passes(tiny: Instance) -> None:
+    # N125AZ lands from R1 at 232, turns around until 262, ferries TUS -> FHU (23 minutes, 262-285),
+    # then flies R4 from FHU (transit `leg`) instead of from TUS.
+    leg = transit(tiny, "N125AZ", "FHU", "R4")
+    sorties = tiny_sorties(tiny)
+    sorties[2] = sortie(tiny, "N125AZ", "R4", 420, base="FHU")
+    plan = make_plan(tiny, sorties, [relocation(tiny, "N125AZ", "TUS", "FHU", 262, 23)])
+    report = check(tiny, plan)
+    assert report.rules() == {"5-objective"}, report.summary()  # only the placeholder objective is wrong
+    # cost: H125 flies 134 + 23 + (leg + 100 + leg) minutes at 1500 / hour; UH-60 224 minutes at 6500 / hour
+    expected = 1500 * (134 + 23 + 2 * leg + 100) / 60 + 6500 * 224 / 60
+    assert report.cost == int(expected + 0.5)
+    assert report.service == TINY_SERVICE
+
+
+def test_relocation_of_a_non_relocatable_aircraft_is_a_violation(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: aircraft_record(d, "N60AZ").update(relocatable=False))
+    report = check(inst, relocated_plan(inst, [relocation(inst, "N60AZ", "FHU", "TUS", 278, 19)]))
+    assert report.rules() - {"5-objective"} == {"4.8"}
+    assert "not relocatable" in messages(report, "4.8")[0]
+
+
+def test_too_many_relocations_is_a_violation(tiny: Instance) -> None:
+    relocs = [relocation(tiny, "N60AZ", "FHU", "TUS", 278, 19), relocation(tiny, "N60AZ", "TUS", "FHU", 400, 19)]
+    report = check(tiny, relocated_plan(tiny, relocs))
+    assert report.rules() - {"5-objective"} == {"4.8"}
+    assert "more than the limit of 1" in messages(report, "4.8")[0]
+    two = variant(tiny, lambda d: d.setdefault("policy", {}).update(max_relocations_per_aircraft=2))
+    assert check(two, relocated_plan(two, relocs)).rules() == {"5-objective"}
+
+
+def test_relocation_faster_than_the_ferry_is_a_violation(tiny: Instance) -> None:
+    report = check(tiny, relocated_plan(tiny, [relocation(tiny, "N60AZ", "FHU", "TUS", 278, 18)]))
+    assert report.rules() - {"5-objective"} == {"4.8"}
+    assert "19-minute ferry" in messages(report, "4.8")[0]
+
+
+def test_relocation_without_refuel_stops_is_too_short(tiny: Instance) -> None:
+    # UH-60 endurance 10: transit 19 needs ceil(19 / 10) - 1 = 1 refuel stop of 45 minutes: 64 minutes
+    inst = variant(tiny, lambda d: d["aircraft_types"][1].update(endurance_min=10))
+    report = check(inst, make_plan(inst, [], [relocation(inst, "N60AZ", "FHU", "TUS", 100, 63)]))
+    assert report.rules() - {"5-objective"} == {"4.8"}
+    assert "64-minute ferry" in messages(report, "4.8")[0]
+    assert check(inst, make_plan(inst, [], [relocation(inst, "N60AZ", "FHU", "TUS", 100, 64)])).rules() == {
+        "5-objective"
+    }
+
+
+def test_relocation_from_a_base_other_than_the_operating_base_is_a_violation(tiny: Instance) -> None:
+    report = check(tiny, relocated_plan(tiny, [relocation(tiny, "N60AZ", "TUS", "FHU", 278, 19)]))
+    assert report.rules() - {"5-objective"} == {"4.8"}
+    assert "operating base then is FHU" in messages(report, "4.8")[0]
+
+
+def test_relocation_to_the_same_base_is_a_violation(tiny: Instance) -> None:
+    report = check(tiny, relocated_plan(tiny, [relocation(tiny, "N60AZ", "FHU", "FHU", 278, 19)]))
+    assert any("does not change base" in m for m in messages(report, "4.8"))
+
+
+# -- 4.9 completeness ----------------------------------------------------------------------------
+
+
+def test_unserved_request_missing_from_the_list_is_a_violation(tiny: Instance) -> None:
+    report = check(tiny, tiny_plan(tiny, unserved=[]))
+    assert report.violations == [Violation("4.9", "R3 is not served and missing from the unserved list.")]
+
+
+def test_request_listed_twice_as_unserved_is_a_violation(tiny: Instance) -> None:
+    twice = [Unserved(request="R3", reason=Reason.OUTCOMPETED)] * 2
+    report = check(tiny, tiny_plan(tiny, unserved=twice))
+    assert report.violations == [Violation("4.9", "R3 is listed as unserved 2 times.")]
+
+
+def test_served_request_listed_as_unserved_is_a_violation(tiny: Instance) -> None:
+    listed = [Unserved(request="R3", reason=Reason.OUTCOMPETED), Unserved(request="R1", reason=Reason.NOT_PROVEN)]
+    report = check(tiny, tiny_plan(tiny, unserved=listed))
+    assert report.violations == [Violation("4.9", "R1 is served but listed as unserved.")]
+
+
+# -- 5 objective ---------------------------------------------------------------------------------
+
+
+def test_reported_service_that_differs_is_a_violation(tiny: Instance) -> None:
+    report = check(tiny, tiny_plan(tiny, service=TINY_SERVICE + 1))
+    assert report.rules() == {"5-objective"}
+    assert "service 1251" in messages(report, "5-objective")[0] and "1250" in messages(report, "5-objective")[0]
+
+
+def test_reported_cost_that_differs_is_a_violation(tiny: Instance) -> None:
+    report = check(tiny, tiny_plan(tiny, cost=31416))  # 31416.67 rounds up
+    assert messages(report, "5-objective") == ["The plan reports cost 31416, but it is 31417."]
+
+
+def test_bound_below_the_service_is_a_violation(tiny: Instance) -> None:
+    plan = tiny_plan(tiny)
+    plan.bound.service = 1000
+    assert check(tiny, plan).rules() == {"5-bound"}
+
+
+def test_every_violation_is_listed_not_just_the_first(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 100, out=70)  # outside window and over endurance
+    sorties[1] = sortie(tiny, "N125AZ", "R2", 150)  # no hoist, and overlaps R1
+    report = check(tiny, tiny_plan(tiny, sorties=sorties, unserved=[]))
+    assert {"4.1", "4.2", "4.4", "4.5", "4.9", "5-objective"} <= report.rules()
+    assert "INVALID" in report.summary()
+
+
+# -- 4.3 coverage and fairness on small hand-made instances ---------------------------------------
+
+
+def small_instance(
+    coverage: list[dict[str, Any]] | None = None, requests: list[dict[str, Any]] | None = None, **policy: Any
+) -> Instance:
+    """Horizon 00:00Z-12:00Z. Sector S1 has bases A and B, sector S2 has base C."""
+    window = {"start": "2026-12-01T01:00:00Z", "end": "2026-12-01T04:00:00Z"}
+    default_requests = [
+        {"id": "Q1", "agency": "CBP", "sector": "S1", "lat": 32.0, "lon": -110.0, "window": window, "duration_min": 40}
+    ]
+    return Instance.model_validate(
+        {
+            "name": "small",
+            "horizon": {"start": "2026-12-01T00:00:00Z", "end": "2026-12-01T12:00:00Z"},
+            "sectors": [{"id": "S1", "coverage": coverage or []}, {"id": "S2"}],
+            "bases": [
+                {"id": "A", "sector": "S1", "lat": 32.0, "lon": -110.0},
+                {"id": "B", "sector": "S1", "lat": 32.5, "lon": -110.0},
+                {"id": "C", "sector": "S2", "lat": 33.5, "lon": -110.0},
+            ],
+            "aircraft_types": [
+                {
+                    "id": "H",
+                    "cruise_kt": 120,
+                    "endurance_min": 180,
+                    "turnaround_min": 20,
+                    "cost_per_hour": 600,
+                    "capabilities": ["eo_ir"],
+                },
+                {"id": "T", "cruise_kt": 200, "endurance_min": 300, "cost_per_hour": 900, "capabilities": ["lift"]},
+            ],
+            "aircraft": [
+                {"id": "N1", "type": "H", "home_base": "A", "hours_available": 10},
+                {
+                    "id": "N2",
+                    "type": "H",
+                    "home_base": "B",
+                    "hours_available": 10,
+                    "available_from": "2026-12-01T02:50:00Z",
+                },
+                {"id": "N3", "type": "T", "home_base": "A", "hours_available": 10},
+                {"id": "N4", "type": "H", "home_base": "C", "hours_available": 10},
+            ],
+            "requests": requests if requests is not None else default_requests,
+            "policy": policy,
+        }
+    )
+
+
+COVERAGE_RULE = {
+    "start": "2026-12-01T01:00:00Z",
+    "end": "2026-12-01T03:00:00Z",
+    "capability": "eo_ir",
+    "count": 2,
+    "penalty_per_hour": 25,
+}
+
+
+def test_coverage_shortfall_is_recomputed_by_hand() -> None:
+    # Rule on S1, minutes 60-180, two eo_ir aircraft. N1 (at A) flies Q1 at A (transit 0) 90-130 and turns
+    # around 20 minutes: off alert 90-150. N2 (at B) is available from 170. N3 has no eo_ir; N4 is in S2.
+    #   60-90: 1 on alert -> 30;  90-150: 0 -> 2 * 60 = 120;  150-170: 1 -> 20;  170-180: 2 -> 0
+    # shortfall 170 minutes, penalty ceil(25 * 170 / 60) = ceil(70.83) = 71; service = 50 - 71 = -21
+    # cost = 600 * 40 / 60 = 400
+    inst = small_instance([COVERAGE_RULE])
+    plan = make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=-21, cost=400)
+    report = check(inst, plan)
+    assert report.ok, report.summary()
+    assert report.coverage == [
+        {"sector": "S1", "index": 0, "capability": "eo_ir", "count": 2, "shortfall_min": 170, "penalty": 71}
+    ]
+    assert (report.value_served, report.service, report.cost) == (50, -21, 400)
+    assert "170 shortfall minutes" in report.summary()
+
+
+def test_coverage_counts_maintenance_and_relocation_as_off_alert() -> None:
+    # The same rule with no sortie. N1 is in maintenance 01:30-01:40 (minutes 90-100). N4 ferries from C (S2)
+    # to B (S1) in 31 minutes, 69-100, turns around until 120, then is on alert in S1. N2 is on alert from 170.
+    #   60-90: N1 -> 1 short a minute: 30;  90-100: none -> 2 * 10 = 20;  100-120: N1 -> 20;
+    #   120-170: N1 + N4 -> 0;  170-180: three -> 0.   shortfall 70, penalty ceil(25 * 70 / 60) = ceil(29.17) = 30
+    # service = -30; cost = 600 * 31 / 60 = 310
+    inst = small_instance([COVERAGE_RULE], requests=[])
+    data = inst.model_dump(mode="json", exclude_none=True)
+    aircraft_record(data, "N1")["maintenance"] = [{"start": "2026-12-01T01:30:00Z", "end": "2026-12-01T01:40:00Z"}]
+    inst = Instance.model_validate(data)
+    b, c = inst.base("B"), inst.base("C")
+    assert transit_min(dist_nm(c.lat, c.lon, b.lat, b.lon), 120) == 31
+    plan = make_plan(inst, [], [relocation(inst, "N4", "C", "B", 69, 31)], service=-30, cost=310)
+    report = check(inst, plan)
+    assert report.ok, report.summary()
+    assert report.coverage[0]["shortfall_min"] == 70 and report.coverage[0]["penalty"] == 30
+
+
+def test_reported_coverage_that_differs_is_a_violation() -> None:
+    inst = small_instance([COVERAGE_RULE])
+    reported = [{"sector": "S1", "index": 0, "shortfall_min": 100, "penalty": 71}]
+    plan = make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=-21, cost=400, coverage=reported)
+    report = check(inst, plan)
+    assert report.violations == [
+        Violation("4.3-coverage", "The plan reports shortfall_min 100 for coverage rule S1#0, but it is 170.")
+    ]
+
+
+def fairness_requests() -> list[dict[str, Any]]:
+    window = {"start": "2026-12-01T01:00:00Z", "end": "2026-12-01T04:00:00Z"}
+    spot = {"sector": "S1", "lat": 32.0, "lon": -110.0, "window": window, "duration_min": 30}
+    return [
+        {"id": "C1", "agency": "CBP", "priority": 1, **spot},
+        {"id": "C2", "agency": "CBP", "value": 10, **spot},
+        {"id": "I1", "agency": "ICE", "value": 10, **spot},
+        {"id": "I2", "agency": "ICE", "value": 20, **spot},
+    ]
+
+
+def test_fairness_term_is_recomputed_by_hand() -> None:
+    # CBP requested 1010, floor ceil(0.5 * 1010) = 505, served C1 = 1000: no penalty.
+    # ICE requested 30, floor ceil(0.1 * 30) = 3 exactly (not 4 as floating point would say), served 0.
+    # service = 1000 - 2 * 3 = 994; cost = 600 * 30 / 60 = 300
+    inst = small_instance(requests=fairness_requests(), agency_min_share={"CBP": 0.5, "ICE": 0.1}, fairness_weight=2)
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "C1", 60)], service=994, cost=300))
+    assert report.ok, report.summary()
+    assert report.fairness_penalty == 6
+    assert report.per_agency["ICE"] == {
+        "requested": 2,
+        "served": 0,
+        "requested_value": 30,
+        "served_value": 0,
+        "floor": 3,
+        "penalty": 6,
+    }
+    assert report.per_agency["CBP"]["floor"] == 505 and report.per_agency["CBP"]["penalty"] == 0
+
+
+def test_fairness_with_one_share_for_all_agencies_and_a_missing_agency_share() -> None:
+    # one share 0.5: ICE floor 15, served I2 = 20 -> 0; CBP floor 505, served 0 -> 505. service 20 - 505 = -485
+    inst = small_instance(requests=fairness_requests(), agency_min_share=0.5)
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "I2", 60)], service=-485, cost=300))
+    assert report.ok, report.summary()
+    # a map without CBP: CBP has share 0; ICE 0.5 -> floor 15, served 20 -> no penalty at all
+    inst = small_instance(requests=fairness_requests(), agency_min_share={"ICE": 0.5})
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "I2", 60)], service=20, cost=300))
+    assert report.ok and report.fairness_penalty == 0
+
+
+# -- performance ---------------------------------------------------------------------------------
+
+
+def week_instance(n_aircraft: int = 240, sorties_per_aircraft: int = 20) -> tuple[Instance, Plan]:
+    """A week, 8 bases in 4 sectors with 10 coverage rules each, and a dense hand-laid plan."""
+    sectors = [
+        {
+            "id": f"S{s}",
+            "coverage": [
+                {
+                    "start": f"2026-12-0{1 + k % 7}T00:00:00Z",
+                    "end": f"2026-12-0{2 + k % 7}T00:00:00Z",
+                    "capability": "eo_ir",
+                    "count": 3 + k % 4,
+                    "penalty_per_hour": 10,
+                }
+                for k in range(10)
+            ],
+        }
+        for s in range(4)
+    ]
+    bases = [{"id": f"B{b}", "sector": f"S{b % 4}", "lat": 30 + b * 0.2, "lon": -110.0} for b in range(8)]
+    kind = {"id": "H", "cruise_kt": 120, "endurance_min": 600, "turnaround_min": 30, "capabilities": ["eo_ir"]}
+    aircraft = [
+        {"id": f"N{i}", "type": "H", "home_base": f"B{i % 8}", "hours_available": 200} for i in range(n_aircraft)
+    ]
+    requests, sorties = [], []
+    for i in range(n_aircraft):
+        for k in range(sorties_per_aircraft):
+            on = 60 + k * 480 + (i % 7) * 10
+            rid = f"R{i}-{k}"
+            window = {"start": "2026-12-01T00:00:00Z", "end": "2026-12-08T00:00:00Z"}
+            requests.append(
+                {
+                    "id": rid,
+                    "agency": "CBP",
+                    "sector": "S0",
+                    "lat": 30 + (i % 8) * 0.2,
+                    "lon": -110.0,
+                    "window": window,
+                    "duration_min": 120,
+                }
+            )
+            sorties.append((f"N{i}", f"B{i % 8}", rid, on))
+    inst = Instance.model_validate(
+        {
+            "name": "week",
+            "horizon": {"start": "2026-12-01T00:00:00Z", "end": "2026-12-08T00:00:00Z"},
+            "sectors": sectors,
+            "bases": bases,
+            "aircraft_types": [kind],
+            "aircraft": aircraft,
+            "requests": requests,
+        }
+    )
+    plan = make_plan(inst, [sortie(inst, a, r, on, base=b) for a, b, r, on in sorties])
+    return inst, plan
+
+
+def test_week_long_plan_is_checked_quickly() -> None:
+    inst, plan = week_instance()
+    started = time.perf_counter()
+    report = check(inst, plan)
+    elapsed = time.perf_counter() - started
+    assert report.rules() == {"5-objective"}, report.summary()[:2000]
+    assert len(report.coverage) == 40
+    assert elapsed < 3.0, f"checking took {elapsed:.2f} s"
