@@ -20,8 +20,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Air asset allocation optimizer for border air operations.",
 )
-out = Console()
-err = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:

@@ -34,6 +34,8 @@ class SolveOptions:
     progress: ProgressFn | None = None
     log_search: bool = False
     cost_stage_share: float = 0.25
+    decompose: bool = True
+    decompose_share: float = 0.3
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -47,7 +49,15 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
     baseline.run.update({"method": "fcfs"})
     if options.method == "fcfs":
         return Result(plan=baseline, wall_time_s=time.monotonic() - started, baseline=baseline)
-    return _solve_cp(prep, options, baseline_schedule, baseline, started)
+    best = [baseline_schedule]
+    try:
+        return _solve_cp(prep, options, best, baseline, started)
+    except KeyboardInterrupt:
+        log.warning("interrupted before the CP-SAT search ran: keeping the best plan so far")
+        plan = _to_plan(prep, best[-1], SolveStatus.FEASIBLE, None, proven=False, baseline=False)
+        plan.run.update({"method": "cp", "interrupted": True,
+                         "note": "interrupted before CP-SAT's search; this is the best starting plan"})
+        return Result(plan=plan, wall_time_s=time.monotonic() - started, interrupted=True, baseline=baseline)
 
 
 def solve_fcfs_plan(instance: Instance) -> Plan:
@@ -64,14 +74,28 @@ def _fcfs_schedule(prep: Prepared) -> Schedule:
     return solve_fcfs(prep)
 
 
-def _solve_cp(prep: Prepared, options: SolveOptions, fcfs: Schedule, baseline: Plan, started: float) -> Result:
+def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], baseline: Plan, started: float) -> Result:
+    """Decomposition, then the two CP-SAT stages; `best` holds the best schedule known so far."""
     from allocator.solver import objective
+    from allocator.solver.decompose import solve_by_sector
     from allocator.solver.model import build_model
-    from allocator.solver.search import add_hint, decode, hint_solution, run_stage
+    from allocator.solver.scoring import score
+    from allocator.solver.search import add_hint, complete_hint, decode, hint_solution, run_stage
 
+    budget = max(0.1, options.time_limit_s - (time.monotonic() - started))
+    start_plan = best[-1]
+    start_service = score(prep, start_plan).service
+    if options.decompose and len(prep.instance.sectors) > 1:
+        by_sector = solve_by_sector(prep.instance, budget * options.decompose_share, options.workers, options.seed)
+        sector_service = score(prep, by_sector).service
+        log.info("sector decomposition: service %d (FCFS %d)", sector_service, start_service)
+        if sector_service > start_service:
+            start_plan, start_service = by_sector, sector_service
+            best.append(by_sector)
     v = build_model(prep)
-    hinted = add_hint(v, fcfs)
-    log.info("hinted %d FCFS sorties", hinted)
+    hinted = add_hint(v, start_plan)
+    complete_hint(v)
+    log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
     objective.maximise_service(v)
     budget = max(0.1, options.time_limit_s - (time.monotonic() - started))
     stage1_budget = budget * (1 - options.cost_stage_share)
@@ -108,13 +132,10 @@ def _solve_cp(prep: Prepared, options: SolveOptions, fcfs: Schedule, baseline: P
     chosen = schedule
     note = None
     if chosen is None:
-        chosen, note = fcfs, "CP-SAT found no plan in the time limit; this is the FCFS plan"
-    else:
-        from allocator.solver.scoring import score
-
-        if score(prep, chosen).service < score(prep, fcfs).service:
-            chosen, note = fcfs, "CP-SAT's best plan scored below FCFS in the time limit; this is the FCFS plan"
-            service_proven = cost_proven = False
+        chosen, note = start_plan, "CP-SAT found no plan in the time limit; this is its starting plan"
+    elif score(prep, chosen).service < start_service:
+        chosen, note = start_plan, "CP-SAT's best plan scored below its starting plan; this is the starting plan"
+        service_proven = cost_proven = False
     status = SolveStatus.OPTIMAL if service_proven and cost_proven else SolveStatus.FEASIBLE
     plan = _to_plan(prep, chosen, status, bound, proven=service_proven, baseline=False)
     gap = gap_of(plan.objective.service, bound)

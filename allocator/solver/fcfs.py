@@ -136,6 +136,7 @@ class AircraftState:
     flights: list[tuple[int, int, str | None]] = field(default_factory=list)  # (takeoff, landing+turn, new base)
     hours_used: int = 0
     relocations_used: int = 0
+    bases: set[str] = field(default_factory=set)  # every operating base it has had
     _gaps: list[Gap] | None = None
     _gap_ends: list[int] = field(default_factory=list)
 
@@ -151,6 +152,7 @@ class AircraftState:
             max_relocations=prep.max_relocations(ac),
             cost_per_hour=kind.cost_per_hour,
             maintenance=prep.maintenance(ac),
+            bases={ac.home_base},
         )
 
     @property
@@ -193,7 +195,7 @@ class AircraftState:
     def direct_options(self, view: RequestView, horizon: int) -> list[Option]:
         """Sorties from the operating base of each free gap."""
         reach = view.reach.get(self.aircraft.type)
-        if not reach or view.hi < view.lo:
+        if not reach or view.hi < view.lo or self.bases.isdisjoint(reach):
             return []
         found = (self._direct(gap, view, reach, horizon) for gap in self._relevant_gaps(view))
         return [o for o in found if o is not None]
@@ -284,6 +286,7 @@ class AircraftState:
             relocations.append(RelocationMin(start, self.aircraft.id, option.base, home, start + option.return_ferry))
         for rel in relocations:
             self._block(rel.takeoff, rel.landing, rel.dest)
+            self.bases.add(rel.dest)
         self.relocations_used += len(relocations)
         return sortie, relocations
 

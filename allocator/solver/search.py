@@ -110,7 +110,9 @@ def run_stage(
             log.warning("interrupted: stopping the search and keeping the best plan found")
             interrupted = True
             solver.stop_search()
-    status = outcome.get("status", cp_model.UNKNOWN)
+    if "status" not in outcome:  # the search never ran
+        return StageOutcome("UNKNOWN", False, None, None, time.monotonic() - started, interrupted, solver)
+    status = outcome["status"]
     has_solution = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     return StageOutcome(
         status=solver.status_name(status),
@@ -254,6 +256,21 @@ def _hint_fills(v: Variables, schedule: Schedule) -> None:
         if not isinstance(rv.penalty, int):
             missing = rv.rule.count * (rv.end - rv.start) - covered
             m.add_hint(rv.penalty, -(-rv.rule.penalty_per_hour * missing // 60))
+
+
+def complete_hint(v: Variables, time_limit_s: float = 5.0) -> bool:
+    """Extend the decision hints to every variable by solving with the hinted decisions fixed."""
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.num_workers = 1
+    solver.parameters.catch_sigint_signal = False
+    status = solver.solve(v.model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        log.warning("the starting plan could not be completed into a model solution (%s)", solver.status_name(status))
+        return False
+    hint_solution(v, solver)
+    return True
 
 
 def hint_solution(v: Variables, solver: cp_model.CpSolver) -> None:

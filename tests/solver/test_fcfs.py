@@ -174,7 +174,7 @@ def test_fcfs_never_revisits_an_earlier_decision():
 
 # -- earliest time, cheapest set ---------------------------------------------------------------------
 def transit(prep: Prepared, ac_id: str, rid: str, base: str | None = None) -> int:
-    """One-way transit of an aircraft to a request (0.5 degrees of latitude is 30.02 nm: 16 min at 120 kt)."""
+    """One-way transit of an aircraft to a request (the factory puts requests 30 nm out: 15 min at 120 kt)."""
     ac = prep.instance.aircraft_by_id(ac_id)
     return prep.shape(ac, prep.instance.request(rid), base or ac.home_base).out_min
 
@@ -183,12 +183,12 @@ def test_fcfs_flies_at_the_window_start_when_the_aircraft_is_free():
     prep, schedule = plan(make([aircraft("L1")], [request("R1", start="08:00", end="12:00")]))
     s = sortie_of(schedule, "R1")
     out = transit(prep, "L1", "R1")
-    assert out == 16
+    assert out == 15
     assert (s.takeoff, s.on_station, s.off_station, s.landing) == (480 - out, 480, 540, 540 + out)
 
 
 def test_fcfs_picks_the_earliest_feasible_time_after_turnaround():
-    # R1 08:00-09:00 lands 09:16; turnaround to 09:46; R2 takes off then.
+    # R1 08:00-09:00 lands 09:15; turnaround to 09:45; R2 takes off then.
     inst = make(
         [aircraft("L1")],
         [request("R1", start="08:00", end="09:00", submitted="01:00"), request("R2", end="12:00", submitted="02:00")],
@@ -252,7 +252,7 @@ def test_earliest_common_needs_count_keys_at_one_minute():
 
 # -- SPEC section 4 rules ---------------------------------------------------------------------------
 def test_fcfs_never_flies_into_maintenance_or_its_turnaround():
-    # Maintenance 08:00-10:00. Before: on station by 06:14 at the latest, before the window; after: 10:15.
+    # Maintenance 08:00-10:00. Before: on station by 06:15 at the latest, before the window; after: 10:15.
     inst = make(
         [aircraft("L1", maintenance=[{"start": "2026-12-01T08:00:00Z", "end": "2026-12-01T10:00:00Z"}])],
         [request("R1", start="07:00", end="12:00")],
@@ -262,7 +262,7 @@ def test_fcfs_never_flies_into_maintenance_or_its_turnaround():
 
 
 def test_fcfs_lands_its_turnaround_before_maintenance():
-    # Maintenance from 09:00: landing 08:16 + 30 min turnaround = 08:45 fits, so on station 07:00.
+    # Maintenance from 09:00: landing 08:15 + 30 min turnaround = 08:45 fits, so on station 07:00.
     inst = make(
         [aircraft("L1", maintenance=[{"start": "2026-12-01T09:00:00Z", "end": "2026-12-01T23:00:00Z"}])],
         [request("R1", start="07:00", end="12:00")],
@@ -272,7 +272,7 @@ def test_fcfs_lands_its_turnaround_before_maintenance():
 
 
 def test_fcfs_respects_the_hours_budget():
-    # 1.6 h = 96 minutes; each sortie flies 16 + 60 + 16 = 92 minutes: only the first fits.
+    # 1.6 h = 96 minutes; each sortie flies 15 + 60 + 15 = 90 minutes: only the first fits.
     inst = make(
         [aircraft("L1", hours=1.6)],
         [request("R1", submitted="01:00"), request("R2", start="13:00", end="16:00", submitted="02:00")],
@@ -396,7 +396,7 @@ def _random_instance(seed: int) -> Instance:
             request(
                 f"R{j:02d}",
                 near=rng.choice(["A", "A2", "B"]),
-                north=rng.choice([0.1, 0.5, 1.0]),
+                north=rng.choice([6, 30, 60]),
                 start=f"{start:02d}:{rng.choice(['00', '10', '45'])}",
                 end=f"{min(23, start + rng.randint(2, 6)):02d}:59",
                 duration=duration,

@@ -34,7 +34,7 @@ def every_code_instance() -> tuple[Instance, Schedule]:
             request("R-MAINT", start="14:30", end="17:00"),
         ],
     )
-    return inst, Schedule(sorties=[SortieMin(464, "L1", "R-WIN", "A", 480, 540, 556)])
+    return inst, Schedule(sorties=[SortieMin(465, "L1", "R-WIN", "A", 480, 540, 555)])
 
 
 # -- every code on one hand-built instance ---------------------------------------------------------
@@ -106,7 +106,7 @@ def test_out_of_range_when_the_policy_allows_no_relocation():
 
 
 def test_out_of_range_when_the_sortie_exceeds_endurance_from_every_base():
-    inst = make([aircraft("L1")], [request("R1", north=1.0, duration=150)])
+    inst = make([aircraft("L1")], [request("R1", north=60, duration=150)])
     assert reason_of(inst, "R1") == Reason.OUT_OF_RANGE
 
 
@@ -127,7 +127,7 @@ def test_unavailable_when_the_hours_budget_is_too_small():
     inst = make([aircraft("L1", hours=1)], [request("R1")])
     assert reason_of(inst, "R1") == Reason.UNAVAILABLE
     (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
-    assert "L1 has 60 flight minutes, the sortie takes 92" in unserved.detail
+    assert "L1 has 60 flight minutes, the sortie takes 90" in unserved.detail
 
 
 def test_unavailable_when_the_aircraft_becomes_available_after_the_window():
@@ -177,19 +177,19 @@ def test_unavailable_when_enough_aircraft_are_never_free_at_the_same_minute():
 
 
 def test_two_aircraft_free_at_one_common_minute_make_it_flyable():
-    # L1 free from 10:00 (on station 10:16 at the earliest); L2 must land by 10:30 - 30 min turnaround.
+    # L1 is free from 10:00, so on station 10:15 at the earliest.
     inst = make(
         [
             aircraft("L1", maintenance=[{"start": t("08:00"), "end": t("10:00")}]),
-            aircraft("L2", maintenance=[{"start": t("11:42"), "end": t("13:00")}]),
+            aircraft("L2", maintenance=[{"start": t("11:40"), "end": t("13:00")}]),
         ],
         [request("R1", start="08:00", end="12:00", aircraft_count=2, duration=40)],
     )
-    # L2: on station by 11:42 - 30 - 16 - 40 = 10:16 at the latest; L1 from 10:16: one common minute.
+    # L2: on station by 11:40 - 30 - 15 - 40 = 10:15 at the latest; L1 from 10:15: one common minute.
     assert reason_of(inst, "R1") is None
     prep = Prepared(inst)
     schedule = solve_fcfs(prep)
-    assert {s.on_station for s in schedule.sorties} == {616}
+    assert {s.on_station for s in schedule.sorties} == {615}
 
 
 # -- competitors ---------------------------------------------------------------------------------------
@@ -223,7 +223,7 @@ def test_competitors_are_ranked_by_priority():
         ],
     )
     schedule = Schedule(
-        sorties=[SortieMin(464, "L1", "R-A", "A", 480, 540, 556), SortieMin(464, "L2", "R-B", "A", 480, 540, 556)]
+        sorties=[SortieMin(465, "L1", "R-A", "A", 480, 540, 555), SortieMin(465, "L2", "R-B", "A", 480, 540, 555)]
     )
     (lost,) = explain_unserved(Prepared(inst), schedule, proven=True)
     assert lost.competitors == ["R-B", "R-A"]
@@ -243,6 +243,6 @@ def test_competitors_that_spent_the_hours_are_named_when_nothing_overlaps():
         [aircraft("L1", hours=1.6)],
         [request("R1", start="08:00", end="09:00", submitted="01:00"), request("R2", start="15:00", end="16:00")],
     )
-    schedule = Schedule(sorties=[SortieMin(464, "L1", "R1", "A", 480, 540, 556)])
+    schedule = Schedule(sorties=[SortieMin(465, "L1", "R1", "A", 480, 540, 555)])
     (lost,) = explain_unserved(Prepared(inst), schedule, proven=True)
     assert lost.competitors == ["R1"] and "spent their hours" in lost.detail

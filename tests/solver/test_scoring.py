@@ -40,19 +40,19 @@ def with_changes(inst: Instance, **changes: Any) -> Instance:
 
 # -- coverage ---------------------------------------------------------------------------------------
 def test_coverage_shortfall_counts_missing_aircraft_minutes_while_a_sortie_and_its_turnaround_fly():
-    # L1 flies 07:44-09:16 and turns around until 09:46; L2 sits in the other sector.
-    # Rule S1 08:00-10:00, two aircraft: 106 min with none (2 missing) + 14 min with one = 226.
+    # L1 flies 07:45-09:15 and turns around until 09:45; L2 sits in the other sector.
+    # Rule S1 08:00-10:00, two aircraft: 105 min with none (2 missing) + 15 min with one = 225.
     inst = make(
         [aircraft("L1"), aircraft("L2", home="B")],
         [request("R1", start="08:00", end="09:00")],
         coverage={"S1": [rule("08:00", "10:00", count=2, penalty=7)]},
     )
     prep = Prepared(inst)
-    result = score(prep, Schedule(sorties=[sortie("L1", "R1", 464, 480, 540, 556)]))
+    result = score(prep, Schedule(sorties=[sortie("L1", "R1", 465, 480, 540, 555)]))
     (short,) = result.coverage
     assert (short.sector, short.rule, short.start, short.end, short.count) == ("S1", 0, 480, 600, 2)
-    assert short.shortfall_min == 226
-    assert short.penalty == 27  # ceil(7 * 226 / 60) = ceil(26.37)
+    assert short.shortfall_min == 225
+    assert short.penalty == 27  # ceil(7 * 225 / 60) = ceil(26.25)
     assert result.value_served == 50
     assert result.service == 50 - 27
 
@@ -116,10 +116,10 @@ def test_coverage_rule_is_clipped_to_the_horizon():
 
 def test_alert_counts_are_per_minute_arrays():
     inst = make([aircraft("L1"), aircraft("L3", home="A2")], [], coverage={"S1": [rule("08:00", "09:00")]})
-    counts = alert_counts(Prepared(inst), Schedule(sorties=[sortie("L1", "R1", 100, 116, 176, 192)]))
+    counts = alert_counts(Prepared(inst), Schedule(sorties=[sortie("L1", "R1", 100, 115, 175, 190)]))
     on_alert = counts[("S1", "eo_ir")]
     assert on_alert.shape == (1439,)
-    assert (on_alert[99], on_alert[100], on_alert[221], on_alert[222]) == (2, 1, 1, 2)
+    assert (on_alert[99], on_alert[100], on_alert[219], on_alert[220]) == (2, 1, 1, 2)
 
 
 # -- cost, service, fairness ----------------------------------------------------------------------
@@ -148,7 +148,7 @@ def test_service_uses_value_overrides_and_priority_weights():
         [request("R1", priority=1), request("R2", priority=2, value=7), request("R3", priority=5)],
         policy={"priority_weights": {1: 900, 2: 200, 3: 50, 4: 10, 5: 3}},
     )
-    schedule = Schedule(sorties=[sortie("L1", "R2", 0, 16, 76, 92), sortie("L1", "R3", 200, 216, 276, 292)])
+    schedule = Schedule(sorties=[sortie("L1", "R2", 0, 15, 75, 90), sortie("L1", "R3", 200, 215, 275, 290)])
     result = score(Prepared(inst), schedule)
     assert (result.value_served, result.service) == (10, 10)
 
@@ -160,7 +160,7 @@ def test_fairness_penalty_with_one_share_for_every_agency():
         [request("C1", priority=1), request("C2", agency="CBP"), request("I1", agency="ICE")],
         policy={"agency_min_share": 0.5, "fairness_weight": 2},
     )
-    result = score(Prepared(inst), Schedule(sorties=[sortie("L1", "C2", 0, 16, 76, 92)]))
+    result = score(Prepared(inst), Schedule(sorties=[sortie("L1", "C2", 0, 15, 75, 90)]))
     assert result.fairness_penalty == 2 * (475 + 25)
     assert result.service == 50 - 1000
     assert result.per_agency == {

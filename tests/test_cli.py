@@ -1,0 +1,121 @@
+"""The command line through typer's runner (and one real process for Ctrl-C)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from allocator.check import check
+from allocator.cli import app
+from allocator.io import load_instance, load_plan
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "instances" / "tiny.yaml"
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_solve_writes_a_plan_that_passes_check(tmp_path: Path):
+    plan = tmp_path / "plan.json"
+    sorties = tmp_path / "sorties.csv"
+    result = run("solve", TINY, "-o", plan, "--time-limit", "10", "--workers", "2", "--csv", sorties)
+    assert result.exit_code == 0, result.output
+    assert "FCFS baseline" in result.output and "OPTIMAL" in result.output
+    assert check(load_instance(TINY), load_plan(plan)).ok
+    assert sorties.read_text().startswith("aircraft,request,base,takeoff")
+    checked = run("check", TINY, plan)
+    assert checked.exit_code == 0 and "valid" in checked.output
+
+
+def test_solve_fcfs_method_writes_the_baseline(tmp_path: Path):
+    plan = tmp_path / "fcfs.json"
+    result = run("solve", TINY, "--method", "fcfs", "-o", plan)
+    assert result.exit_code == 0, result.output
+    loaded = load_plan(plan)
+    assert loaded.run["method"] == "fcfs"
+    assert check(load_instance(TINY), loaded).ok
+
+
+def test_check_reports_violations_and_exits_1(tmp_path: Path):
+    plan = tmp_path / "plan.json"
+    assert run("solve", TINY, "-o", plan, "--time-limit", "10", "--workers", "2").exit_code == 0
+    doc = json.loads(plan.read_text())
+    doc["objective"]["service"] += 1
+    doc["sorties"][0]["landing"] = doc["sorties"][0]["on_station"]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    result = run("check", TINY, bad)
+    assert result.exit_code == 1
+    assert "[5-objective]" in result.output and "[4.3]" in result.output
+
+
+def test_bad_instance_exits_2_with_one_sentence_and_overwrites_nothing(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.read_text().replace("home_base: TUS", "home_base: XXX"))
+    plan = tmp_path / "plan.json"
+    plan.write_text("keep me")
+    result = run("solve", bad, "-o", plan)
+    assert result.exit_code == 2
+    message = result.output.strip()
+    assert len(message.splitlines()) == 1 and "Traceback" not in message
+    assert str(bad) in message and "N125AZ" in message and "home_base" in message
+    assert plan.read_text() == "keep me"
+
+
+def test_missing_plan_file_exits_2(tmp_path: Path):
+    result = run("check", TINY, tmp_path / "nope.json")
+    assert result.exit_code == 2
+    assert "nope.json" in result.output
+
+
+def test_unknown_method_is_a_usage_error():
+    assert run("solve", TINY, "--method", "magic").exit_code == 2
+
+
+def test_schema_prints_the_instance_json_schema():
+    result = run("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert {"horizon", "bases", "aircraft", "requests"} <= set(schema["properties"])
+
+
+def test_generate_writes_a_valid_instance(tmp_path: Path):
+    target = tmp_path / "gen.yaml"
+    result = run("generate", "--seed", "3", "--aircraft", "6", "--requests", "12", "-o", target)
+    assert result.exit_code == 0, result.output
+    inst = load_instance(target)
+    assert len(inst.aircraft) == 6 and len(inst.requests) == 12
+
+
+def test_generate_to_stdout_is_json():
+    result = run("generate", "--seed", "1", "--aircraft", "4", "--requests", "5")
+    assert result.exit_code == 0
+    assert json.loads(result.output)["name"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_writes_the_incumbent(tmp_path: Path):
+    instance = tmp_path / "big.json"
+    assert run("generate", "--seed", "5", "--days", "2", "-o", instance).exit_code == 0
+    plan = tmp_path / "plan.json"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "allocator", "solve", str(instance), "-o", str(plan), "--time-limit", "120",
+         "--workers", "2", "--quiet"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and str(plan) in err
+    assert check(load_instance(instance), load_plan(plan)).ok
