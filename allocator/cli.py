@@ -73,8 +73,14 @@ def solve(
     except InputError as exc:
         raise _fail(str(exc)) from None
     live = _ProgressLine(err) if err.is_terminal and not quiet else None
-    options = SolveOptions(time_limit_s=time_limit, workers=workers, seed=seed, method=method,  # type: ignore[arg-type]
-                           progress=live.update if live else None, log_search=log_search)
+    options = SolveOptions(
+        time_limit_s=time_limit,
+        workers=workers,
+        seed=seed,
+        method=method,  # type: ignore[arg-type]
+        progress=live.update if live else None,
+        log_search=log_search,
+    )
     try:
         result = run_solve(inst, options)
     finally:
@@ -165,16 +171,19 @@ def generate(
 
     chosen = [s.strip() for s in sectors.split(",") if s.strip()] if sectors else None
     try:
-        inst = run_generate(seed=seed, days=days, aircraft=aircraft, requests=requests, sectors=chosen,
-                            extended=extended)
+        inst = run_generate(
+            seed=seed, days=days, aircraft=aircraft, requests=requests, sectors=chosen, extended=extended
+        )
     except (InputError, ValueError) as exc:
         raise _fail(f"generate: {exc}") from None
     if output is None:
         out.print_json(json.dumps(instance_document(inst)))
         return
     write_instance(inst, output)
-    err.print(f"wrote {output}: {len(inst.aircraft)} aircraft, {len(inst.requests)} requests, "
-              f"{len(inst.sectors)} sectors, {days} day(s)")
+    err.print(
+        f"wrote {output}: {len(inst.aircraft)} aircraft, {len(inst.requests)} requests, "
+        f"{len(inst.sectors)} sectors, {days} day(s)"
+    )
 
 
 def main() -> None:

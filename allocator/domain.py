@@ -205,7 +205,7 @@ class Instance(_Model):
     policy: Policy = Field(default_factory=Policy)
     format: Literal["allocator-instance/1"] | None = Field(default=None, description="optional format tag")
 
-    _indexes: dict[str, dict] = PrivateAttr(default_factory=dict)
+    _indexes: dict[str, tuple[list, dict]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _references(self) -> Instance:
@@ -233,10 +233,13 @@ class Instance(_Model):
         return request.value if request.value is not None else self.policy.weight(request.priority)
 
     def _index(self, collection: str) -> dict:
-        cache = self._indexes
-        if collection not in cache:
-            cache[collection] = {rec.id: rec for rec in getattr(self, collection)}
-        return cache[collection]
+        records = getattr(self, collection)
+        cached = self._indexes.get(collection)
+        # `model_copy(update=...)` shares this cache with the original: check it indexes *these* records
+        if cached is None or cached[0] is not records:
+            cached = (records, {rec.id: rec for rec in records})
+            self._indexes[collection] = cached
+        return cached[1]
 
 
 def _fraction(value: Any) -> float | None:

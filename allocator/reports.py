@@ -25,23 +25,43 @@ def _utc(instant: datetime) -> str:
 def schedule_table(instance: Instance, plan: Plan) -> Table:
     """Per aircraft, its flights in order: local time at the base and UTC."""
     table = Table(title=f"Plan for {plan.instance}: flights per aircraft", title_justify="left")
-    for col in ("aircraft", "flight", "base", "takeoff (local)", "on station", "off station", "landing (local)",
-                "UTC"):
+    for col in ("aircraft", "flight", "base", "takeoff (local)", "on station", "off station", "landing (local)", "UTC"):
         table.add_column(col, no_wrap=True)
     rows: list[tuple[str, datetime, list[str]]] = []
     for s in plan.sorties:
         req = instance.request(s.request) if s.request in {r.id for r in instance.requests} else None
         label = f"{s.request}" + (f" P{req.priority} {req.agency} {req.mission}" if req else "")
-        rows.append((s.aircraft, s.takeoff, [
-            label, s.base, _local(instance, s.base, s.takeoff), _local(instance, s.base, s.on_station),
-            _local(instance, s.base, s.off_station), _local(instance, s.base, s.landing),
-            f"{_utc(s.takeoff)}–{_utc(s.landing)}",
-        ]))
+        rows.append(
+            (
+                s.aircraft,
+                s.takeoff,
+                [
+                    label,
+                    s.base,
+                    _local(instance, s.base, s.takeoff),
+                    _local(instance, s.base, s.on_station),
+                    _local(instance, s.base, s.off_station),
+                    _local(instance, s.base, s.landing),
+                    f"{_utc(s.takeoff)}–{_utc(s.landing)}",
+                ],
+            )
+        )
     for r in plan.relocations:
-        rows.append((r.aircraft, r.takeoff, [
-            f"relocate {r.from_} → {r.to}", r.from_, _local(instance, r.from_, r.takeoff), "", "",
-            _local(instance, r.to, r.landing), f"{_utc(r.takeoff)}–{_utc(r.landing)}",
-        ]))
+        rows.append(
+            (
+                r.aircraft,
+                r.takeoff,
+                [
+                    f"relocate {r.from_} → {r.to}",
+                    r.from_,
+                    _local(instance, r.from_, r.takeoff),
+                    "",
+                    "",
+                    _local(instance, r.to, r.landing),
+                    f"{_utc(r.takeoff)}–{_utc(r.landing)}",
+                ],
+            )
+        )
     previous = None
     for aircraft, _, cells in sorted(rows, key=lambda row: (row[0], row[1])):
         kind = instance.aircraft_by_id(aircraft).type if aircraft in {a.id for a in instance.aircraft} else "?"
@@ -58,8 +78,14 @@ def unserved_table(plan: Plan, instance: Instance) -> Table:
     known = {r.id: r for r in instance.requests}
     for u in plan.unserved:
         req = known.get(u.request)
-        table.add_row(u.request, req.agency if req else "", req.sector if req else "",
-                      f"P{req.priority}" if req else "", str(u.reason), u.detail)
+        table.add_row(
+            u.request,
+            req.agency if req else "",
+            req.sector if req else "",
+            f"P{req.priority}" if req else "",
+            str(u.reason),
+            u.detail,
+        )
     return table
 
 
@@ -68,8 +94,14 @@ def coverage_table(plan: Plan) -> Table:
     for col in ("sector", "rule", "capability", "count", "shortfall min", "penalty"):
         table.add_column(col)
     for rule in plan.coverage:
-        table.add_row(str(rule.get("sector")), str(rule.get("index")), str(rule.get("capability")),
-                      str(rule.get("count")), str(rule.get("shortfall_min")), str(rule.get("penalty")))
+        table.add_row(
+            str(rule.get("sector")),
+            str(rule.get("index")),
+            str(rule.get("capability")),
+            str(rule.get("count")),
+            str(rule.get("shortfall_min")),
+            str(rule.get("penalty")),
+        )
     return table
 
 

@@ -25,10 +25,24 @@ def base(id: str, sector: str, lat: float, lon: float) -> dict[str, Any]:
 
 BASES = [base("A", "S1", 32.0, -111.0), base("A2", "S1", 32.0, -110.0), base("B", "S2", 27.5, -99.5)]
 TYPES = [
-    {"id": "LIGHT", "category": "light_helicopter", "cruise_kt": 120, "endurance_min": 180, "turnaround_min": 30,
-     "cost_per_hour": 1200, "capabilities": ["eo_ir", "night_vision"]},
-    {"id": "MEDIUM", "category": "medium_helicopter", "cruise_kt": 120, "endurance_min": 150, "turnaround_min": 45,
-     "cost_per_hour": 6000, "capabilities": ["eo_ir", "hoist", "night_vision"]},
+    {
+        "id": "LIGHT",
+        "category": "light_helicopter",
+        "cruise_kt": 120,
+        "endurance_min": 180,
+        "turnaround_min": 30,
+        "cost_per_hour": 1200,
+        "capabilities": ["eo_ir", "night_vision"],
+    },
+    {
+        "id": "MEDIUM",
+        "category": "medium_helicopter",
+        "cruise_kt": 120,
+        "endurance_min": 150,
+        "turnaround_min": 45,
+        "cost_per_hour": 6000,
+        "capabilities": ["eo_ir", "hoist", "night_vision"],
+    },
 ]
 
 

@@ -109,13 +109,27 @@ def test_ctrl_c_writes_the_incumbent(tmp_path: Path):
     assert run("generate", "--seed", "5", "--days", "2", "-o", instance).exit_code == 0
     plan = tmp_path / "plan.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "allocator", "solve", str(instance), "-o", str(plan), "--time-limit", "120",
-         "--workers", "2", "--quiet"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "allocator",
+            "solve",
+            str(instance),
+            "-o",
+            str(plan),
+            "--time-limit",
+            "120",
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     time.sleep(6)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "interrupted" in err and str(plan) in err
     assert check(load_instance(instance), load_plan(plan)).ok

@@ -11,6 +11,7 @@ from collections import defaultdict
 from ortools.sat.python import cp_model
 
 from allocator.domain import Aircraft
+from allocator.solver.scoring import fairness_floor
 from allocator.solver.variables import FillVar, RelocationSlot, RuleVars, SortieVar, Variables
 
 
@@ -283,7 +284,7 @@ def add_fairness(v: Variables) -> None:
         by_agency[req.agency].append(req)
     for agency, reqs in by_agency.items():
         requested = sum(inst.value(r) for r in reqs)
-        floor = math.ceil(inst.policy.share(agency) * requested - 1e-9)
+        floor = fairness_floor(inst.policy.share(agency), requested)
         if floor <= 0:
             continue
         deficit = v.model.new_int_var(0, floor, f"fairness_deficit[{agency}]")

@@ -58,8 +58,14 @@ def solve_by_sector(instance: Instance, time_limit_s: float, workers: int, seed:
         objective.maximise_service(v)
         share = time_limit_s * max(0.1, len(part.requests) / total_requests)
         outcome = run_stage(v.model, f"sector {part.name}", share, workers, seed, None)
-        log.info("sector %s: %s service %s bound %s in %.1fs", part.name, outcome.status, outcome.objective,
-                 outcome.bound, outcome.wall_time_s)
+        log.info(
+            "sector %s: %s service %s bound %s in %.1fs",
+            part.name,
+            outcome.status,
+            outcome.objective,
+            outcome.bound,
+            outcome.wall_time_s,
+        )
         if outcome.interrupted:
             raise KeyboardInterrupt
         if outcome.has_solution:

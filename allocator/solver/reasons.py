@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from allocator.domain import Aircraft, Request
 from allocator.result import Reason, Unserved
-from allocator.solver.fcfs import Fleet, Option, earliest_common, fcfs_order, merged_ranges
+from allocator.solver.fcfs import Fleet, Option, RequestView, earliest_common, fcfs_order, merged_ranges
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule, SortieMin
 
@@ -51,7 +51,7 @@ def analyse(prep: Prepared, request: Request, fleet: Fleet | None = None) -> Ana
         return Analysis(Reason.NO_CAPABLE_TYPE, _no_capable_detail(request, eligible))
     reachable = [ac for ac in eligible if _can_reach(prep, view.reach[ac.type], ac)]
     if len(reachable) < count:
-        return Analysis(Reason.OUT_OF_RANGE, _out_of_range_detail(prep, request, eligible, reachable))
+        return Analysis(Reason.OUT_OF_RANGE, _out_of_range_detail(prep, view, eligible, reachable))
     horizon = prep.horizon_min
     direct: dict[str, list[Option]] = {}
     for ac in reachable:
@@ -62,7 +62,7 @@ def analyse(prep: Prepared, request: Request, fleet: Fleet | None = None) -> Ana
     options = {ac.id: fleet.fresh(ac).options(view, fleet, horizon) for ac in reachable}
     options = {ac: found for ac, found in options.items() if found}
     if earliest_common({ac: merged_ranges(o) for ac, o in options.items()}, count) is None:
-        return Analysis(Reason.UNAVAILABLE, _unavailable_detail(prep, request, reachable, options))
+        return Analysis(Reason.UNAVAILABLE, _unavailable_detail(prep, view, reachable, options))
     return Analysis(None, "", options)
 
 
@@ -110,10 +110,11 @@ def _no_capable_detail(request: Request, eligible: list[Aircraft]) -> str:
     return f"{_needs(request)}; the fleet has only {len(eligible)} that qualify ({_names([a.id for a in eligible])})"
 
 
-def _out_of_range_detail(prep: Prepared, request: Request, eligible: list[Aircraft], reachable: list[Aircraft]) -> str:
+def _out_of_range_detail(prep: Prepared, view: RequestView, eligible: list[Aircraft], reachable: list[Aircraft]) -> str:
     """How far the closest eligible aircraft falls short of its endurance."""
-    shortest = min(eligible, key=lambda ac: _best_flight(prep, request, ac) - prep.type_of(ac).endurance_min)
-    flight, base = _best_flight(prep, request, shortest), _best_base(prep, request, shortest)
+    request = view.request
+    shortest = min(eligible, key=lambda ac: _best_flight(prep, view, ac) - prep.type_of(ac).endurance_min)
+    flight, base = _best_flight(prep, view, shortest), _best_base(prep, view, shortest)
     text = (
         f"{_needs(request)} for {request.duration_min} min on station at ({request.lat:.3f}, {request.lon:.3f}); "
         f"the closest eligible aircraft, {shortest.id} from {base}, would fly {flight} min "
@@ -129,23 +130,25 @@ def _candidate_bases(prep: Prepared, ac: Aircraft) -> list[str]:
     return list(prep.base_ids) if prep.max_relocations(ac) > 0 else [ac.home_base]
 
 
-def _best_base(prep: Prepared, request: Request, ac: Aircraft) -> str:
-    """The base giving the shortest sortie."""
-    return min(_candidate_bases(prep, ac), key=lambda b: prep.shape(ac, request, b).flight_min)
+def _best_base(prep: Prepared, view: RequestView, ac: Aircraft) -> str:
+    """The base giving the shortest sortie (the aircraft's type is eligible)."""
+    transit = view.transit[ac.type]
+    return min(_candidate_bases(prep, ac), key=lambda b: (transit[b], b))
 
 
-def _best_flight(prep: Prepared, request: Request, ac: Aircraft) -> int:
+def _best_flight(prep: Prepared, view: RequestView, ac: Aircraft) -> int:
     """The shortest sortie length from any base it could operate from."""
-    return prep.shape(ac, request, _best_base(prep, request, ac)).flight_min
+    return 2 * view.transit[ac.type][_best_base(prep, view, ac)] + view.duration
 
 
 def _unavailable_detail(
-    prep: Prepared, request: Request, reachable: list[Aircraft], options: dict[str, list[Option]]
+    prep: Prepared, view: RequestView, reachable: list[Aircraft], options: dict[str, list[Option]]
 ) -> str:
     """Why the aircraft in range cannot fly it even alone, aircraft by aircraft."""
+    request = view.request
     window = _window_text(prep, request)
     blocked = [ac for ac in reachable if ac.id not in options]
-    causes = [f"{ac.id} {_aircraft_cause(prep, request, ac)}" for ac in blocked[:6]]
+    causes = [f"{ac.id} {_aircraft_cause(prep, view, ac)}" for ac in blocked[:6]]
     if len(blocked) > 6:
         causes.append(f"{len(blocked) - 6} more likewise")
     if not options:
@@ -159,10 +162,11 @@ def _unavailable_detail(
     return f"{head} in its window {window}; " + "; ".join(causes) if causes else f"{head} in its window {window}"
 
 
-def _aircraft_cause(prep: Prepared, request: Request, ac: Aircraft) -> str:
+def _aircraft_cause(prep: Prepared, view: RequestView, ac: Aircraft) -> str:
     """The most likely reason one aircraft in range cannot fly the request alone."""
+    request = view.request
     lo, hi = prep.window(request)
-    flight = _best_flight(prep, request, ac)
+    flight = _best_flight(prep, view, ac)
     budget = prep.hours_min(ac)
     if budget < flight:
         return f"has {budget} flight minutes, the sortie takes {flight}"
@@ -175,7 +179,7 @@ def _aircraft_cause(prep: Prepared, request: Request, ac: Aircraft) -> str:
         s, e = overlapping[0]
         return f"is in maintenance {_span(prep, s, e)}"
     if not prep.in_range(ac, request, ac.home_base):
-        dest = _best_base(prep, request, ac)
+        dest = _best_base(prep, view, ac)
         ferry = prep.ferry(ac, ac.home_base, dest)
         return f"would first relocate from {ac.home_base} to {dest} ({ferry} min), which does not fit in time"
     return "cannot take off, fly and land inside the horizon and its availability"
@@ -228,27 +232,28 @@ def competitors(
     aircraft were held by their hours or their base instead), every served request those aircraft flew
     is named, and False.
     """
-    holders = _overlapping(prep, request, options, sorties_of, allowed, require_overlap=True)
+    turnarounds = {ac.id: prep.type_of(ac).turnaround_min for ac in prep.instance.aircraft if ac.id in options}
+    holders = _overlapping(request, options, sorties_of, allowed, turnarounds, require_overlap=True)
     during = bool(holders)
     if not during:
-        holders = _overlapping(prep, request, options, sorties_of, allowed, require_overlap=False)
+        holders = _overlapping(request, options, sorties_of, allowed, turnarounds, require_overlap=False)
     inst = prep.instance
     ranked = sorted(holders, key=lambda rid: (inst.request(rid).priority, -inst.value(inst.request(rid)), rid))
     return {rid: sorted(holders[rid]) for rid in ranked}, during
 
 
 def _overlapping(
-    prep: Prepared,
     request: Request,
     options: dict[str, list[Option]],
     sorties_of: dict[str, list[SortieMin]],
     allowed: Callable[[str], bool] | None,
+    turnarounds: dict[str, int],
     require_overlap: bool,
 ) -> dict[str, set[str]]:
     """Request id -> aircraft, for served sorties on candidate aircraft (overlapping their busy span if asked)."""
     holders: dict[str, set[str]] = {}
     for ac_id, opts in options.items():
-        turnaround = prep.type_of(prep.instance.aircraft_by_id(ac_id)).turnaround_min
+        turnaround = turnarounds[ac_id]
         direct = [o for o in opts if not o.surge]
         spans = [_busy_span(o, request.duration_min, turnaround) for o in direct or opts]
         start, end = min(s for s, _ in spans), max(e for _, e in spans)

@@ -146,18 +146,36 @@ def feasible_on_domain(prep: Prepared, ac: Aircraft, req: Request, shape: Sortie
 
 
 def relocation_destinations(prep: Prepared, ac: Aircraft) -> list[str]:
-    """Bases worth relocating to: a request is in range from there, or its sector asks for alert cover."""
+    """Bases worth relocating to: an eligible request is in range from there, or its sector asks for alert
+    cover with the type's capability, in time to matter. With a single relocation allowed, a base of the
+    home sector from which no request is closer than from home is dominated (fly from home instead)."""
     if prep.max_relocations(ac) == 0:
         return []
     kind = prep.type_of(ac)
-    caps = set(kind.capabilities)
-    covered = {s.id for s in prep.instance.sectors if any(r.capability in caps for r in s.coverage)}
+    home = prep.instance.base(ac.home_base)
+    single = prep.max_relocations(ac) == 1
+    eligible = [req for req in prep.instance.requests if prep.eligible(req, kind)]
     out = []
     for base in prep.instance.bases:
-        if base.id == ac.home_base:
+        if base.id == home.id:
             continue
-        if base.sector in covered or any(
-            prep.eligible(req, kind) and prep.in_range(ac, req, base.id) for req in prep.instance.requests
+        arrival = prep.available_from(ac) + prep.ferry(ac, home.id, base.id) + kind.turnaround_min
+        if single and arrival >= prep.horizon_min:
+            continue
+        covers = any(
+            rule.capability in kind.capabilities and prep.timeline.floor(rule.end) > arrival
+            for sector in prep.instance.sectors if sector.id == base.sector
+            for rule in sector.coverage
+        )
+        useful = [req for req in eligible if prep.in_range(ac, req, base.id)
+                  and (not single or prep.window(req)[1] > arrival)]
+        if not covers and not useful:
+            continue
+        if single and base.sector == home.sector and all(
+            prep.in_range(ac, req, home.id)
+            and prep.shape(ac, req, home.id).out_min <= prep.shape(ac, req, base.id).out_min
+            for req in useful
         ):
-            out.append(base.id)
+            continue  # dominated: every sortie from there is as good from home, without the ferry
+        out.append(base.id)
     return out

@@ -318,7 +318,9 @@ def test_higher_priority_request_gets_the_only_aircraft():
 
 
 def test_request_value_overrides_priority_weight():
-    inst = make([aircraft("L1")], [request("R3", priority=3, value=5000, end="09:00"), request("R1", priority=1, end="09:00")])
+    inst = make(
+        [aircraft("L1")], [request("R3", priority=3, value=5000, end="09:00"), request("R1", priority=1, end="09:00")]
+    )
     assert served(solve(inst)) == {"R3"}
 
 
@@ -352,8 +354,10 @@ def test_optimized_plan_never_scores_below_fcfs():
     # FCFS gives the aircraft to the early low-priority request
     inst = make(
         [aircraft("L1")],
-        [request("LOW", priority=5, submitted="00:00", end="09:00"),
-             request("HIGH", priority=1, submitted="01:00", end="09:00")],
+        [
+            request("LOW", priority=5, submitted="00:00", end="09:00"),
+            request("HIGH", priority=1, submitted="01:00", end="09:00"),
+        ],
     )
     result = solve(inst)
     assert result.baseline is not None
