@@ -68,16 +68,16 @@ Demand and calibration
       AMO's own missions; the allocation problem exists where demand meets a
       short supply.
     - The load is set so that the first-come-first-served baseline (SPEC 7,
-      the model of the approval chain) meets about 72% of the requests (GAO:
+      the model of the approval chain) meets about 73% of the requests (GAO:
       73%; mean over seeds 0-39 of the default), and so that maintenance is
       the main reason for the rest: with the same requests and a fleet without
-      maintenance it meets about 88%, so maintenance accounts for about 16 of
-      the 28 missing points; contention for crew hours at night, the late
+      maintenance it meets about 88%, so maintenance accounts for about 15 of
+      the 27 missing points; contention for crew hours at night, the late
       submission of urgent requests (rescues arrive 15 min to 2 h ahead and
       come last in FCFS) and range account for the rest.
     - Mix: about 75% of the requests from CBP (Border Patrol sectors, AMO
       branches), 25% from ICE (HSI offices, ERO), the customers GAO-12-518
-      names; priorities about 8% P1 (rescue, officer safety), 28% P2, 37% P3,
+      names; priorities about 8% P1 (rescue, officer safety), 29% P2, 36% P3,
       23% P4, 4% P5. Missions follow REFERENCE.md "Typical missions": sensor
       response and patrol (EO/IR), night interdiction (NVG), tactical insertion
       (medium lift), desert and sea rescue (hoist), maritime patrol and
@@ -754,7 +754,9 @@ def generate(
         weights = [m.coastal_weight if spec.sea else m.land_weight for m in missions]
         for _ in range(count):
             mission = demand_rng.choices(missions, weights)[0]
-            drafts.append(_draft(demand_rng, mission, spec, bases_here, first_day, days, horizon_start, horizon_end))
+            drafts.append(
+                _draft(demand_rng, mission, spec, bases_here, fleet_types, first_day, days, horizon_start, horizon_end)
+            )
     _share_targets(demand_rng, drafts, days, horizon_start)
 
     drafts.sort(key=lambda d: (d.start, d.sector.id, d.lat, d.lon))
@@ -952,6 +954,7 @@ def _draft(
     m: _Mission,
     spec: _SectorSpec,
     bases: list[Point],
+    fleet_types: set[str],
     first_day: date,
     days: int,
     h0: datetime,
@@ -971,10 +974,10 @@ def _draft(
     allow: list[str] | None = None
     for types, p in m.allow:
         if rng.random() < p:
-            allow = list(types)
+            allow = [t for t in types if t in fleet_types] or None  # never name a type the fleet lacks
             break
     count = 2 if rng.random() < m.two_aircraft else 1
-    target = _target(rng, m.target, spec) if m.target and rng.random() < m.target_share else None
+    target = _target(rng, m.target, spec, (lat, lon)) if m.target and rng.random() < m.target_share else None
     if m.unit == "hsi":
         unit = rng.choice(spec.hsi_units)
     elif m.unit == "ero":
@@ -1002,17 +1005,25 @@ def _draft(
 
 
 _LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
+_STREETS: dict[str, tuple[str, ...]] = {
+    "AZ": ("Calle Sol", "Ocotillo Rd", "Palo Verde Ln", "Mesquite Dr", "Saguaro Ave"),
+    "NM": ("Calle Sol", "Mesa St", "Zaragoza Rd", "Montana Ave"),
+    "TX": ("Zaragoza St", "Mesquite Dr", "Ranch Rd", "Calle Sol", "Guadalupe St"),
+    "FL": ("Bayshore Ave", "Palm Ave", "Coral Way", "Flagler St", "Mangrove Ln"),
+    "CA": ("Harbor Dr", "Palm Ave", "Calle Sol", "Otay Mesa Rd"),
+}
 
 
-def _target(rng: random.Random, kind: str, spec: _SectorSpec) -> str:
+def _target(rng: random.Random, kind: str, spec: _SectorSpec, near: Point) -> str:
     if kind == "vehicle":
         plate = "".join(rng.choice(_LETTERS) for _ in range(3)) + f"{rng.randrange(1000, 10000)}"
         return f"vehicle {spec.plate} {plate}"
     if kind == "vessel":
         return f"vessel {spec.plate} {rng.randrange(1000, 10000)} {rng.choice(_LETTERS)}{rng.choice(_LETTERS)}"
     if kind == "address":
-        street = rng.choice(("Calle Sol", "Mesquite Dr", "Palo Verde Ln", "Ocotillo Rd", "Bayshore Ave", "Ranch Rd"))
-        return f"address {rng.randrange(100, 9999)} {street}, {spec.cities[0].name}"
+        street = rng.choice(_STREETS[spec.plate])
+        town = min(spec.cities, key=lambda c: dist_nm(c.lat, c.lon, *near)).name
+        return f"address {rng.randrange(100, 9999)} {street}, {town}"
     return f"case HSI-{spec.id}-{rng.randrange(2024, 2027)}-{rng.randrange(1, 9999):04d}"
 
 
@@ -1029,7 +1040,7 @@ def _share_targets(rng: random.Random, drafts: list[_Draft], days: int, h0: date
         if not cbp or not ice or rng.random() >= 0.5:
             continue
         a, b = rng.choice(cbp), rng.choice(ice)
-        target = b.target or _target(rng, "vehicle", b.sector)
+        target = b.target or _target(rng, "vehicle", b.sector, (b.lat, b.lon))
         a.target = b.target = target
         # CBP picks the subject up while ICE watches it: the windows overlap
         length = a.end - a.start

@@ -280,7 +280,8 @@ def test_priority_and_agency_mix() -> None:
     share = Counter(r.priority for r in requests)
     n = len(requests)
     assert 0.03 <= share[1] / n <= 0.12  # few P1
-    assert share[3] == max(share.values())
+    assert share[2] + share[3] >= 0.5 * n  # time-sensitive and planned operations dominate
+    assert share[5] <= 0.1 * n
     assert 0.15 <= sum(r.agency == "ICE" for r in requests) / n <= 0.35
 
 
@@ -305,9 +306,7 @@ def test_fcfs_fulfilment_is_near_gao_and_maintenance_is_the_main_loss(monkeypatc
 
 # -- bundled instances -----------------------------------------------------------------------------
 
-BUNDLED = sorted(
-    [p for p in INSTANCES.iterdir() if p.suffix in {".json", ".yaml", ".yml"} or (p.is_dir() and p.name != "__pycache__")]
-)
+BUNDLED = sorted(p for p in INSTANCES.iterdir() if p.suffix in {".json", ".yaml", ".yml"} or p.is_dir())
 
 
 def test_the_expected_instances_are_bundled() -> None:
@@ -334,12 +333,12 @@ def test_tiny_is_tiny() -> None:
     assert 4 <= len(inst.requests) <= 5
 
 
-def test_three_sector_day_is_generator_seed_2() -> None:
+def test_three_sector_day_is_generator_seed_28() -> None:
     inst = load_instance(INSTANCES / "three-sector-day.json")
     assert inst.name == "three-sector-day"
     assert [s.id for s in inst.sectors] == ["AZ", "LRD", "MIA"]
     assert (len(inst.aircraft), len(inst.requests)) == (25, 80)
-    assert {**doc(generate(seed=2)), "name": "three-sector-day"} == doc(inst)
+    assert {**doc(generate(seed=28)), "name": "three-sector-day"} == doc(inst)
 
 
 def test_arizona_surge_sets_up_the_trade_off() -> None:

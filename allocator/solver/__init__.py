@@ -17,6 +17,7 @@ from allocator.result import Objective, Plan, Result, SolveStatus, gap_of
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
 from allocator.solver.search import Progress, ProgressFn
+from allocator.timeline import format_instant
 
 log = logging.getLogger(__name__)
 
@@ -82,53 +83,56 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
     from allocator.solver.scoring import score
     from allocator.solver.search import add_hint, complete_hint, decode, hint_solution, run_stage
 
-    budget = max(0.1, options.time_limit_s - (time.monotonic() - started))
+    def remaining() -> float:
+        return max(0.1, options.time_limit_s - (time.monotonic() - started))
+
     start_plan = best[-1]
     start_service = score(prep, start_plan).service
+    upper: int | None = None
     if options.decompose and len(prep.instance.sectors) > 1:
-        by_sector = solve_by_sector(prep.instance, budget * options.decompose_share, options.workers, options.seed)
-        sector_service = score(prep, by_sector).service
-        log.info("sector decomposition: service %d (FCFS %d)", sector_service, start_service)
+        parts = solve_by_sector(prep.instance, remaining() * options.decompose_share, options.workers, options.seed)
+        upper = parts.upper_bound
+        sector_service = score(prep, parts.schedule).service
+        log.info("sector decomposition: service %d (FCFS %d), upper bound %s", sector_service, start_service, upper)
         if sector_service > start_service:
-            start_plan, start_service = by_sector, sector_service
-            best.append(by_sector)
+            start_plan, start_service = parts.schedule, sector_service
+            best.append(parts.schedule)
     v = build_model(prep)
     hinted = add_hint(v, start_plan)
     complete_hint(v)
     log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
-    objective.maximise_service(v)
-    budget = max(0.1, options.time_limit_s - (time.monotonic() - started))
-    stage1_budget = budget * (1 - options.cost_stage_share)
-    first = run_stage(
-        v.model, "service", stage1_budget, options.workers, options.seed, options.progress, options.log_search
-    )
-    log.info(
-        "stage 1 (service): %s objective %s bound %s in %.1fs",
-        first.status,
-        first.objective,
-        first.bound,
-        first.wall_time_s,
-    )
-    bound = None if first.bound is None else round(first.bound)
-    interrupted = first.interrupted
-    schedule: Schedule | None = None
-    service_proven = first.status == "OPTIMAL"
+    interrupted = False
+    schedule: Schedule | None = start_plan
+    model_service: int | None = start_service
+    bound = upper
+    service_proven = upper is not None and start_service >= upper
     cost_proven = False
-    if first.has_solution:
-        schedule = decode(v, first.solver)
-        model_service = round(first.objective)
-        if not interrupted:
+    if not service_proven:
+        if upper is not None:
+            v.model.add(v.terms.service <= upper)  # a valid cut from the sector relaxations
+        objective.maximise_service(v)
+        first = run_stage(v.model, "service", remaining() * (1 - options.cost_stage_share), options.workers,
+                          options.seed, options.progress, options.log_search)
+        log.info("stage 1 (service): %s objective %s bound %s in %.1fs", first.status, first.objective, first.bound,
+                 first.wall_time_s)
+        if first.bound is not None:
+            bound = round(first.bound) if bound is None else min(bound, round(first.bound))
+        interrupted = first.interrupted
+        service_proven = first.status == "OPTIMAL"
+        if first.has_solution:
+            schedule, model_service = decode(v, first.solver), round(first.objective)
             hint_solution(v, first.solver)
-            objective.minimise_cost_keeping(v, model_service)
-            remaining = max(0.5, options.time_limit_s - (time.monotonic() - started))
-            second = run_stage(
-                v.model, "cost", remaining, options.workers, options.seed, options.progress, options.log_search
-            )
-            log.info("stage 2 (cost): %s objective %s in %.1fs", second.status, second.objective, second.wall_time_s)
-            interrupted = second.interrupted
-            if second.has_solution:
-                schedule = decode(v, second.solver)
-                cost_proven = second.status == "OPTIMAL"
+        else:
+            model_service = None
+    if model_service is not None and not interrupted:
+        objective.minimise_cost_keeping(v, model_service)
+        second = run_stage(v.model, "cost", remaining(), options.workers, options.seed, options.progress,
+                           options.log_search)
+        log.info("stage 2 (cost): %s objective %s in %.1fs", second.status, second.objective, second.wall_time_s)
+        interrupted = second.interrupted
+        if second.has_solution:
+            schedule = decode(v, second.solver)
+            cost_proven = second.status == "OPTIMAL"
     chosen = schedule
     note = None
     if chosen is None:
@@ -184,7 +188,12 @@ def _to_plan(
         prep.instance.name, prep.timeline, status, Objective(service=result.service, cost=result.cost), bound, unserved
     )
     plan.metrics = metrics_of(prep, schedule, result)
-    plan.coverage = [_jsonable(rule) for rule in result.coverage]
+    plan.coverage = [
+        {"sector": r.sector, "index": r.rule, "capability": r.capability, "count": r.count,
+         "start": format_instant(prep.timeline.instant(r.start)), "end": format_instant(prep.timeline.instant(r.end)),
+         "shortfall_min": r.shortfall_min, "penalty": r.penalty}
+        for r in result.coverage
+    ]
     return plan
 
 

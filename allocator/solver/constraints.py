@@ -207,8 +207,8 @@ def _busy_ends_bound(v: Variables, rv: RuleVars, ac_id: str) -> int:
         s
         for s in v.by_aircraft[ac_id]
         if s.shape.base in bases
-        and s.on_domain.min() - s.shape.out_min + s.block_min <= rv.end
-        and s.on_domain.max() + s.block_min - s.shape.out_min > rv.start
+        and s.earliest_block_end <= rv.end
+        and s.latest_takeoff + s.block_min > rv.start
     ]
     flights = len({s.shape.request for s in sorties})
     if sorties:
@@ -231,8 +231,8 @@ def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
         inside = [
             s for s in v.by_aircraft[ac_id]
             if s.shape.base in bases
-            and s.on_domain.min() - s.shape.out_min >= rv.start
-            and s.on_domain.max() - s.shape.out_min + s.block_min <= rv.end
+            and s.earliest_takeoff >= rv.start
+            and s.latest_takeoff + s.block_min <= rv.end
         ]
         total += minutes - sum(s.block_min * s.present for s in inside)
     return total
@@ -321,7 +321,7 @@ def add_redundant_cumulatives(v: Variables) -> None:
 
 def _fits_before(a: SortieVar, b: SortieVar) -> bool:
     """Whether sortie `a`, at its earliest, can end (with turnaround) before `b` takes off at its latest."""
-    return a.on_domain.min() - a.shape.out_min + a.block_min <= b.on_domain.max() - b.shape.out_min
+    return a.earliest_block_end <= b.latest_takeoff
 
 
 def _compatible(a: SortieVar, b: SortieVar) -> bool:
@@ -340,7 +340,7 @@ def add_incompatibility_cliques(v: Variables) -> None:
     for sorties in v.by_aircraft.values():
         if len(sorties) < 2:
             continue
-        ordered = sorted(sorties, key=lambda s: (s.on_domain.min() - s.shape.out_min, s.on_domain.max()))
+        ordered = sorted(sorties, key=lambda s: (s.earliest_takeoff, s.latest_takeoff))
         conflicts = {id(a): {id(b) for b in ordered if b is not a and not _compatible(a, b)} for a in ordered}
         seen: set[frozenset[int]] = set()
         for seed in ordered:

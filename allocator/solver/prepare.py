@@ -43,10 +43,13 @@ class Prepared:
         inst = self.instance
         self.timeline = Timeline(inst.horizon.start, inst.horizon.end)
         self.horizon_min = self.timeline.end
+        self._types = {t.id: t for t in inst.aircraft_types}
+        self._bases = {b.id: b for b in inst.bases}
+        self._shapes: dict[tuple[str, str, str], SortieShape] = {}
 
     # -- aircraft ---------------------------------------------------------------------------
     def type_of(self, ac: Aircraft) -> AircraftType:
-        return self.instance.type_of(ac)
+        return self._types[ac.type]
 
     def available_from(self, ac: Aircraft) -> int:
         """First minute a flight may start (availability and horizon start)."""
@@ -75,7 +78,7 @@ class Prepared:
     def ferry(self, ac: Aircraft, origin: str, dest: str) -> int:
         """Shortest relocation flight from base `origin` to base `dest` (SPEC 4.8)."""
         kind = self.type_of(ac)
-        a, b = self.instance.base(origin), self.instance.base(dest)
+        a, b = self._bases[origin], self._bases[dest]
         transit = transit_min(dist_nm(a.lat, a.lon, b.lat, b.lon), kind.cruise_kt)
         return ferry_min(transit, kind.endurance_min, kind.turnaround_min)
 
@@ -93,10 +96,14 @@ class Prepared:
         return set(req.capabilities) <= set(kind.capabilities)
 
     def shape(self, ac: Aircraft, req: Request, base_id: str) -> SortieShape:
-        kind = self.type_of(ac)
-        base = self.instance.base(base_id)
-        transit = transit_min(dist_nm(base.lat, base.lon, req.lat, req.lon), kind.cruise_kt)
-        return SortieShape(ac.id, req.id, base_id, transit, transit, req.duration_min)
+        key = (ac.id, req.id, base_id)
+        cached = self._shapes.get(key)
+        if cached is None:
+            kind = self.type_of(ac)
+            base = self._bases[base_id]
+            transit = transit_min(dist_nm(base.lat, base.lon, req.lat, req.lon), kind.cruise_kt)
+            cached = self._shapes[key] = SortieShape(ac.id, req.id, base_id, transit, transit, req.duration_min)
+        return cached
 
     def in_range(self, ac: Aircraft, req: Request, base_id: str) -> bool:
         """SPEC 4.4: the sortie fits in the type's endurance."""

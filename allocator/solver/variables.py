@@ -42,9 +42,11 @@ class SortieVar:
     turnaround_min: int
     cost: int  # cents x minutes / 60 (see objective)
 
-    @property
-    def block_min(self) -> int:
-        return self.shape.flight_min + self.turnaround_min
+    def __post_init__(self) -> None:
+        self.block_min = self.shape.flight_min + self.turnaround_min
+        self.earliest_takeoff = self.on_domain.min() - self.shape.out_min
+        self.latest_takeoff = self.on_domain.max() - self.shape.out_min
+        self.earliest_block_end = self.earliest_takeoff + self.block_min
 
 
 @dataclass

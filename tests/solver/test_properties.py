@@ -33,7 +33,14 @@ DAY_START, DAY_END = 8 * 60, 14 * 60
 
 # Mostly capabilities both types have; `hoist` only MEDIUM has, `radar` neither.
 CAPABILITIES: list[list[str]] = [
-    *[["eo_ir"]] * 4, ["night_vision"], ["eo_ir", "night_vision"], [], [], ["hoist"], ["eo_ir", "hoist"], ["radar"]
+    *[["eo_ir"]] * 4,
+    ["night_vision"],
+    ["eo_ir", "night_vision"],
+    [],
+    [],
+    ["hoist"],
+    ["eo_ir", "hoist"],
+    ["radar"],
 ]
 
 
@@ -56,7 +63,7 @@ def fleets(draw: st.DrawFn) -> list[dict[str, Any]]:
             extra["available_from"] = t(hhmm(draw(st.integers(0, DAY_END))))
         if draw(st.integers(0, 4)) == 4:
             extra["relocatable"] = False
-        hours = draw(st.sampled_from([10.0, 6.0, 1.37, 3.25, 2.0, 8.0, 14.0, 0.0]))
+        hours = draw(st.sampled_from([10.0, 6.0, 14.0, 8.0, 3.25, 2.0, 1.37, 0.0]))
         fleet.append(
             aircraft(
                 f"N{i}",
