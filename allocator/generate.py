@@ -20,7 +20,7 @@ Geography
     sector; every instant is written with its sector's local UTC offset.
     Request places are drawn along the border (1-25 nm towards the US side),
     around the cities where HSI works, along the coast or over the sea; about
-    96% lie within 90 nm of one of the sector's bases (helicopter range), the
+    97% lie within 90 nm of one of the sector's bases (helicopter range), the
     rest are deliberately far (Phoenix, the western Arizona desert, San
     Antonio, Cay Sal Bank, ...).
 
@@ -71,14 +71,14 @@ Demand and calibration
       the model of the approval chain) meets about 73% of the requests (GAO:
       73%; mean over seeds 0-39 of the default), and so that maintenance is
       the main reason for the rest: with the same requests and a fleet without
-      maintenance it meets about 88%, so maintenance accounts for about 15 of
+      maintenance it meets about 88%, so maintenance accounts for about 16 of
       the 27 missing points; contention for crew hours at night, the late
       submission of urgent requests (rescues arrive 15 min to 2 h ahead and
       come last in FCFS) and range account for the rest.
     - Mix: about 75% of the requests from CBP (Border Patrol sectors, AMO
       branches), 25% from ICE (HSI offices, ERO), the customers GAO-12-518
-      names; priorities about 8% P1 (rescue, officer safety), 29% P2, 36% P3,
-      23% P4, 4% P5. Missions follow REFERENCE.md "Typical missions": sensor
+      names; priorities about 8% P1 (rescue, officer safety), 28% P2, 37% P3,
+      22% P4, 5% P5. Missions follow REFERENCE.md "Typical missions": sensor
       response and patrol (EO/IR), night interdiction (NVG), tactical insertion
       (medium lift), desert and sea rescue (hoist), maritime patrol and
       interdiction (sea-search radar, 2-4 h on station), MQ-9 surveillance,
@@ -255,7 +255,7 @@ class _BaseSpec:
 
 @dataclass(frozen=True)
 class _Place:
-    """An anchor for request locations: a city, a crossing, a stretch of coast."""
+    """A named place: an anchor for request locations (city, crossing, coast) or an office."""
 
     name: str
     lat: float
@@ -278,8 +278,9 @@ class _SectorSpec:
     sea: tuple[tuple[float, float, float, float], ...]  # boxes (lat_lo, lat_hi, lon_lo, lon_hi) offshore
     far: tuple[_Place, ...]  # places beyond helicopter range
     penalty_per_hour: int
-    cbp_units: tuple[str, ...]
-    hsi_units: tuple[str, ...]
+    patrol_units: tuple[_Place, ...]  # Border Patrol sectors; a request goes to the nearest
+    hsi_units: tuple[_Place, ...]  # HSI offices; likewise
+    amo_unit: str
     ero_unit: str
     plate: str  # licence-plate / registration prefix for targets
     weight: float = 1.0  # share of requests relative to the fleet
@@ -339,8 +340,17 @@ _SECTORS: dict[str, _SectorSpec] = {
             _Place("Ajo", 32.37, -112.86, 6),
         ),
         penalty_per_hour=60,
-        cbp_units=("Border Patrol Tucson Sector", "Border Patrol Tucson Sector", "Border Patrol Yuma Sector"),
-        hsi_units=("HSI Phoenix", "HSI Tucson", "HSI Nogales"),
+        patrol_units=(
+            _Place("Border Patrol Tucson Sector", 31.7, -111.2),
+            _Place("Border Patrol Yuma Sector", 32.5, -114.3),
+        ),
+        hsi_units=(
+            _Place("HSI Phoenix", 33.45, -112.07),
+            _Place("HSI Tucson", 32.22, -110.97),
+            _Place("HSI Nogales", 31.34, -110.94),
+            _Place("HSI Yuma", 32.69, -114.63),
+        ),
+        amo_unit="AMO Tucson Air Branch",
         ero_unit="ICE ERO Phoenix",
         plate="AZ",
         weight=1.1,
@@ -391,12 +401,18 @@ _SECTORS: dict[str, _SectorSpec] = {
         sea=(),
         far=(_Place("San Antonio", 29.42, -98.49), _Place("Kingsville", 27.52, -97.86)),
         penalty_per_hour=60,
-        cbp_units=(
-            "Border Patrol Laredo Sector",
-            "Border Patrol Rio Grande Valley Sector",
-            "Border Patrol Del Rio Sector",
+        patrol_units=(
+            _Place("Border Patrol Laredo Sector", 27.5, -99.5),
+            _Place("Border Patrol Rio Grande Valley Sector", 26.2, -98.2),
+            _Place("Border Patrol Del Rio Sector", 29.0, -100.6),
         ),
-        hsi_units=("HSI Laredo", "HSI McAllen", "HSI San Antonio"),
+        hsi_units=(
+            _Place("HSI Laredo", 27.53, -99.49),
+            _Place("HSI McAllen", 26.20, -98.23),
+            _Place("HSI San Antonio", 29.42, -98.49),
+            _Place("HSI Del Rio", 29.36, -100.90),
+        ),
+        amo_unit="AMO Laredo Air Branch",
         ero_unit="ICE ERO San Antonio",
         plate="TX",
     ),
@@ -430,8 +446,13 @@ _SECTORS: dict[str, _SectorSpec] = {
         sea=((24.10, 24.50, -81.90, -80.70), (25.00, 26.20, -79.95, -79.45)),
         far=(_Place("Cay Sal Bank", 23.90, -80.40, 10), _Place("Fort Myers", 26.64, -81.87)),
         penalty_per_hour=50,
-        cbp_units=("Border Patrol Miami Sector", "AMO Miami Air and Marine Branch"),
-        hsi_units=("HSI Miami", "HSI Key West"),
+        patrol_units=(_Place("Border Patrol Miami Sector", 25.77, -80.19),),
+        hsi_units=(
+            _Place("HSI Miami", 25.77, -80.19),
+            _Place("HSI Key West", 24.56, -81.78),
+            _Place("HSI Fort Lauderdale", 26.12, -80.14),
+        ),
+        amo_unit="AMO Miami Air and Marine Branch",
         ero_unit="ICE ERO Miami",
         plate="FL",
         weight=0.9,
@@ -454,8 +475,9 @@ _SECTORS: dict[str, _SectorSpec] = {
         sea=(),
         far=(_Place("Antelope Wells", 31.34, -108.53, 5),),
         penalty_per_hour=40,
-        cbp_units=("Border Patrol El Paso Sector",),
-        hsi_units=("HSI El Paso",),
+        patrol_units=(_Place("Border Patrol El Paso Sector", 31.76, -106.49),),
+        hsi_units=(_Place("HSI El Paso", 31.76, -106.49), _Place("HSI Las Cruces", 32.32, -106.76)),
+        amo_unit="AMO El Paso Air Branch",
         ero_unit="ICE ERO El Paso",
         plate="NM",
     ),
@@ -477,8 +499,12 @@ _SECTORS: dict[str, _SectorSpec] = {
         sea=((32.30, 33.10, -117.80, -117.35),),
         far=(_Place("San Clemente Island", 32.90, -118.50, 8),),
         penalty_per_hour=40,
-        cbp_units=("Border Patrol San Diego Sector", "AMO San Diego Air and Marine Branch"),
-        hsi_units=("HSI San Diego",),
+        patrol_units=(
+            _Place("Border Patrol San Diego Sector", 32.6, -116.9),
+            _Place("Border Patrol El Centro Sector", 32.8, -115.6),
+        ),
+        hsi_units=(_Place("HSI San Diego", 32.72, -117.16), _Place("HSI Calexico", 32.68, -115.50)),
+        amo_unit="AMO San Diego Air and Marine Branch",
         ero_unit="ICE ERO San Diego",
         plate="CA",
     ),
@@ -500,8 +526,9 @@ _SECTORS: dict[str, _SectorSpec] = {
         sea=((26.40, 28.20, -96.90, -96.20),),
         far=(_Place("Houston", 29.76, -95.37), _Place("Western Gulf", 25.50, -95.00, 30)),
         penalty_per_hour=30,
-        cbp_units=("Border Patrol Rio Grande Valley Sector", "AMO Corpus Christi Air Branch"),
-        hsi_units=("HSI Houston", "HSI Corpus Christi"),
+        patrol_units=(_Place("Border Patrol Rio Grande Valley Sector", 26.2, -98.2),),
+        hsi_units=(_Place("HSI Corpus Christi", 27.80, -97.40), _Place("HSI Houston", 29.76, -95.37)),
+        amo_unit="AMO Corpus Christi Air Branch",
         ero_unit="ICE ERO Houston",
         plate="TX",
     ),
@@ -526,8 +553,9 @@ _SECTORS: dict[str, _SectorSpec] = {
         sea=((28.20, 30.60, -80.40, -79.70),),
         far=(_Place("Northern Bahamas", 26.90, -78.50, 25),),
         penalty_per_hour=30,
-        cbp_units=("Border Patrol Miami Sector", "AMO Jacksonville Air and Marine Branch"),
-        hsi_units=("HSI Jacksonville", "HSI Tampa"),
+        patrol_units=(_Place("Border Patrol Miami Sector", 25.77, -80.19),),
+        hsi_units=(_Place("HSI Jacksonville", 30.33, -81.66), _Place("HSI Orlando", 28.54, -81.38)),
+        amo_unit="AMO Jacksonville Air and Marine Branch",
         ero_unit="ICE ERO Miami",
         plate="FL",
     ),
@@ -978,14 +1006,13 @@ def _draft(
             break
     count = 2 if rng.random() < m.two_aircraft else 1
     target = _target(rng, m.target, spec, (lat, lon)) if m.target and rng.random() < m.target_share else None
-    if m.unit == "hsi":
-        unit = rng.choice(spec.hsi_units)
-    elif m.unit == "ero":
+    if m.unit == "ero":
         unit = spec.ero_unit
     elif m.unit == "amo":
-        unit = spec.cbp_units[-1] if spec.cbp_units[-1].startswith("AMO") else f"AMO {spec.name} Branch"
+        unit = spec.amo_unit
     else:
-        unit = rng.choice([u for u in spec.cbp_units if u.startswith("Border Patrol")])
+        offices = spec.hsi_units if m.unit == "hsi" else spec.patrol_units
+        unit = min(offices, key=lambda o: dist_nm(o.lat, o.lon, lat, lon)).name
     return _Draft(
         spec=m,
         sector=spec,

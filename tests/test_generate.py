@@ -333,12 +333,12 @@ def test_tiny_is_tiny() -> None:
     assert 4 <= len(inst.requests) <= 5
 
 
-def test_three_sector_day_is_generator_seed_28() -> None:
+def test_three_sector_day_is_generator_seed_27() -> None:
     inst = load_instance(INSTANCES / "three-sector-day.json")
     assert inst.name == "three-sector-day"
     assert [s.id for s in inst.sectors] == ["AZ", "LRD", "MIA"]
     assert (len(inst.aircraft), len(inst.requests)) == (25, 80)
-    assert {**doc(generate(seed=28)), "name": "three-sector-day"} == doc(inst)
+    assert {**doc(generate(seed=27)), "name": "three-sector-day"} == doc(inst)
 
 
 def test_arizona_surge_sets_up_the_trade_off() -> None:

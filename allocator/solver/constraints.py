@@ -180,8 +180,10 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
                 busy.append(
                     m.new_optional_interval_var(slot.start, slot.size, slot.end, arrived, f"relocation_in[{tag},{k}]")
                 )
+                rv.arrived.setdefault(ac.id, {})[k] = arrived
             absent = m.new_bool_var(f"absent[{tag},{k}]")
             m.add(absent == slot.present - sum(into[k - 1]))
+            rv.absent.setdefault(ac.id, {})[k] = absent
             present = absent
         if present is False:
             continue
@@ -216,10 +218,22 @@ def _busy_ends_bound(v: Variables, rv: RuleVars, ac_id: str) -> int:
     return flights + len(v.maintenance[ac_id]) + 2 * len(v.slots[ac_id]) + 1
 
 
+def _guaranteed_overlap(s: SortieVar, start: int, end: int) -> int:
+    """Minutes of the sortie's block that fall in `[start, end)` wherever it is placed (the overlap is
+    concave in the takeoff, so its minimum is at one of the extreme takeoffs)."""
+
+    def overlap(takeoff: int) -> int:
+        return max(0, min(takeoff + s.block_min, end) - max(takeoff, start))
+
+    return min(overlap(s.earliest_takeoff), overlap(s.latest_takeoff))
+
+
 def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
-    """Redundant: covered minutes never exceed the pool's summed alert minutes, i.e. each aircraft's
-    window minutes after `available_from`, less its maintenance there (home in the sector) and its
-    sorties from the sector that lie wholly inside the window (a tight linear bound for small pools)."""
+    """Redundant: covered minutes never exceed the pool's summed alert minutes. Each aircraft's alert
+    minutes are at most its window minutes after `available_from`, less its maintenance there (home in
+    the sector) and the part of its sorties from the sector that must fall in the window; with a single
+    relocation, also at most the minutes before it leaves the sector, or after it arrives."""
+    m = v.model
     bases = v.prep.sector_bases.get(rv.sector, set())
     total: cp_model.LinearExprT = 0
     for ac_id in rv.busy:
@@ -228,13 +242,30 @@ def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
         minutes = max(0, rv.end - first)
         if ac.home_base in bases:
             minutes -= sum(max(0, min(e, rv.end) - max(s, first)) for s, e in v.prep.maintenance(ac))
-        inside = [
-            s for s in v.by_aircraft[ac_id]
+        busy = sum(
+            _guaranteed_overlap(s, first, rv.end) * s.present
+            for s in v.by_aircraft[ac_id]
             if s.shape.base in bases
-            and s.earliest_takeoff >= rv.start
-            and s.latest_takeoff + s.block_min <= rv.end
-        ]
-        total += minutes - sum(s.block_min * s.present for s in inside)
+        )
+        alert = m.new_int_var(0, max(0, minutes), f"alert_minutes[{rv.sector}#{rv.index},{ac_id}]")
+        m.add(alert <= minutes - busy)
+        slots = v.slots[ac_id]
+        if len(slots) == 1:
+            slot = slots[0]
+            if ac.home_base in bases and 1 in rv.absent.get(ac_id, {}):
+                before = m.new_int_var(0, max(0, minutes), f"alert_before_leaving[{rv.sector}#{rv.index},{ac_id}]")
+                m.add_max_equality(before, [0, slot.start - first])
+                m.add(alert <= before).only_enforce_if(rv.absent[ac_id][1])
+            elif ac.home_base not in bases:
+                arrived = rv.arrived.get(ac_id, {}).get(1)
+                if arrived is None:
+                    m.add(alert == 0)
+                else:
+                    m.add(alert == 0).only_enforce_if(arrived.Not())
+                    after = m.new_int_var(0, max(0, minutes), f"alert_after_arriving[{rv.sector}#{rv.index},{ac_id}]")
+                    m.add_max_equality(after, [0, rv.end - slot.end])
+                    m.add(alert <= after).only_enforce_if(arrived)
+        total += alert
     return total
 
 

@@ -91,6 +91,8 @@ class RuleVars:
     start: int
     end: int
     busy: dict[str, list[cp_model.IntervalVar]] = field(default_factory=dict)
+    absent: dict[str, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # relocated out, by slot
+    arrived: dict[str, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # relocated in, by slot
     fills: list[FillVar] = field(default_factory=list)
     penalty: cp_model.IntVar | int = 0
 

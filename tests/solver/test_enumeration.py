@@ -164,19 +164,18 @@ class Brute:
         flown = [s for s in sorties if s is not None]
         if sum(2 * s.transit + s.duration for s in flown) > math.floor(60 * ac.hours_available):
             return False
-        kind = next(k for k in self.inst.aircraft_types if k.id == ac.type)
-        start = 0 if ac.available_from is None else max(0, minutes(self.inst, ac.available_from))
-        for order in itertools.permutations(flown):
-            free: int | None = start
-            for s in order:
-                on = self._earliest_on_station(ac, free, s)
-                if on is None:
-                    free = None
-                    break
-                free = on + s.duration + s.transit + kind.turnaround_min
-            if free is not None:
-                return True
-        return False
+        return any(self._fits(ac, order) for order in itertools.permutations(flown))
+
+    def _fits(self, ac: Aircraft, order: tuple[Sortie, ...]) -> bool:
+        """Can `ac` fly these sorties in this order, each at its earliest feasible minute?"""
+        turnaround = next(k for k in self.inst.aircraft_types if k.id == ac.type).turnaround_min
+        free = 0 if ac.available_from is None else max(0, minutes(self.inst, ac.available_from))
+        for s in order:
+            on = self._earliest_on_station(ac, free, s)
+            if on is None:
+                return False
+            free = on + s.duration + s.transit + turnaround
+        return True
 
     def optimum(self) -> int:
         feasible = cache(self.feasible)
