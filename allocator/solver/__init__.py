@@ -93,12 +93,17 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
         parts = solve_by_sector(prep.instance, remaining() * options.decompose_share, options.workers, options.seed)
         upper = parts.upper_bound
         sector_service = score(prep, parts.schedule).service
+        if upper is not None and max(sector_service, start_service) > upper:
+            log.error("sector bound %d is below a known plan's service %d: ignoring it", upper,
+                      max(sector_service, start_service))
+            upper = None
         log.info("sector decomposition: service %d (FCFS %d), upper bound %s", sector_service, start_service, upper)
         if sector_service > start_service:
             start_plan, start_service = parts.schedule, sector_service
             best.append(parts.schedule)
     v = build_model(prep)
     hinted = add_hint(v, start_plan)
+    objective.maximise_service(v)
     complete_hint(v)
     log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
     interrupted = False
@@ -110,7 +115,6 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
     if not service_proven:
         if upper is not None:
             v.model.add(v.terms.service <= upper)  # a valid cut from the sector relaxations
-        objective.maximise_service(v)
         first = run_stage(v.model, "service", remaining() * (1 - options.cost_stage_share), options.workers,
                           options.seed, options.progress, options.log_search)
         log.info("stage 1 (service): %s objective %s bound %s in %.1fs", first.status, first.objective, first.bound,

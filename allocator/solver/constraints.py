@@ -201,21 +201,15 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
     return busy
 
 
-def _busy_ends_bound(v: Variables, rv: RuleVars, ac_id: str) -> int:
-    """How many of the aircraft's busy intervals can end inside the rule window (each such end is a
-    minute where the filled level may step up, so this bounds the fill intervals needed)."""
-    bases = v.prep.sector_bases.get(rv.sector, set())
-    sorties = [
-        s
-        for s in v.by_aircraft[ac_id]
-        if s.shape.base in bases
-        and s.earliest_block_end <= rv.end
-        and s.latest_takeoff + s.block_min > rv.start
-    ]
-    flights = len({s.shape.request for s in sorties})
-    if sorties:
-        flights = min(flights, (rv.end - rv.start) // max(1, min(s.block_min for s in sorties)) + 1)
-    return flights + len(v.maintenance[ac_id]) + 2 * len(v.slots[ac_id]) + 1
+def _may_end_inside(interval: cp_model.IntervalVar, rv: RuleVars) -> bool:
+    """Whether the busy interval can end strictly inside the rule window (from its variables' domains)."""
+    end = interval.proto.interval.end
+    domains = interval.model_proto.variables
+    lo = hi = end.offset
+    for index, coeff in zip(end.vars, end.coeffs, strict=True):
+        a, b = coeff * domains[index].domain[0], coeff * domains[index].domain[-1]
+        lo, hi = lo + min(a, b), hi + max(a, b)
+    return hi > rv.start and lo < rv.end
 
 
 def _guaranteed_overlap(s: SortieVar, start: int, end: int) -> int:
@@ -253,7 +247,7 @@ def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
         if len(slots) == 1:
             slot = slots[0]
             if ac.home_base in bases and 1 in rv.absent.get(ac_id, {}):
-                before = m.new_int_var(0, max(0, minutes), f"alert_before_leaving[{rv.sector}#{rv.index},{ac_id}]")
+                before = m.new_int_var(0, 2 * v.prep.horizon_min, f"alert_before_leaving[{rv.sector}#{rv.index},{ac_id}]")
                 m.add_max_equality(before, [0, slot.start - first])
                 m.add(alert <= before).only_enforce_if(rv.absent[ac_id][1])
             elif ac.home_base not in bases:
@@ -262,7 +256,7 @@ def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
                     m.add(alert == 0)
                 else:
                     m.add(alert == 0).only_enforce_if(arrived.Not())
-                    after = m.new_int_var(0, max(0, minutes), f"alert_after_arriving[{rv.sector}#{rv.index},{ac_id}]")
+                    after = m.new_int_var(0, 2 * v.prep.horizon_min, f"alert_after_arriving[{rv.sector}#{rv.index},{ac_id}]")
                     m.add_max_equality(after, [0, rv.end - slot.end])
                     m.add(alert <= after).only_enforce_if(arrived)
         total += alert
@@ -278,25 +272,25 @@ def _fill_and_penalty(v: Variables, rv: RuleVars) -> None:
     if not rv.busy:
         rv.penalty = worst
         return
-    changes = sum(_busy_ends_bound(v, rv, ac_id) for ac_id in rv.busy)
-    previous = None
-    for j in range(rule.count + changes):
+    busy = [i for intervals in rv.busy.values() for i in intervals]
+    # In a best cover, every stretch at a given level starts at the rule start or where some busy
+    # interval ends: one fill anchored at each of those places makes the cover a matter of lengths.
+    anchors: list[tuple[cp_model.LinearExprT, list]] = [(rv.start, [])] * rule.count
+    anchors += [(b.end_expr(), b.presence_literals()) for b in busy if _may_end_inside(b, rv)]
+    for j, (anchor, presence) in enumerate(anchors):
         name = f"fill[{rv.sector}#{rv.index},{j}]"
         present = m.new_bool_var(name)
-        start = m.new_int_var(rv.start, rv.end, f"{name}.start")
         size = m.new_int_var(0, length, f"{name}.size")
+        start = m.new_int_var(rv.start, rv.end, f"{name}.start")
         end = m.new_int_var(rv.start, rv.end, f"{name}.end")
         interval = m.new_optional_interval_var(start, size, end, present, name)
         m.add(size == 0).only_enforce_if(present.Not())
-        m.add(start == rv.start).only_enforce_if(present.Not())
-        if previous is not None:
-            m.add_implication(present, previous.present)
-            m.add(start >= previous.start).only_enforce_if(present)
-        previous = FillVar(present, start, size, end, interval)
-        rv.fills.append(previous)
+        m.add(start == anchor).only_enforce_if(present)
+        for lit in presence:
+            m.add_implication(present, lit)
+        rv.fills.append(FillVar(present, start, size, end, interval))
     fills = [f.interval for f in rv.fills]
     m.add_cumulative(fills, [1] * len(fills), rule.count)
-    busy = [i for intervals in rv.busy.values() for i in intervals]
     m.add_cumulative([*busy, *fills], [1] * (len(busy) + len(fills)), len(rv.busy))
     covered = sum(f.size for f in rv.fills)
     m.add(covered <= _alert_minutes_bound(v, rv))

@@ -4,11 +4,12 @@
 own bases. Aircraft and requests are disjoint across sectors and other sectors' aircraft can only add
 alert cover, so the merged plans form a valid plan of the whole instance.
 
-*Relaxation*: each sector's requests with every aircraft that could fly one, from any base it could
-operate from, and no coverage rule. Any plan of the whole instance, cut down to one sector's
-requests, is a plan of that relaxation with at least the same service, so the relaxations' bounds
-sum to an upper bound on the whole instance's service (unless agency fairness floors couple the
-sectors). When the merged plan reaches that sum, it is proven optimal without the full model.
+*Relaxation*: each sector's requests and coverage rules with every aircraft that could fly one of
+them or stand alert there, and every base. Any plan of the whole instance, cut down to one sector's
+requests and rules, is a plan of that relaxation with the same service for that sector, so the
+relaxations' bounds sum to an upper bound on the whole instance's service (unless agency fairness
+floors couple the sectors). When the merged plan reaches that sum, it is proven optimal without the
+full model.
 """
 
 from __future__ import annotations
@@ -46,24 +47,55 @@ def sector_restrictions(instance: Instance) -> list[Instance]:
 
 
 def sector_relaxations(instance: Instance) -> list[Instance]:
-    """Per sector with requests: its requests, every aircraft that could fly one (from any base), every
-    base, and no coverage rule (penalties are never negative, so dropping them only relaxes)."""
+    """Per sector: its requests and coverage rules, every base, and every aircraft that could fly one of
+    its requests (as it is) or stand alert there (as an optimistic *stand-in*, see `_stand_in`)."""
     prep = Prepared(instance)
-    no_rules = [s.model_copy(update={"coverage": []}) for s in instance.sectors]
     out = []
     for sector in instance.sectors:
         requests = [r for r in instance.requests if r.sector == sector.id]
-        fleet = [
-            ac for ac in instance.aircraft
-            if any(prep.eligible(r, prep.type_of(ac)) and any(prep.in_range(ac, r, b) for b in _bases_of(prep, ac))
-                   for r in requests)
-        ]
-        if requests and fleet:
+        caps = {rule.capability for rule in sector.coverage}
+        fleet = []
+        for ac in instance.aircraft:
+            kind = prep.type_of(ac)
+            if any(prep.eligible(r, kind) and any(prep.in_range(ac, r, b) for b in _bases_of(prep, ac))
+                   for r in requests):
+                fleet.append(ac)
+            elif caps & set(kind.capabilities):
+                stand_in = _stand_in(prep, ac, sector.id)
+                if stand_in is not None:
+                    fleet.append(stand_in)
+        if (requests or sector.coverage) and fleet:
+            sectors = [s if s.id == sector.id else s.model_copy(update={"coverage": []}) for s in instance.sectors]
             out.append(instance.model_copy(update={
-                "name": f"{instance.name}/{sector.id}/value", "sectors": no_rules, "aircraft": fleet,
+                "name": f"{instance.name}/{sector.id}/relaxed", "sectors": sectors, "aircraft": fleet,
                 "requests": requests,
             }))
     return out
+
+
+def _stand_in(prep: Prepared, ac, sector_id: str):
+    """An aircraft that can fly none of the sector's requests only matters for its alert cover: it is
+    replaced by a stand-in at least as useful, based at the sector base it could reach first, available
+    from the moment it could first stand alert there, with no maintenance, and staying put (relocating
+    could only lower the sector's cover). None when it can never be in the sector."""
+    bases = prep.sector_bases.get(sector_id, set())
+    if ac.home_base in bases:
+        return ac.model_copy(update={"relocatable": False})
+    if prep.max_relocations(ac) == 0:
+        return None
+    maintenance = prep.maintenance(ac)
+    # with a single relocation it can only leave home after its last maintenance window
+    leave = max(prep.available_from(ac), maintenance[-1][1] if maintenance and prep.max_relocations(ac) == 1 else 0)
+    arrival = {b: leave + prep.ferry(ac, ac.home_base, b) + prep.type_of(ac).turnaround_min for b in sorted(bases)}
+    if not arrival:
+        return None
+    base = min(arrival, key=lambda b: (arrival[b], b))
+    if arrival[base] >= prep.horizon_min:
+        return None
+    return ac.model_copy(update={
+        "home_base": base, "available_from": prep.timeline.instant(arrival[base]), "maintenance": [],
+        "relocatable": False,
+    })
 
 
 def _bases_of(prep: Prepared, ac) -> list[str]:
@@ -111,10 +143,10 @@ def solve_by_sector(instance: Instance, time_limit_s: float, workers: int, seed:
             merged.relocations.extend(schedule.relocations)
         else:
             bounds.append(bound)
-    served_anywhere = {r.sector for r in instance.requests}
-    covered = {p.name.split("/")[-2] for p in relaxed}
+    needed = {r.sector for r in instance.requests} | {s.id for s in instance.sectors if s.coverage}
+    relaxed_sectors = {p.name.split("/")[-2] for p in relaxed}
     upper = None
-    if not coupled and all(b is not None for b in bounds) and served_anywhere <= covered | _unreachable(instance):
+    if not coupled and all(b is not None for b in bounds) and needed <= relaxed_sectors | _unreachable(instance):
         upper = sum(b for b in bounds if b is not None)
     return Decomposition(merged, upper, info)
 

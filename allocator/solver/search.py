@@ -114,11 +114,13 @@ def run_stage(
         return StageOutcome("UNKNOWN", False, None, None, time.monotonic() - started, interrupted, solver)
     status = outcome["status"]
     has_solution = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+    # without a solution CP-SAT's final bound is not meaningful; keep the last one it reported, if any
+    bound = solver.best_objective_bound if has_solution else reporter.bound
     return StageOutcome(
         status=solver.status_name(status),
         has_solution=has_solution,
         objective=solver.objective_value if has_solution else None,
-        bound=solver.best_objective_bound if status != cp_model.MODEL_INVALID else None,
+        bound=bound,
         wall_time_s=time.monotonic() - started,
         interrupted=interrupted,
         solver=solver,
@@ -157,6 +159,28 @@ def decode(v: Variables, solver: cp_model.CpSolver) -> Schedule:
     return schedule
 
 
+def without_dominated_relocations(v: Variables, schedule: Schedule) -> Schedule:
+    """Replace relocations the model left out as dominated (see `relocation_destinations`) by flying the
+    same sorties from home: each is as short or shorter, so the schedule stays valid and scores as well."""
+    prep = v.prep
+    dropped = {
+        r.aircraft for r in schedule.relocations
+        if prep.max_relocations(prep.instance.aircraft_by_id(r.aircraft)) == 1
+        and r.dest not in v.destinations.get(r.aircraft, [])
+    }
+    if not dropped:
+        return schedule
+    sorties = []
+    for s in schedule.sorties:
+        if s.aircraft in dropped and s.base != prep.instance.aircraft_by_id(s.aircraft).home_base:
+            ac = prep.instance.aircraft_by_id(s.aircraft)
+            shape = prep.shape(ac, prep.instance.request(s.request), ac.home_base)
+            s = SortieMin(s.on_station - shape.out_min, s.aircraft, s.request, ac.home_base, s.on_station,
+                          s.off_station, s.off_station + shape.back_min)
+        sorties.append(s)
+    return Schedule(sorties=sorties, relocations=[r for r in schedule.relocations if r.aircraft not in dropped])
+
+
 def canonical(v: Variables, schedule: Schedule) -> Schedule:
     """Relabel identical aircraft so that the schedule satisfies the symmetry-breaking order."""
     groups: dict[tuple, list[str]] = defaultdict(list)
@@ -186,7 +210,7 @@ def add_hint(v: Variables, schedule: Schedule) -> int:
     """Hint the model with a valid schedule (e.g. the FCFS plan); returns the number of sorties hinted."""
     m = v.model
     m.clear_hints()
-    schedule = canonical(v, schedule)
+    schedule = canonical(v, without_dominated_relocations(v, schedule))
     relocations: dict[str, list[RelocationMin]] = defaultdict(list)
     for r in sorted(schedule.relocations):
         relocations[r.aircraft].append(r)
@@ -213,53 +237,12 @@ def add_hint(v: Variables, schedule: Schedule) -> int:
                 m.add_hint(slot.start, reloc.takeoff)
             for pair, lit in slot.routes.items():
                 m.add_hint(lit, reloc is not None and pair == (reloc.origin, reloc.dest))
-    _hint_fills(v, schedule)
     return hinted
 
 
-def _hint_fills(v: Variables, schedule: Schedule) -> None:
-    """Hint the coverage fill intervals of a schedule: for each level c <= count, the stretches in which
-    at least c aircraft are on alert."""
-    from allocator.solver.scoring import alert_intervals
-
-    m = v.model
-    inst = v.prep.instance
-    for rv in v.rules:
-        bases = v.prep.sector_bases.get(rv.sector, set())
-        alert = [0] * (rv.end - rv.start + 1)
-        for ac_id in rv.busy:
-            for s, e, base in alert_intervals(v.prep, inst.aircraft_by_id(ac_id), schedule):
-                lo, hi = max(s, rv.start), min(e, rv.end)
-                if base in bases and hi > lo:
-                    alert[lo - rv.start] += 1
-                    alert[hi - rv.start] -= 1
-        level, stretches, opened = 0, [], {}
-        for offset in range(rv.end - rv.start + 1):
-            level += alert[offset] if offset < rv.end - rv.start else -level
-            current = min(level, rv.rule.count)
-            for c in range(1, rv.rule.count + 1):
-                if current >= c and c not in opened:
-                    opened[c] = offset
-                elif current < c and c in opened:
-                    stretches.append((rv.start + opened.pop(c), rv.start + offset))
-        stretches.sort()
-        covered = 0
-        for j, fill in enumerate(rv.fills):
-            if j < len(stretches):
-                s, e = stretches[j]
-                covered += e - s
-                for var, value in ((fill.present, 1), (fill.start, s), (fill.size, e - s), (fill.end, e)):
-                    m.add_hint(var, value)
-            else:
-                for var, value in ((fill.present, 0), (fill.start, rv.start), (fill.size, 0)):
-                    m.add_hint(var, value)
-        if not isinstance(rv.penalty, int):
-            missing = rv.rule.count * (rv.end - rv.start) - covered
-            m.add_hint(rv.penalty, -(-rv.rule.penalty_per_hour * missing // 60))
-
-
 def complete_hint(v: Variables, time_limit_s: float = 5.0) -> bool:
-    """Extend the decision hints to every variable by solving with the hinted decisions fixed."""
+    """Extend the decision hints to every variable by solving with the hinted decisions fixed (the
+    model's objective, if set, chooses the coverage fills)."""
     solver = cp_model.CpSolver()
     solver.parameters.fix_variables_to_their_hinted_value = True
     solver.parameters.max_time_in_seconds = time_limit_s

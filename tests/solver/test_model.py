@@ -1,0 +1,74 @@
+"""The CP-SAT model against valid plans it did not make: it must accept each of them, with exactly
+the objective that scoring gives (so it is neither over-constrained nor mis-scoring)."""
+
+from __future__ import annotations
+
+import pytest
+from ortools.sat.python import cp_model
+
+from allocator.generate import generate
+from allocator.io import load_instance
+from allocator.solver import objective
+from allocator.solver.decompose import solve_by_sector
+from allocator.solver.fcfs import solve_fcfs
+from allocator.solver.model import build_model
+from allocator.solver.prepare import Prepared
+from allocator.solver.schedule import Schedule
+from allocator.solver.scoring import score
+from allocator.solver.search import add_hint
+from factory import aircraft, make, request, t
+
+INSTANCES = {
+    "tiny": lambda: load_instance("instances/tiny.yaml"),
+    "surge": lambda: load_instance("instances/arizona-surge.yaml"),
+    "gen-1": lambda: generate(seed=1, days=1),
+    "gen-4-small": lambda: generate(seed=4, days=1, aircraft=10, requests=30),
+    "gen-9-two-days": lambda: generate(seed=9, days=2, aircraft=8, requests=40),
+}
+
+
+def model_value_of(prep: Prepared, schedule: Schedule) -> tuple[str, float | None]:
+    """Solve the model with the schedule's decisions fixed: the status and the model's service."""
+    v = build_model(prep)
+    add_hint(v, schedule)
+    objective.maximise_service(v)
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.max_time_in_seconds = 20
+    solver.parameters.num_workers = 1
+    status = solver.solve(v.model)
+    value = solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+    return solver.status_name(status), value
+
+
+@pytest.mark.parametrize("name", sorted(INSTANCES))
+def test_model_accepts_the_fcfs_plan_with_its_exact_service(name: str):
+    prep = Prepared(INSTANCES[name]())
+    schedule = solve_fcfs(prep)
+    status, value = model_value_of(prep, schedule)
+    assert status == "OPTIMAL"
+    assert value == score(prep, schedule).service
+
+
+def test_model_accepts_the_sector_decomposition_plan():
+    inst = generate(seed=2, days=1, aircraft=12, requests=30)
+    prep = Prepared(inst)
+    schedule = solve_by_sector(inst, time_limit_s=4, workers=2, seed=0).schedule
+    status, value = model_value_of(prep, schedule)
+    assert status == "OPTIMAL"
+    assert value == score(prep, schedule).service
+
+
+def test_model_accepts_a_late_relocation_within_the_sector_after_maintenance():
+    # maintenance in the morning, then a relocation A -> A2 late in the day, then a sortie from A2
+    inst = make(
+        [aircraft("L1", maintenance=[{"start": t("06:00"), "end": t("14:00")}])],
+        [request("R1", near="A2", north=120, start="20:00", end="23:00", duration=55)],
+        coverage={"S1": [{"start": t("07:00"), "end": t("19:00"), "capability": "eo_ir", "count": 1,
+                          "penalty_per_hour": 10}]},
+    )
+    prep = Prepared(inst)
+    schedule = solve_fcfs(prep)
+    assert schedule.relocations, "the request is out of range from A, so FCFS surges to A2"
+    status, value = model_value_of(prep, schedule)
+    assert status == "OPTIMAL" and value == score(prep, schedule).service
