@@ -56,8 +56,13 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
     except KeyboardInterrupt:
         log.warning("interrupted before the CP-SAT search ran: keeping the best plan so far")
         plan = _to_plan(prep, best[-1], SolveStatus.FEASIBLE, None, proven=False, baseline=False)
-        plan.run.update({"method": "cp", "interrupted": True,
-                         "note": "interrupted before CP-SAT's search; this is the best starting plan"})
+        plan.run.update(
+            {
+                "method": "cp",
+                "interrupted": True,
+                "note": "interrupted before CP-SAT's search; this is the best starting plan",
+            }
+        )
         return Result(plan=plan, wall_time_s=time.monotonic() - started, interrupted=True, baseline=baseline)
 
 
@@ -94,8 +99,11 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
         upper = parts.upper_bound
         sector_service = score(prep, parts.schedule).service
         if upper is not None and max(sector_service, start_service) > upper:
-            log.error("sector bound %d is below a known plan's service %d: ignoring it", upper,
-                      max(sector_service, start_service))
+            log.error(
+                "sector bound %d is below a known plan's service %d: ignoring it",
+                upper,
+                max(sector_service, start_service),
+            )
             upper = None
         log.info("sector decomposition: service %d (FCFS %d), upper bound %s", sector_service, start_service, upper)
         if sector_service > start_service:
@@ -115,10 +123,22 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
     if not service_proven:
         if upper is not None:
             v.model.add(v.terms.service <= upper)  # a valid cut from the sector relaxations
-        first = run_stage(v.model, "service", remaining() * (1 - options.cost_stage_share), options.workers,
-                          options.seed, options.progress, options.log_search)
-        log.info("stage 1 (service): %s objective %s bound %s in %.1fs", first.status, first.objective, first.bound,
-                 first.wall_time_s)
+        first = run_stage(
+            v.model,
+            "service",
+            remaining() * (1 - options.cost_stage_share),
+            options.workers,
+            options.seed,
+            options.progress,
+            options.log_search,
+        )
+        log.info(
+            "stage 1 (service): %s objective %s bound %s in %.1fs",
+            first.status,
+            first.objective,
+            first.bound,
+            first.wall_time_s,
+        )
         if first.bound is not None:
             bound = round(first.bound) if bound is None else min(bound, round(first.bound))
         interrupted = first.interrupted
@@ -130,8 +150,9 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
             model_service = None
     if model_service is not None and not interrupted:
         objective.minimise_cost_keeping(v, model_service)
-        second = run_stage(v.model, "cost", remaining(), options.workers, options.seed, options.progress,
-                           options.log_search)
+        second = run_stage(
+            v.model, "cost", remaining(), options.workers, options.seed, options.progress, options.log_search
+        )
         log.info("stage 2 (cost): %s objective %s in %.1fs", second.status, second.objective, second.wall_time_s)
         interrupted = second.interrupted
         if second.has_solution:
@@ -193,9 +214,16 @@ def _to_plan(
     )
     plan.metrics = metrics_of(prep, schedule, result)
     plan.coverage = [
-        {"sector": r.sector, "index": r.rule, "capability": r.capability, "count": r.count,
-         "start": format_instant(prep.timeline.instant(r.start)), "end": format_instant(prep.timeline.instant(r.end)),
-         "shortfall_min": r.shortfall_min, "penalty": r.penalty}
+        {
+            "sector": r.sector,
+            "index": r.rule,
+            "capability": r.capability,
+            "count": r.count,
+            "start": format_instant(prep.timeline.instant(r.start)),
+            "end": format_instant(prep.timeline.instant(r.end)),
+            "shortfall_min": r.shortfall_min,
+            "penalty": r.penalty,
+        }
         for r in result.coverage
     ]
     return plan

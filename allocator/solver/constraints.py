@@ -237,9 +237,7 @@ def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
         if ac.home_base in bases:
             minutes -= sum(max(0, min(e, rv.end) - max(s, first)) for s, e in v.prep.maintenance(ac))
         busy = sum(
-            _guaranteed_overlap(s, first, rv.end) * s.present
-            for s in v.by_aircraft[ac_id]
-            if s.shape.base in bases
+            _guaranteed_overlap(s, first, rv.end) * s.present for s in v.by_aircraft[ac_id] if s.shape.base in bases
         )
         alert = m.new_int_var(0, max(0, minutes), f"alert_minutes[{rv.sector}#{rv.index},{ac_id}]")
         m.add(alert <= minutes - busy)
@@ -247,7 +245,9 @@ def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
         if len(slots) == 1:
             slot = slots[0]
             if ac.home_base in bases and 1 in rv.absent.get(ac_id, {}):
-                before = m.new_int_var(0, 2 * v.prep.horizon_min, f"alert_before_leaving[{rv.sector}#{rv.index},{ac_id}]")
+                before = m.new_int_var(
+                    0, 2 * v.prep.horizon_min, f"alert_before_leaving[{rv.sector}#{rv.index},{ac_id}]"
+                )
                 m.add_max_equality(before, [0, slot.start - first])
                 m.add(alert <= before).only_enforce_if(rv.absent[ac_id][1])
             elif ac.home_base not in bases:
@@ -256,7 +256,9 @@ def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
                     m.add(alert == 0)
                 else:
                     m.add(alert == 0).only_enforce_if(arrived.Not())
-                    after = m.new_int_var(0, 2 * v.prep.horizon_min, f"alert_after_arriving[{rv.sector}#{rv.index},{ac_id}]")
+                    after = m.new_int_var(
+                        0, 2 * v.prep.horizon_min, f"alert_after_arriving[{rv.sector}#{rv.index},{ac_id}]"
+                    )
                     m.add_max_equality(after, [0, rv.end - slot.end])
                     m.add(alert <= after).only_enforce_if(arrived)
         total += alert

@@ -39,10 +39,17 @@ def sector_restrictions(instance: Instance) -> list[Instance]:
         base_ids = {b.id for b in bases}
         fleet = [a for a in instance.aircraft if a.home_base in base_ids]
         if fleet:
-            out.append(instance.model_copy(update={
-                "name": f"{instance.name}/{sector.id}", "bases": bases, "sectors": [sector], "aircraft": fleet,
-                "requests": [r for r in instance.requests if r.sector == sector.id],
-            }))
+            out.append(
+                instance.model_copy(
+                    update={
+                        "name": f"{instance.name}/{sector.id}",
+                        "bases": bases,
+                        "sectors": [sector],
+                        "aircraft": fleet,
+                        "requests": [r for r in instance.requests if r.sector == sector.id],
+                    }
+                )
+            )
     return out
 
 
@@ -57,8 +64,9 @@ def sector_relaxations(instance: Instance) -> list[Instance]:
         fleet = []
         for ac in instance.aircraft:
             kind = prep.type_of(ac)
-            if any(prep.eligible(r, kind) and any(prep.in_range(ac, r, b) for b in _bases_of(prep, ac))
-                   for r in requests):
+            if any(
+                prep.eligible(r, kind) and any(prep.in_range(ac, r, b) for b in _bases_of(prep, ac)) for r in requests
+            ):
                 fleet.append(ac)
             elif caps & set(kind.capabilities):
                 stand_in = _stand_in(prep, ac, sector.id)
@@ -66,10 +74,16 @@ def sector_relaxations(instance: Instance) -> list[Instance]:
                     fleet.append(stand_in)
         if (requests or sector.coverage) and fleet:
             sectors = [s if s.id == sector.id else s.model_copy(update={"coverage": []}) for s in instance.sectors]
-            out.append(instance.model_copy(update={
-                "name": f"{instance.name}/{sector.id}/relaxed", "sectors": sectors, "aircraft": fleet,
-                "requests": requests,
-            }))
+            out.append(
+                instance.model_copy(
+                    update={
+                        "name": f"{instance.name}/{sector.id}/relaxed",
+                        "sectors": sectors,
+                        "aircraft": fleet,
+                        "requests": requests,
+                    }
+                )
+            )
     return out
 
 
@@ -92,10 +106,14 @@ def _stand_in(prep: Prepared, ac, sector_id: str):
     base = min(arrival, key=lambda b: (arrival[b], b))
     if arrival[base] >= prep.horizon_min:
         return None
-    return ac.model_copy(update={
-        "home_base": base, "available_from": prep.timeline.instant(arrival[base]), "maintenance": [],
-        "relocatable": False,
-    })
+    return ac.model_copy(
+        update={
+            "home_base": base,
+            "available_from": prep.timeline.instant(arrival[base]),
+            "maintenance": [],
+            "relocatable": False,
+        }
+    )
 
 
 def _bases_of(prep: Prepared, ac) -> list[str]:
@@ -113,14 +131,25 @@ def _solve_part(part: Instance, time_limit_s: float, workers: int, seed: int) ->
     add_hint(v, solve_fcfs(prep))
     objective.maximise_service(v)
     outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None)
-    log.info("%s: %s service %s bound %s in %.1fs", part.name, outcome.status, outcome.objective, outcome.bound,
-             outcome.wall_time_s)
+    log.info(
+        "%s: %s service %s bound %s in %.1fs",
+        part.name,
+        outcome.status,
+        outcome.objective,
+        outcome.bound,
+        outcome.wall_time_s,
+    )
     if outcome.interrupted:
         raise KeyboardInterrupt
     schedule = decode(v, outcome.solver) if outcome.has_solution else Schedule()
     bound = round(outcome.bound) if outcome.bound is not None else None
-    info = {"part": part.name, "status": outcome.status, "service": outcome.objective, "bound": bound,
-            "time_s": round(outcome.wall_time_s, 2)}
+    info = {
+        "part": part.name,
+        "status": outcome.status,
+        "service": outcome.objective,
+        "bound": bound,
+        "time_s": round(outcome.wall_time_s, 2),
+    }
     return schedule, bound, info
 
 
@@ -157,7 +186,10 @@ def _unreachable(instance: Instance) -> set[str]:
     out = set()
     for sector in instance.sectors:
         requests = [r for r in instance.requests if r.sector == sector.id]
-        if not any(prep.eligible(r, prep.type_of(ac)) and any(prep.in_range(ac, r, b) for b in _bases_of(prep, ac))
-                   for r in requests for ac in instance.aircraft):
+        if not any(
+            prep.eligible(r, prep.type_of(ac)) and any(prep.in_range(ac, r, b) for b in _bases_of(prep, ac))
+            for r in requests
+            for ac in instance.aircraft
+        ):
             out.add(sector.id)
     return out

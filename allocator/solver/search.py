@@ -164,7 +164,8 @@ def without_dominated_relocations(v: Variables, schedule: Schedule) -> Schedule:
     same sorties from home: each is as short or shorter, so the schedule stays valid and scores as well."""
     prep = v.prep
     dropped = {
-        r.aircraft for r in schedule.relocations
+        r.aircraft
+        for r in schedule.relocations
         if prep.max_relocations(prep.instance.aircraft_by_id(r.aircraft)) == 1
         and r.dest not in v.destinations.get(r.aircraft, [])
     }
@@ -175,8 +176,15 @@ def without_dominated_relocations(v: Variables, schedule: Schedule) -> Schedule:
         if s.aircraft in dropped and s.base != prep.instance.aircraft_by_id(s.aircraft).home_base:
             ac = prep.instance.aircraft_by_id(s.aircraft)
             shape = prep.shape(ac, prep.instance.request(s.request), ac.home_base)
-            s = SortieMin(s.on_station - shape.out_min, s.aircraft, s.request, ac.home_base, s.on_station,
-                          s.off_station, s.off_station + shape.back_min)
+            s = SortieMin(
+                s.on_station - shape.out_min,
+                s.aircraft,
+                s.request,
+                ac.home_base,
+                s.on_station,
+                s.off_station,
+                s.off_station + shape.back_min,
+            )
         sorties.append(s)
     return Schedule(sorties=sorties, relocations=[r for r in schedule.relocations if r.aircraft not in dropped])
 

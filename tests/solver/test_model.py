@@ -64,8 +64,9 @@ def test_model_accepts_a_late_relocation_within_the_sector_after_maintenance():
     inst = make(
         [aircraft("L1", maintenance=[{"start": t("06:00"), "end": t("14:00")}])],
         [request("R1", near="A2", north=120, start="20:00", end="23:00", duration=55)],
-        coverage={"S1": [{"start": t("07:00"), "end": t("19:00"), "capability": "eo_ir", "count": 1,
-                          "penalty_per_hour": 10}]},
+        coverage={
+            "S1": [{"start": t("07:00"), "end": t("19:00"), "capability": "eo_ir", "count": 1, "penalty_per_hour": 10}]
+        },
     )
     prep = Prepared(inst)
     schedule = solve_fcfs(prep)
