@@ -93,10 +93,11 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
 
     start_plan = best[-1]
     start_service = score(prep, start_plan).service
-    upper: int | None = None
+    upper: int | None = _static_bound(prep)
     if options.decompose and len(prep.instance.sectors) > 1:
         parts = solve_by_sector(prep.instance, remaining() * options.decompose_share, options.workers, options.seed)
-        upper = parts.upper_bound
+        if parts.upper_bound is not None:
+            upper = min(upper, parts.upper_bound)
         sector_service = score(prep, parts.schedule).service
         if upper is not None and max(sector_service, start_service) > upper:
             log.error(
@@ -109,10 +110,12 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
         if sector_service > start_service:
             start_plan, start_service = parts.schedule, sector_service
             best.append(parts.schedule)
+    if upper is not None and start_service >= upper:
+        log.info("the starting plan reaches the upper bound: proven optimal before the full model")
     v = build_model(prep)
     hinted = add_hint(v, start_plan)
     objective.maximise_service(v)
-    complete_hint(v)
+    complete_hint(v, time_limit_s=min(3.0, 0.1 * remaining()))
     log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
     interrupted = False
     schedule: Schedule | None = start_plan
@@ -199,6 +202,15 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
         interrupted=interrupted,
         baseline=baseline,
     )
+
+
+def _static_bound(prep: Prepared) -> int:
+    """A first upper bound on service: the value of every request that could be flown at all (alert
+    coverage and fairness only ever subtract)."""
+    from allocator.solver.reasons import static_reason
+
+    inst = prep.instance
+    return sum(inst.value(r) for r in inst.requests if static_reason(prep, r) is None)
 
 
 def _to_plan(

@@ -142,13 +142,29 @@ def add_coverage(v: Variables) -> None:
             if end <= start or rule.penalty_per_hour == 0:
                 continue
             rv = RuleVars(sector.id, index, rule, start, end)
-            for ac in prep.instance.aircraft:
-                if rule.capability in prep.type_of(ac).capabilities:
+            capable = [ac for ac in prep.instance.aircraft if rule.capability in prep.type_of(ac).capabilities]
+            steady = [ac for ac in capable if _always_on_alert(v, ac, bases, start, end)]
+            rv.count = max(0, rule.count - len(steady))
+            for ac in capable:
+                if ac not in steady and rv.count > 0:
                     busy = _busy_intervals(v, rv, ac, bases)
                     if busy is not None:
                         rv.busy[ac.id] = busy
             _fill_and_penalty(v, rv)
             v.rules.append(rv)
+
+
+def _always_on_alert(v: Variables, ac: Aircraft, sector_bases: set[str], start: int, end: int) -> bool:
+    """Whether the aircraft is on alert in the sector for the whole window whatever the plan: based
+    there, unable to relocate, available from the start, no maintenance and no possible sortie in it.
+    Such aircraft lower the count the others must make up (min(n, k + a) = k + min(n - k, a))."""
+    return (
+        ac.home_base in sector_bases
+        and not v.slots[ac.id]
+        and v.prep.available_from(ac) <= start
+        and all(e <= start or s >= end for s, e in v.prep.maintenance(ac))
+        and all(s.earliest_takeoff >= end or s.latest_takeoff + s.block_min <= start for s in v.by_aircraft[ac.id])
+    )
 
 
 def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[str]) -> list | None:
@@ -270,14 +286,14 @@ def _fill_and_penalty(v: Variables, rv: RuleVars) -> None:
     m = v.model
     length = rv.end - rv.start
     rule = rv.rule
-    worst = math.ceil(rule.penalty_per_hour * rule.count * length / 60)
-    if not rv.busy:
+    worst = math.ceil(rule.penalty_per_hour * rv.count * length / 60)
+    if not rv.busy or rv.count == 0:
         rv.penalty = worst
         return
     busy = [i for intervals in rv.busy.values() for i in intervals]
     # In a best cover, every stretch at a given level starts at the rule start or where some busy
     # interval ends: one fill anchored at each of those places makes the cover a matter of lengths.
-    anchors: list[tuple[cp_model.LinearExprT, list]] = [(rv.start, [])] * rule.count
+    anchors: list[tuple[cp_model.LinearExprT, list]] = [(rv.start, [])] * rv.count
     anchors += [(b.end_expr(), b.presence_literals()) for b in busy if _may_end_inside(b, rv)]
     for j, (anchor, presence) in enumerate(anchors):
         name = f"fill[{rv.sector}#{rv.index},{j}]"
@@ -292,12 +308,12 @@ def _fill_and_penalty(v: Variables, rv: RuleVars) -> None:
             m.add_implication(present, lit)
         rv.fills.append(FillVar(present, start, size, end, interval))
     fills = [f.interval for f in rv.fills]
-    m.add_cumulative(fills, [1] * len(fills), rule.count)
+    m.add_cumulative(fills, [1] * len(fills), rv.count)
     m.add_cumulative([*busy, *fills], [1] * (len(busy) + len(fills)), len(rv.busy))
     covered = sum(f.size for f in rv.fills)
     m.add(covered <= _alert_minutes_bound(v, rv))
     penalty = m.new_int_var(0, worst, f"coverage_penalty[{rv.sector}#{rv.index}]")
-    m.add(60 * penalty >= rule.penalty_per_hour * (rule.count * length - covered))
+    m.add(60 * penalty >= rule.penalty_per_hour * (rv.count * length - covered))
     rv.penalty = penalty
 
 
@@ -363,22 +379,32 @@ def _compatible(a: SortieVar, b: SortieVar) -> bool:
 
 def add_incompatibility_cliques(v: Variables) -> None:
     """Redundant: candidate sorties of one aircraft that pairwise cannot both be flown form cliques of
-    which at most one is chosen (a much tighter linear relaxation than NoOverlap alone)."""
+    which at most one is chosen (a much tighter linear relaxation than NoOverlap alone). Only
+    candidates whose possible spans overlap are compared; the rest are ordered by time anyway."""
     for sorties in v.by_aircraft.values():
-        if len(sorties) < 2:
-            continue
         ordered = sorted(sorties, key=lambda s: (s.earliest_takeoff, s.latest_takeoff))
-        conflicts = {id(a): {id(b) for b in ordered if b is not a and not _compatible(a, b)} for a in ordered}
+        conflicts: dict[int, set[int]] = {i: set() for i in range(len(ordered))}
+        for i, a in enumerate(ordered):
+            reach = a.latest_takeoff + a.block_min
+            for j in range(i + 1, len(ordered)):
+                b = ordered[j]
+                if b.earliest_takeoff >= reach:
+                    break
+                if not _compatible(a, b):
+                    conflicts[i].add(j)
+                    conflicts[j].add(i)
         seen: set[frozenset[int]] = set()
-        for seed in ordered:
-            clique = [seed]
-            for other in ordered:
-                if other is not seed and all(id(other) in conflicts[id(c)] for c in clique):
-                    clique.append(other)
-            key = frozenset(id(c) for c in clique)
+        for i in range(len(ordered)):
+            clique = [i]
+            common = set(conflicts[i])  # candidates in conflict with every member so far
+            for j in sorted(conflicts[i]):
+                if j in common:
+                    clique.append(j)
+                    common &= conflicts[j]
+            key = frozenset(clique)
             if len(clique) >= 2 and key not in seen:
                 seen.add(key)
-                v.model.add_at_most_one([c.present for c in clique])
+                v.model.add_at_most_one([ordered[c].present for c in clique])
 
 
 def add_symmetry_breaking(v: Variables) -> None:

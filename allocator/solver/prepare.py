@@ -46,6 +46,8 @@ class Prepared:
         self._types = {t.id: t for t in inst.aircraft_types}
         self._bases = {b.id: b for b in inst.bases}
         self._shapes: dict[tuple[str, str, str], SortieShape] = {}
+        self._transits: dict[tuple[str, str, str], int] = {}
+        self._distances: dict[tuple[str, str], float] = {}
 
     # -- aircraft ---------------------------------------------------------------------------
     def type_of(self, ac: Aircraft) -> AircraftType:
@@ -99,15 +101,26 @@ class Prepared:
         key = (ac.id, req.id, base_id)
         cached = self._shapes.get(key)
         if cached is None:
-            kind = self.type_of(ac)
-            base = self._bases[base_id]
-            transit = transit_min(dist_nm(base.lat, base.lon, req.lat, req.lon), kind.cruise_kt)
+            transit = self.transit(self.type_of(ac), req, base_id)
             cached = self._shapes[key] = SortieShape(ac.id, req.id, base_id, transit, transit, req.duration_min)
+        return cached
+
+    def transit(self, kind: AircraftType, req: Request, base_id: str) -> int:
+        """Minutes from a base to a request's place for an aircraft type (SPEC section 1)."""
+        key = (kind.id, req.id, base_id)
+        cached = self._transits.get(key)
+        if cached is None:
+            distance = self._distances.get((req.id, base_id))
+            if distance is None:
+                base = self._bases[base_id]
+                distance = self._distances[(req.id, base_id)] = dist_nm(base.lat, base.lon, req.lat, req.lon)
+            cached = self._transits[key] = transit_min(distance, kind.cruise_kt)
         return cached
 
     def in_range(self, ac: Aircraft, req: Request, base_id: str) -> bool:
         """SPEC 4.4: the sortie fits in the type's endurance."""
-        return self.shape(ac, req, base_id).flight_min <= self.type_of(ac).endurance_min
+        kind = self.type_of(ac)
+        return 2 * self.transit(kind, req, base_id) + req.duration_min <= kind.endurance_min
 
     @cached_property
     def base_ids(self) -> list[str]:

@@ -94,6 +94,7 @@ class RuleVars:
     absent: dict[str, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # relocated out, by slot
     arrived: dict[str, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # relocated in, by slot
     fills: list[FillVar] = field(default_factory=list)
+    count: int = 0  # aircraft still to find on alert, after those on alert whatever the plan
     penalty: cp_model.IntVar | int = 0
 
 
@@ -140,12 +141,16 @@ def feasible_on_domain(prep: Prepared, ac: Aircraft, req: Request, shape: Sortie
             )
     if first > last:
         return Domain.from_values([])
-    domain = Domain(first, last)
     block_after_on = shape.duration_min + shape.back_min + kind.turnaround_min
-    for start, end in maintenance:
-        # block [on - out, on + block_after_on) overlaps [start, end) iff on in (start - block_after_on, end + out)
-        forbidden = Domain(start - block_after_on + 1, end + shape.out_min - 1)
-        domain = domain.intersection_with(forbidden.complement())
+    # block [on - out, on + block_after_on) overlaps [start, end) iff on in (start - block_after_on, end + out)
+    forbidden = [
+        (start - block_after_on + 1, end + shape.out_min - 1)
+        for start, end in maintenance
+        if start - block_after_on + 1 <= last and end + shape.out_min - 1 >= first
+    ]
+    domain = Domain(first, last)
+    for lo, hi in forbidden:
+        domain = domain.intersection_with(Domain(lo, hi).complement())
     return domain
 
 
