@@ -26,6 +26,7 @@ CASES: dict[str, tuple[str, Callable[[], Instance], float]] = {
     "tiny": ("tiny (hand-worked)", lambda: load_instance(ROOT / "instances/tiny.yaml"), 10),
     "day1": ("one-sector day (AZ)", lambda: generate(seed=1, days=1, sectors=["AZ"]), 10),
     "day3": ("three-sector day", lambda: load_instance(ROOT / "instances/three-sector-day.json"), 10),
+    "day3-long": ("three-sector day", lambda: load_instance(ROOT / "instances/three-sector-day.json"), 60),
     "surge": ("arizona-surge", lambda: load_instance(ROOT / "instances/arizona-surge.yaml"), 10),
     "week3": ("three-sector week", lambda: generate(seed=7, days=7), 60),
     "national": ("national week", lambda: generate(seed=11, days=7, extended=True, aircraft=240, requests=750), 120),
