@@ -3,6 +3,8 @@ the objective that scoring gives (so it is neither over-constrained nor mis-scor
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from ortools.sat.python import cp_model
 
@@ -18,9 +20,11 @@ from allocator.solver.scoring import score
 from allocator.solver.search import add_hint
 from factory import aircraft, make, request, t
 
+ROOT = Path(__file__).resolve().parents[2]
+
 INSTANCES = {
-    "tiny": lambda: load_instance("instances/tiny.yaml"),
-    "surge": lambda: load_instance("instances/arizona-surge.yaml"),
+    "tiny": lambda: load_instance(ROOT / "instances/tiny.yaml"),
+    "surge": lambda: load_instance(ROOT / "instances/arizona-surge.yaml"),
     "gen-1": lambda: generate(seed=1, days=1),
     "gen-4-small": lambda: generate(seed=4, days=1, aircraft=10, requests=30),
     "gen-9-two-days": lambda: generate(seed=9, days=2, aircraft=8, requests=40),
