@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any, Literal
 
 from allocator.domain import Instance
 from allocator.result import Objective, Plan, Result, SolveStatus, gap_of
+from allocator.solver import objective
+from allocator.solver.decompose import solve_by_sector
+from allocator.solver.fcfs import solve_fcfs
+from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
+from allocator.solver.reasons import explain_unserved, static_reason
 from allocator.solver.schedule import Schedule
-from allocator.solver.search import Progress, ProgressFn
+from allocator.solver.scoring import score
+from allocator.solver.search import Progress, ProgressFn, add_hint, complete_hint, decode, hint_solution, run_stage
 from allocator.timeline import format_instant
 
 log = logging.getLogger(__name__)
@@ -37,7 +43,6 @@ class SolveOptions:
     cost_stage_share: float = 0.25
     decompose: bool = True
     decompose_share: float = 0.3
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
@@ -45,7 +50,7 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
     options = options or SolveOptions()
     started = time.monotonic()
     prep = Prepared(instance)
-    baseline_schedule = _fcfs_schedule(prep)
+    baseline_schedule = solve_fcfs(prep)
     baseline = _to_plan(prep, baseline_schedule, SolveStatus.FEASIBLE, None, proven=False, baseline=True)
     baseline.run.update({"method": "fcfs"})
     if options.method == "fcfs":
@@ -68,25 +73,11 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
 
 def solve_fcfs_plan(instance: Instance) -> Plan:
     """The first-come-first-served baseline plan (SPEC section 7)."""
-    prep = Prepared(instance)
-    plan = _to_plan(prep, _fcfs_schedule(prep), SolveStatus.FEASIBLE, None, proven=False, baseline=True)
-    plan.run.update({"method": "fcfs"})
-    return plan
-
-
-def _fcfs_schedule(prep: Prepared) -> Schedule:
-    from allocator.solver.fcfs import solve_fcfs
-
-    return solve_fcfs(prep)
+    return solve(instance, SolveOptions(method="fcfs")).plan
 
 
 def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], baseline: Plan, started: float) -> Result:
     """Decomposition, then the two CP-SAT stages; `best` holds the best schedule known so far."""
-    from allocator.solver import objective
-    from allocator.solver.decompose import solve_by_sector
-    from allocator.solver.model import build_model
-    from allocator.solver.scoring import score
-    from allocator.solver.search import add_hint, complete_hint, decode, hint_solution, run_stage
 
     def remaining() -> float:
         return max(0.1, options.time_limit_s - (time.monotonic() - started))
@@ -207,7 +198,6 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
 def _static_bound(prep: Prepared) -> int:
     """A first upper bound on service: the value of every request that could be flown at all (alert
     coverage and fairness only ever subtract)."""
-    from allocator.solver.reasons import static_reason
 
     inst = prep.instance
     return sum(inst.value(r) for r in inst.requests if static_reason(prep, r) is None)
@@ -216,8 +206,6 @@ def _static_bound(prep: Prepared) -> int:
 def _to_plan(
     prep: Prepared, schedule: Schedule, status: SolveStatus, bound: int | None, *, proven: bool, baseline: bool
 ) -> Plan:
-    from allocator.solver.reasons import explain_unserved
-    from allocator.solver.scoring import score
 
     result = score(prep, schedule)
     unserved = explain_unserved(prep, schedule, proven=proven, baseline=baseline)
@@ -262,6 +250,5 @@ def metrics_of(prep: Prepared, schedule: Schedule, result: Any) -> dict[str, Any
 
 
 def _jsonable(obj: Any) -> dict[str, Any]:
-    from dataclasses import asdict, is_dataclass
 
     return asdict(obj) if is_dataclass(obj) else dict(obj)

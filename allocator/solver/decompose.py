@@ -18,8 +18,12 @@ import logging
 from dataclasses import dataclass, field
 
 from allocator.domain import Instance
+from allocator.solver import objective
+from allocator.solver.fcfs import solve_fcfs
+from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
+from allocator.solver.search import add_hint, decode, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -121,10 +125,6 @@ def _bases_of(prep: Prepared, ac) -> list[str]:
 
 
 def _solve_part(part: Instance, time_limit_s: float, workers: int, seed: int) -> tuple[Schedule, int | None, dict]:
-    from allocator.solver import objective
-    from allocator.solver.fcfs import solve_fcfs
-    from allocator.solver.model import build_model
-    from allocator.solver.search import add_hint, decode, run_stage
 
     prep = Prepared(part)
     v = build_model(prep)
