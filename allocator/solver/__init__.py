@@ -43,6 +43,7 @@ class SolveOptions:
     cost_stage_share: float = 0.25
     decompose: bool = True
     decompose_share: float = 0.3
+    sector_bounds: bool = True
 
 
 def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
@@ -86,7 +87,9 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
     start_service = score(prep, start_plan).service
     upper: int | None = _static_bound(prep)
     if options.decompose and len(prep.instance.sectors) > 1:
-        parts = solve_by_sector(prep.instance, remaining() * options.decompose_share, options.workers, options.seed)
+        parts = solve_by_sector(
+            prep.instance, remaining() * options.decompose_share, options.workers, options.seed, options.sector_bounds
+        )
         if parts.upper_bound is not None:
             upper = min(upper, parts.upper_bound)
         sector_service = score(prep, parts.schedule).service

@@ -153,11 +153,14 @@ def _solve_part(part: Instance, time_limit_s: float, workers: int, seed: int) ->
     return schedule, bound, info
 
 
-def solve_by_sector(instance: Instance, time_limit_s: float, workers: int, seed: int) -> Decomposition:
-    """Plan each sector on its own (merged: a valid plan) and bound each sector's value (summed: a bound)."""
+def solve_by_sector(
+    instance: Instance, time_limit_s: float, workers: int, seed: int, bounds: bool = True
+) -> Decomposition:
+    """Plan each sector on its own (merged: a valid plan) and, with `bounds`, bound each sector's service
+    (summed: a bound on the whole)."""
     restricted = sector_restrictions(instance)
-    relaxed = sector_relaxations(instance)
-    coupled = instance.policy.agency_min_share is not None and instance.policy.fairness_weight > 0
+    relaxed = sector_relaxations(instance) if bounds else []
+    coupled = not bounds or (instance.policy.agency_min_share is not None and instance.policy.fairness_weight > 0)
     parts = restricted + ([] if coupled else relaxed)
     weight = {p.name: 1 + len(p.requests) for p in parts}
     total = sum(weight.values())
