@@ -7,12 +7,15 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from allocator.errors import InputError
+
+if TYPE_CHECKING:
+    from allocator.solver.search import Progress
 
 app = typer.Typer(
     add_completion=False,
@@ -113,11 +116,15 @@ class _ProgressLine:
         self.status = console.status("solving…")
         self.status.start()
 
-    def update(self, p: object) -> None:
-        gap = getattr(p, "gap", None)
+    def update(self, p: Progress) -> None:
+        def number(x: float | None) -> str:
+            return "-" if x is None else f"{x:,.0f}"
+
+        gap = "-" if p.gap is None else f"{100 * p.gap:.2f}%"
+        unit = "$" if p.stage == "cost" else ""
         self.status.update(
-            f"{p.stage}: incumbent {p.incumbent} bound {p.bound} "  # type: ignore[attr-defined]
-            f"gap {'-' if gap is None else f'{100 * gap:.2f}%'} at {p.elapsed_s:.1f}s"  # type: ignore[attr-defined]
+            f"{p.stage}: incumbent {unit}{number(p.incumbent)}  bound {unit}{number(p.bound)}  gap {gap}  "
+            f"at {p.elapsed_s:.1f}s"
         )
 
     def close(self) -> None:

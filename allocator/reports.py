@@ -110,8 +110,11 @@ def headline(plan: Plan, baseline: Plan | None = None) -> Text:
     m = plan.metrics
     bound = plan.bound.service
     gap = plan.run.get("gap")
+    status = str(plan.status)
+    if plan.status == "FEASIBLE" and plan.run.get("service_proven_optimal"):
+        status += " (service proven optimal; cost not proven minimal)"
     text = (
-        f"{plan.status}: served {m.get('served')}/{m.get('requests')} ({m.get('served_pct')}%), "
+        f"{status}: served {m.get('served')}/{m.get('requests')} ({m.get('served_pct')}%), "
         f"service {plan.objective.service}"
         + (f" (bound {bound}, gap {100 * gap:.2f}%)" if bound is not None and gap is not None else "")
         + f", cost ${plan.objective.cost:,}"

@@ -148,7 +148,14 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
     if model_service is not None and not interrupted:
         objective.minimise_cost_keeping(v, model_service)
         second = run_stage(
-            v.model, "cost", remaining(), options.workers, options.seed, options.progress, options.log_search
+            v.model,
+            "cost",
+            remaining(),
+            options.workers,
+            options.seed,
+            options.progress,
+            options.log_search,
+            scale=objective.COST_UNITS_PER_DOLLAR,
         )
         log.info("stage 2 (cost): %s objective %s in %.1fs", second.status, second.objective, second.wall_time_s)
         interrupted = second.interrupted

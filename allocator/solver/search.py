@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Progress:
-    """A live report: the incumbent and bound of the current stage."""
+    """A live report: the incumbent and bound of the current stage (service points; dollars for cost)."""
 
     stage: str
     incumbent: float | None
@@ -51,9 +51,10 @@ class StageOutcome:
 
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
-    def __init__(self, stage: str, progress: ProgressFn | None, started: float) -> None:
+    def __init__(self, stage: str, progress: ProgressFn | None, started: float, scale: float = 1.0) -> None:
         super().__init__()
         self.stage = stage
+        self.scale = scale
         self.progress = progress
         self.started = started
         self.incumbent: float | None = None
@@ -69,7 +70,10 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self._emit()
 
     def _emit(self) -> None:
-        report = Progress(self.stage, self.incumbent, self.bound, time.monotonic() - self.started)
+        def scaled(x: float | None) -> float | None:
+            return None if x is None else x / self.scale
+
+        report = Progress(self.stage, scaled(self.incumbent), scaled(self.bound), time.monotonic() - self.started)
         log.debug("%s: incumbent %s bound %s at %.1fs", report.stage, report.incumbent, report.bound, report.elapsed_s)
         if self.progress is not None:
             self.progress(report)
@@ -83,6 +87,7 @@ def run_stage(
     seed: int,
     progress: ProgressFn | None,
     log_search: bool = False,
+    scale: float = 1.0,
 ) -> StageOutcome:
     """Solve one stage in a worker thread so that Ctrl-C stops the search and keeps the incumbent."""
     solver = cp_model.CpSolver()
@@ -93,7 +98,7 @@ def run_stage(
     params.catch_sigint_signal = False
     params.log_search_progress = log_search
     started = time.monotonic()
-    reporter = _Reporter(stage, progress, started)
+    reporter = _Reporter(stage, progress, started, scale)
     solver.best_bound_callback = reporter.on_bound
     outcome: dict[str, int] = {}
 
