@@ -68,9 +68,7 @@ def sector_relaxations(instance: Instance) -> list[Instance]:
         fleet = []
         for ac in instance.aircraft:
             kind = prep.type_of(ac)
-            if any(
-                prep.eligible(r, kind) and any(prep.in_range(ac, r, b) for b in _bases_of(prep, ac)) for r in requests
-            ):
+            if _can_fly_any(prep, ac, requests):
                 fleet.append(ac)
             elif caps & set(kind.capabilities):
                 stand_in = _stand_in(prep, ac, sector.id)
@@ -89,6 +87,14 @@ def sector_relaxations(instance: Instance) -> list[Instance]:
                 )
             )
     return out
+
+
+def _can_fly_any(prep: Prepared, ac, requests: list) -> bool:
+    """Whether the aircraft could fly one of the requests, from some base it could operate from."""
+    kind = prep.type_of(ac)
+    return any(
+        prep.eligible(r, kind) and any(prep.in_range(ac, r, b) for b in prep.operating_bases(ac)) for r in requests
+    )
 
 
 def _stand_in(prep: Prepared, ac, sector_id: str):
@@ -118,10 +124,6 @@ def _stand_in(prep: Prepared, ac, sector_id: str):
             "relocatable": False,
         }
     )
-
-
-def _bases_of(prep: Prepared, ac) -> list[str]:
-    return prep.base_ids if prep.max_relocations(ac) > 0 else [ac.home_base]
 
 
 def _solve_part(part: Instance, time_limit_s: float, workers: int, seed: int) -> tuple[Schedule, int | None, dict]:
@@ -189,10 +191,6 @@ def _unreachable(instance: Instance) -> set[str]:
     out = set()
     for sector in instance.sectors:
         requests = [r for r in instance.requests if r.sector == sector.id]
-        if not any(
-            prep.eligible(r, prep.type_of(ac)) and any(prep.in_range(ac, r, b) for b in _bases_of(prep, ac))
-            for r in requests
-            for ac in instance.aircraft
-        ):
+        if not any(_can_fly_any(prep, ac, requests) for ac in instance.aircraft):
             out.add(sector.id)
     return out

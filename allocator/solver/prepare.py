@@ -133,5 +133,9 @@ class Prepared:
             out.setdefault(b.sector, set()).add(b.id)
         return out
 
+    def operating_bases(self, ac: Aircraft) -> list[str]:
+        """Bases the aircraft could operate from at all: any base if it may relocate, else its home."""
+        return list(self.base_ids) if self.max_relocations(ac) > 0 else [ac.home_base]
+
     def max_relocations(self, ac: Aircraft) -> int:
         return self.instance.policy.max_relocations_per_aircraft if ac.relocatable else 0

@@ -125,15 +125,10 @@ def _out_of_range_detail(prep: Prepared, view: RequestView, eligible: list[Aircr
     return text
 
 
-def _candidate_bases(prep: Prepared, ac: Aircraft) -> list[str]:
-    """Bases the aircraft could operate from at all."""
-    return list(prep.base_ids) if prep.max_relocations(ac) > 0 else [ac.home_base]
-
-
 def _best_base(prep: Prepared, view: RequestView, ac: Aircraft) -> str:
     """The base giving the shortest sortie (the aircraft's type is eligible)."""
     transit = view.transit[ac.type]
-    return min(_candidate_bases(prep, ac), key=lambda b: (transit[b], b))
+    return min(prep.operating_bases(ac), key=lambda b: (transit[b], b))
 
 
 def _best_flight(prep: Prepared, view: RequestView, ac: Aircraft) -> int:
