@@ -42,7 +42,7 @@ class SolveOptions:
     log_search: bool = False
     cost_stage_share: float = 0.25
     decompose: bool = True
-    decompose_share: float = 0.3
+    decompose_share: float | None = None  # of the time limit; default 0.3, or 0.6 beyond a two-day horizon
     sector_bounds: bool = True
 
 
@@ -87,8 +87,11 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
     start_service = score(prep, start_plan).service
     upper: int | None = _static_bound(prep)
     if options.decompose and len(prep.instance.sectors) > 1:
+        share = options.decompose_share
+        if share is None:
+            share = 0.6 if prep.horizon_min > 2 * 24 * 60 else 0.3
         parts = solve_by_sector(
-            prep.instance, remaining() * options.decompose_share, options.workers, options.seed, options.sector_bounds
+            prep.instance, remaining() * share, options.workers, options.seed, options.sector_bounds
         )
         if parts.upper_bound is not None:
             upper = min(upper, parts.upper_bound)
