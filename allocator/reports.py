@@ -28,8 +28,10 @@ def schedule_table(instance: Instance, plan: Plan) -> Table:
     for col in ("aircraft", "flight", "base", "takeoff (local)", "on station", "off station", "landing (local)", "UTC"):
         table.add_column(col, no_wrap=True)
     rows: list[tuple[str, datetime, list[str]]] = []
+    requests = {r.id: r for r in instance.requests}
+    fleet = {a.id: a for a in instance.aircraft}
     for s in plan.sorties:
-        req = instance.request(s.request) if s.request in {r.id for r in instance.requests} else None
+        req = requests.get(s.request)
         label = f"{s.request}" + (f" P{req.priority} {req.agency} {req.mission}" if req else "")
         rows.append(
             (
@@ -64,7 +66,7 @@ def schedule_table(instance: Instance, plan: Plan) -> Table:
         )
     previous = None
     for aircraft, _, cells in sorted(rows, key=lambda row: (row[0], row[1])):
-        kind = instance.aircraft_by_id(aircraft).type if aircraft in {a.id for a in instance.aircraft} else "?"
+        kind = fleet[aircraft].type if aircraft in fleet else "?"
         name = f"{aircraft} ({kind})" if aircraft != previous else ""
         table.add_row(name, *cells)
         previous = aircraft
