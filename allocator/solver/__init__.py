@@ -80,7 +80,13 @@ def solve_fcfs_plan(instance: Instance) -> Plan:
 def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], baseline: Plan, started: float) -> Result:
     """Decomposition, then the two CP-SAT stages; `best` holds the best schedule known so far."""
 
+    deterministic = options.workers == 1
+    spent = 0.0  # nominal seconds handed out so far (deterministic mode)
+
     def remaining() -> float:
+        """Seconds left: by the clock, or with one worker by the nominal budget (reproducible runs)."""
+        if deterministic:
+            return max(0.1, options.time_limit_s - spent)
         return max(0.1, options.time_limit_s - (time.monotonic() - started))
 
     start_plan = best[-1]
@@ -90,9 +96,9 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
         share = options.decompose_share
         if share is None:
             share = 0.6 if prep.horizon_min > 2 * 24 * 60 else 0.3
-        parts = solve_by_sector(
-            prep.instance, remaining() * share, options.workers, options.seed, options.sector_bounds
-        )
+        budget = remaining() * share
+        parts = solve_by_sector(prep.instance, budget, options.workers, options.seed, options.sector_bounds)
+        spent += budget
         if parts.upper_bound is not None:
             upper = min(upper, parts.upper_bound)
         sector_service = score(prep, parts.schedule).service
@@ -123,10 +129,11 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
     if not service_proven:
         if upper is not None:
             v.model.add(v.terms.service <= upper)  # a valid cut from the sector relaxations
+        budget = remaining() * (1 - options.cost_stage_share)
         first = run_stage(
             v.model,
             "service",
-            remaining() * (1 - options.cost_stage_share),
+            budget,
             options.workers,
             options.seed,
             options.progress,
@@ -139,6 +146,7 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
             first.bound,
             first.wall_time_s,
         )
+        spent += budget
         if first.bound is not None:
             bound = round(first.bound) if bound is None else min(bound, round(first.bound))
         interrupted = first.interrupted

@@ -17,6 +17,8 @@ from allocator.solver.variables import Variables
 
 log = logging.getLogger(__name__)
 
+DETERMINISTIC_PER_SECOND = 0.5  # CP-SAT deterministic time granted per second of a one-worker budget
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -92,7 +94,14 @@ def run_stage(
     """Solve one stage in a worker thread so that Ctrl-C stops the search and keeps the incumbent."""
     solver = cp_model.CpSolver()
     params = solver.parameters
-    params.max_time_in_seconds = max(0.05, time_limit_s)
+    limit = max(0.05, time_limit_s)
+    if workers == 1:
+        # one worker is reproducible only if the search stops on deterministic time, not on the clock;
+        # a unit of it takes one to a few seconds here, hence the factor (the clock limit is a safety net)
+        params.max_deterministic_time = DETERMINISTIC_PER_SECOND * limit
+        params.max_time_in_seconds = 4 * limit + 5
+    else:
+        params.max_time_in_seconds = limit
     params.num_workers = workers
     params.random_seed = seed
     params.catch_sigint_signal = False
@@ -258,7 +267,8 @@ def complete_hint(v: Variables, time_limit_s: float = 5.0) -> bool:
     model's objective, if set, chooses the coverage fills)."""
     solver = cp_model.CpSolver()
     solver.parameters.fix_variables_to_their_hinted_value = True
-    solver.parameters.max_time_in_seconds = time_limit_s
+    solver.parameters.max_deterministic_time = DETERMINISTIC_PER_SECOND * time_limit_s
+    solver.parameters.max_time_in_seconds = 4 * time_limit_s + 5
     solver.parameters.num_workers = 1
     solver.parameters.catch_sigint_signal = False
     status = solver.solve(v.model)

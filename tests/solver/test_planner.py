@@ -7,9 +7,11 @@ Every plan is also run through `allocator check` by the autouse fixture in conft
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import allocator
 from allocator import SolveOptions
+from allocator.io import load_instance
 from allocator.result import Reason, SolveStatus
 from allocator.solver.prepare import Prepared
 from factory import aircraft, make, request, t
@@ -363,3 +365,13 @@ def test_optimized_plan_never_scores_below_fcfs():
     assert result.baseline is not None
     assert result.baseline.objective.service == 1
     assert result.service == 1000 >= result.baseline.objective.service
+
+
+def test_one_worker_run_stopped_by_its_time_limit_is_reproducible():
+    inst = load_instance(Path(__file__).resolve().parents[2] / "instances" / "three-sector-day.json")
+    options = SolveOptions(time_limit_s=2, workers=1, seed=5)
+    first = allocator.solve(inst, options).plan
+    second = allocator.solve(inst, options).plan
+    assert first.status == SolveStatus.FEASIBLE  # stopped by the limit, not by a proof
+    assert first.sorties == second.sorties and first.relocations == second.relocations
+    assert first.objective == second.objective
