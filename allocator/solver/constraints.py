@@ -177,9 +177,19 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
         return None
     busy = [s.interval for s in v.by_aircraft[ac.id] if s.shape.base in sector_bases]
     if home_in:
-        busy.extend(v.maintenance[ac.id])  # maintenance is always at home
-        if v.prep.available_from(ac) > 0:
-            busy.append(m.new_fixed_size_interval_var(0, v.prep.available_from(ac), f"unavailable[{ac.id}]"))
+        # not yet available, or in maintenance (always at home): merged, so that no minute counts twice
+        down: list[tuple[int, int]] = []
+        for start, end in sorted([(0, v.prep.available_from(ac)), *v.prep.maintenance(ac)]):
+            if end <= start:
+                continue
+            if down and start <= down[-1][1]:
+                down[-1] = (down[-1][0], max(down[-1][1], end))
+            else:
+                down.append((start, end))
+        busy.extend(
+            m.new_fixed_size_interval_var(start, end - start, f"down[{rv.sector}#{rv.index},{ac.id},{i}]")
+            for i, (start, end) in enumerate(down)
+        )
     horizon_end = v.prep.horizon_min + max([0, *(slot.size.proto.domain[-1] for slot in slots)])
     tag = f"{rv.sector}#{rv.index},{ac.id}"
     for k in range(len(slots) + 1):

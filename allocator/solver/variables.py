@@ -9,8 +9,9 @@ Decision variables:
   relocations that landed before it (0: from the home base).
 - per relocatable aircraft, one optional interval per relocation slot, with a
   Boolean per route `(from, to)`.
-- per coverage rule and aircraft that could stand alert for it, a few optional
-  "alert duty" intervals (see `constraints.add_coverage`).
+- per coverage rule: *absence* intervals of the aircraft that could stand alert
+  for it (while they operate outside the sector), and optional *fill* intervals,
+  each anchored where a busy interval ends (see `constraints.add_coverage`).
 
 Candidates that can never be part of a valid plan (ineligible, out of range,
 outside the window or the horizon, over the hour budget, always overlapping

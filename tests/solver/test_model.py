@@ -77,3 +77,21 @@ def test_model_accepts_a_late_relocation_within_the_sector_after_maintenance():
     assert schedule.relocations, "the request is out of range from A, so FCFS surges to A2"
     status, value = model_value_of(prep, schedule)
     assert status == "OPTIMAL" and value == score(prep, schedule).service
+
+
+def test_maintenance_before_available_from_is_not_counted_twice_in_coverage():
+    # L1 is unavailable until 10:00 and in maintenance 08:00-12:00; L2 flies R1 09:45-11:15 + turnaround.
+    # Two aircraft, count 1: the shortfall is exactly the overlap 09:45-11:45 = 120 minutes.
+    inst = make(
+        [aircraft("L1", available_from=t("10:00"), maintenance=[{"start": t("08:00"), "end": t("12:00")}],
+                  relocatable=False),
+         aircraft("L2", relocatable=False)],
+        [request("R1", start="10:00", end="11:00", duration=60, priority=1)],
+        coverage={"S1": [{"start": t("06:00"), "end": t("18:00"), "capability": "eo_ir", "count": 1,
+                          "penalty_per_hour": 30}]},
+    )
+    prep = Prepared(inst)
+    schedule = solve_fcfs(prep)
+    assert schedule.served() == {"R1"}
+    status, value = model_value_of(prep, schedule)
+    assert status == "OPTIMAL" and value == score(prep, schedule).service == 1000 - 60
