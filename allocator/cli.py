@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -92,7 +93,7 @@ def solve(
     plan = result.plan
     target = output
     if result.interrupted and target is None:
-        target = Path(f"{inst.name}.incumbent.plan.json")
+        target = Path(re.sub(r"[^A-Za-z0-9_.-]+", "_", inst.name) + ".incumbent.plan.json")
     if target is not None:
         write_plan(plan, target)
     if csv is not None:
