@@ -11,7 +11,7 @@ from collections import defaultdict
 from ortools.sat.python import cp_model
 
 from allocator.domain import Aircraft
-from allocator.solver.scoring import fairness_floor
+from allocator.solver.scoring import fairness_floor, merge_intervals
 from allocator.solver.variables import FillVar, RelocationSlot, RuleVars, SortieVar, Variables
 
 
@@ -178,14 +178,7 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
     busy = [s.interval for s in v.by_aircraft[ac.id] if s.shape.base in sector_bases]
     if home_in:
         # not yet available, or in maintenance (always at home): merged, so that no minute counts twice
-        down: list[tuple[int, int]] = []
-        for start, end in sorted([(0, v.prep.available_from(ac)), *v.prep.maintenance(ac)]):
-            if end <= start:
-                continue
-            if down and start <= down[-1][1]:
-                down[-1] = (down[-1][0], max(down[-1][1], end))
-            else:
-                down.append((start, end))
+        down = merge_intervals([(0, v.prep.available_from(ac)), *v.prep.maintenance(ac)])
         busy.extend(
             m.new_fixed_size_interval_var(start, end - start, f"down[{rv.sector}#{rv.index},{ac.id},{i}]")
             for i, (start, end) in enumerate(down)

@@ -150,7 +150,7 @@ def operating_base_timeline(prep: Prepared, aircraft: Aircraft, schedule: Schedu
     return out
 
 
-def _merge(intervals: list[Interval]) -> list[Interval]:
+def merge_intervals(intervals: list[Interval]) -> list[Interval]:
     """Sorted disjoint union of half-open intervals."""
     out: list[Interval] = []
     for start, end in sorted(intervals):
@@ -189,7 +189,7 @@ def alert_intervals(
         flights = [f for f in [*schedule.sorties, *schedule.relocations] if f.aircraft == aircraft.id]
     blocked = [(0, prep.available_from(aircraft)), *prep.maintenance(aircraft)]
     blocked += [(f.takeoff, f.landing + turnaround) for f in flights]
-    blocked = _merge(blocked)
+    blocked = merge_intervals(blocked)
     out = []
     for start, end, base in operating_base_timeline(prep, aircraft, schedule):
         out.extend((s, e, base) for s, e in _subtract((start, end), blocked))
