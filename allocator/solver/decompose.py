@@ -57,10 +57,10 @@ def sector_restrictions(instance: Instance) -> list[Instance]:
     return out
 
 
-def sector_relaxations(instance: Instance) -> list[Instance]:
+def sector_relaxations(instance: Instance, prep: Prepared | None = None) -> list[Instance]:
     """Per sector: its requests and coverage rules, every base, and every aircraft that could fly one of
     its requests (as it is) or stand alert there (as an optimistic *stand-in*, see `_stand_in`)."""
-    prep = Prepared(instance)
+    prep = prep or Prepared(instance)
     out = []
     for sector in instance.sectors:
         requests = [r for r in instance.requests if r.sector == sector.id]
@@ -161,7 +161,8 @@ def solve_by_sector(
     """Plan each sector on its own (merged: a valid plan) and, with `bounds`, bound each sector's service
     (summed: a bound on the whole)."""
     restricted = sector_restrictions(instance)
-    relaxed = sector_relaxations(instance) if bounds else []
+    prep = Prepared(instance)
+    relaxed = sector_relaxations(instance, prep) if bounds else []
     coupled = not bounds or (instance.policy.agency_min_share is not None and instance.policy.fairness_weight > 0)
     parts = restricted + ([] if coupled else relaxed)
     weight = {p.name: 1 + len(p.requests) for p in parts}
@@ -180,14 +181,14 @@ def solve_by_sector(
     needed = {r.sector for r in instance.requests} | {s.id for s in instance.sectors if s.coverage}
     relaxed_sectors = {p.name.split("/")[-2] for p in relaxed}
     upper = None
-    if not coupled and all(b is not None for b in bounds) and needed <= relaxed_sectors | _unreachable(instance):
+    if not coupled and all(b is not None for b in bounds) and needed <= relaxed_sectors | _unreachable(prep):
         upper = sum(b for b in bounds if b is not None)
     return Decomposition(merged, upper, info)
 
 
-def _unreachable(instance: Instance) -> set[str]:
+def _unreachable(prep: Prepared) -> set[str]:
     """Sectors whose requests no aircraft can fly at all (they add nothing to any bound)."""
-    prep = Prepared(instance)
+    instance = prep.instance
     out = set()
     for sector in instance.sectors:
         requests = [r for r in instance.requests if r.sector == sector.id]
