@@ -28,12 +28,12 @@ out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 
-def _fail(message: str, code: int = 2) -> typer.Exit:
+def fail(message: str, code: int = 2) -> typer.Exit:
     err.print(message, markup=False, highlight=False)
     return typer.Exit(code)
 
 
-def _setup_logging(verbose: bool) -> None:
+def setup_logging(verbose: bool) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -41,11 +41,11 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
-def _check_output_path(path: Path | None) -> None:
+def check_output_path(path: Path | None) -> None:
     if path is not None and path.exists() and path.is_dir():
-        raise _fail(f"{path}: is a folder; -o needs a file path.")
+        raise fail(f"{path}: is a folder; -o needs a file path.")
     if path is not None and not path.parent.exists():
-        raise _fail(f"{path}: the folder {path.parent} does not exist.")
+        raise fail(f"{path}: the folder {path.parent} does not exist.")
 
 
 @app.command()
@@ -67,15 +67,15 @@ def solve(
     from allocator.solver import SolveOptions
     from allocator.solver import solve as run_solve
 
-    _setup_logging(verbose)
+    setup_logging(verbose)
     if method not in ("cp", "fcfs"):
-        raise _fail(f"--method must be 'cp' or 'fcfs', not '{method}'.")
-    _check_output_path(output)
-    _check_output_path(csv)
+        raise fail(f"--method must be 'cp' or 'fcfs', not '{method}'.")
+    check_output_path(output)
+    check_output_path(csv)
     try:
         inst = load_instance(instance)
     except InputError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     live = _ProgressLine(err) if err.is_terminal and not quiet else None
     options = SolveOptions(
         time_limit_s=time_limit,
@@ -145,7 +145,7 @@ def check(
         inst = load_instance(instance)
         loaded = load_plan(plan)
     except InputError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     report = run_check(inst, loaded)
     for v in report.violations:
         out.print(f"[{v.rule}] {v.message}", markup=False, highlight=False)
@@ -183,7 +183,7 @@ def generate(
             seed=seed, days=days, aircraft=aircraft, requests=requests, sectors=chosen, extended=extended
         )
     except (InputError, ValueError) as exc:
-        raise _fail(f"generate: {exc}") from None
+        raise fail(f"generate: {exc}") from None
     if output is None:
         out.print_json(json.dumps(instance_document(inst)))
         return
@@ -192,6 +192,10 @@ def generate(
         f"wrote {output}: {len(inst.aircraft)} aircraft, {len(inst.requests)} requests, "
         f"{len(inst.sectors)} sectors, {days} day(s)"
     )
+
+
+# Further commands live in `allocator.commands`, one module per area; importing them registers them on `app`.
+from allocator.commands import batch, explain, whatif  # noqa: E402, F401
 
 
 def main() -> None:

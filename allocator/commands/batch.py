@@ -1,0 +1,1 @@
+"""CLI commands: batch (registered on allocator.cli.app)."""

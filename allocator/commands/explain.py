@@ -1,0 +1,1 @@
+"""CLI commands: explain (registered on allocator.cli.app)."""

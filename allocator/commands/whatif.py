@@ -1,0 +1,1 @@
+"""CLI commands: whatif (registered on allocator.cli.app)."""
