@@ -1,20 +1,25 @@
 """`solve(instance, options) -> Result`: the only door into OR-Tools.
 
-The CP-SAT plan is built in two lexicographic stages (service, then cost), hinted with the
-first-come-first-served baseline, scored by `scoring.score` (which must agree with the model's own
-objective), and given a reason for every unserved request.
+The CP-SAT plan is built in lexicographic stages (service, then cost; with a baseline plan to stay
+close to, service, then the fewest changed baseline sorties, then cost), hinted with the best plan
+known (the baseline, the sector decomposition or first-come-first-served), scored by `scoring.score`
+(which must agree with the model's own objective), and given a reason for every unserved request.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from allocator.domain import Instance
+from allocator.errors import InputError
 from allocator.result import Objective, Plan, Result, SolveStatus, gap_of
 from allocator.solver import objective
+from allocator.solver.anchor import Anchor, admissible, anchor_of, changes, repaired
 from allocator.solver.decompose import solve_by_sector
 from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.model import build_model
@@ -32,7 +37,12 @@ __all__ = ["Progress", "SolveOptions", "solve", "solve_fcfs_plan"]
 
 @dataclass
 class SolveOptions:
-    """How to solve: time limit (whole run, seconds), CP-SAT workers, random seed, method."""
+    """How to solve: time limit (whole run, seconds), CP-SAT workers, random seed, method.
+
+    A re-plan (SPEC section 9) sets `baseline` (stay close to this plan: fewest changed sorties after
+    service), `now` (baseline flights that took off before it are kept as flown; nothing new takes off
+    before it) and/or `require` (request ids that must be served; when they cannot be, the plan's status
+    is INFEASIBLE, or UNKNOWN if the time ran out, and the plan is the FCFS baseline)."""
 
     time_limit_s: float = 30.0
     workers: int = 8
@@ -44,13 +54,19 @@ class SolveOptions:
     decompose: bool = True
     decompose_share: float | None = None  # of the time limit; default 0.3, or 0.6 beyond a two-day horizon
     sector_bounds: bool = True
+    baseline: Plan | None = None
+    now: datetime | None = None
+    require: frozenset[str] = field(default_factory=frozenset)
 
 
 def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
-    """Plan an instance; returns the plan with its status, bound and the FCFS baseline for comparison."""
+    """Plan an instance; returns the plan with its status, bound and the FCFS baseline for comparison.
+    Raises InputError when a re-plan's options cannot be honoured (unknown required request, frozen
+    flights that no longer fit the instance)."""
     options = options or SolveOptions()
     started = time.monotonic()
     prep = Prepared(instance)
+    anchor = anchor_of(prep, options.baseline, options.now, frozenset(options.require))
     baseline_schedule = solve_fcfs(prep)
     baseline = _to_plan(prep, baseline_schedule, SolveStatus.FEASIBLE, None, proven=False, baseline=True)
     baseline.run.update({"method": "fcfs"})
@@ -58,7 +74,7 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
         return Result(plan=baseline, wall_time_s=time.monotonic() - started, baseline=baseline)
     best = [baseline_schedule]
     try:
-        return _solve_cp(prep, options, best, baseline, started)
+        return _solve_cp(prep, options, anchor, best, baseline, started)
     except KeyboardInterrupt:
         log.warning("interrupted before the CP-SAT search ran: keeping the best plan so far")
         plan = _to_plan(prep, best[-1], SolveStatus.FEASIBLE, None, proven=False, baseline=False)
@@ -77,8 +93,10 @@ def solve_fcfs_plan(instance: Instance) -> Plan:
     return solve(instance, SolveOptions(method="fcfs")).plan
 
 
-def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], baseline: Plan, started: float) -> Result:
-    """Decomposition, then the two CP-SAT stages; `best` holds the best schedule known so far."""
+def _solve_cp(
+    prep: Prepared, options: SolveOptions, anchor: Anchor, best: list[Schedule], baseline: Plan, started: float
+) -> Result:
+    """Decomposition, then the CP-SAT stages; `best` holds the best acceptable schedule known so far."""
 
     deterministic = options.workers == 1
     spent = 0.0  # nominal seconds handed out so far (deterministic mode)
@@ -89,8 +107,9 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
             return max(0.1, options.time_limit_s - spent)
         return max(0.1, options.time_limit_s - (time.monotonic() - started))
 
-    start_plan = best[-1]
-    start_service = score(prep, start_plan).service
+    # the starting plan: a schedule acceptable for the re-plan's constraints, or none
+    start_plan: Schedule | None = best[-1] if admissible(anchor, best[-1]) else None
+    start_service = score(prep, start_plan).service if start_plan is not None else None
     upper: int | None = _static_bound(prep)
     if options.decompose and len(prep.instance.sectors) > 1:
         share = options.decompose_share
@@ -102,62 +121,88 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
         if parts.upper_bound is not None:
             upper = min(upper, parts.upper_bound)
         sector_service = score(prep, parts.schedule).service
-        if upper is not None and max(sector_service, start_service) > upper:
-            log.error(
-                "sector bound %d is below a known plan's service %d: ignoring it",
-                upper,
-                max(sector_service, start_service),
-            )
+        known = max(sector_service, baseline.objective.service)
+        if upper is not None and known > upper:
+            log.error("sector bound %d is below a known plan's service %d: ignoring it", upper, known)
             upper = None
-        log.info("sector decomposition: service %d (FCFS %d), upper bound %s", sector_service, start_service, upper)
-        if sector_service > start_service:
+        log.info("sector decomposition: service %d (FCFS %s), upper bound %s", sector_service, start_service, upper)
+        if admissible(anchor, parts.schedule) and (start_service is None or sector_service > start_service):
             start_plan, start_service = parts.schedule, sector_service
             best.append(parts.schedule)
-    if upper is not None and start_service >= upper:
+    v = build_model(prep, anchor)
+    restable = anchor.baseline is not None  # stability ranks plans between service and cost
+    if restable:
+        objective.maximise_service_then_stability(v)
+    else:
+        objective.maximise_service(v)
+    weight = objective.stability_weight(v) if restable else 1
+    baseline_is_start = False
+    if anchor.baseline is not None:
+        # the baseline, without what no longer fits, is the natural start: hint it and see whether it completes
+        kept = repaired(prep, anchor.baseline)
+        add_hint(v, kept, relabel=False)
+        if complete_hint(v, time_limit_s=min(3.0, 0.1 * remaining())):
+            kept_service = score(prep, kept).service
+            if admissible(anchor, kept) and (start_service is None or kept_service >= start_service):
+                start_plan, start_service, baseline_is_start = kept, kept_service, True
+                best.append(kept)
+                log.info("the baseline is still valid: service %d", kept_service)
+    if start_plan is not None and not baseline_is_start:
+        hinted = add_hint(v, start_plan, relabel=not anchor.pins_aircraft)
+        complete_hint(v, time_limit_s=min(3.0, 0.1 * remaining()))
+        log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
+    if upper is not None and start_service is not None and start_service >= upper:
         log.info("the starting plan reaches the upper bound: proven optimal before the full model")
-    v = build_model(prep)
-    hinted = add_hint(v, start_plan)
-    objective.maximise_service(v)
-    complete_hint(v, time_limit_s=min(3.0, 0.1 * remaining()))
-    log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
     interrupted = False
     schedule: Schedule | None = start_plan
     model_service: int | None = start_service
     bound = upper
-    service_proven = upper is not None and start_service >= upper
-    cost_proven = False
-    if not service_proven:
+    service_proven = upper is not None and start_service is not None and start_service >= upper
+    infeasible = False
+    max_changes: int | None = None
+    first = None
+    if not service_proven or restable:
         if upper is not None:
             v.model.add(v.terms.service <= upper)  # a valid cut from the sector relaxations
         budget = remaining() * (1 - options.cost_stage_share)
         first = run_stage(
             v.model,
-            "service",
+            "service" if not restable else "service, then fewest changes",
             budget,
             options.workers,
             options.seed,
             options.progress,
             options.log_search,
+            scale=weight,
         )
         log.info(
-            "stage 1 (service): %s objective %s bound %s in %.1fs",
+            "stage 1 (service%s): %s objective %s bound %s in %.1fs",
+            ", then fewest changes" if restable else "",
             first.status,
             first.objective,
             first.bound,
             first.wall_time_s,
         )
         spent += budget
-        if first.bound is not None:
-            bound = round(first.bound) if bound is None else min(bound, round(first.bound))
+        if first.bound is not None and first.has_solution:
+            # weight * service - changes <= bound, with 0 <= changes <= weight - 1
+            first_bound = (math.floor(first.bound + 1e-6) + weight - 1) // weight
+            bound = first_bound if bound is None else min(bound, first_bound)
         interrupted = first.interrupted
-        service_proven = first.status == "OPTIMAL"
+        service_proven = service_proven or first.status == "OPTIMAL"
+        infeasible = first.status == "INFEASIBLE"
         if first.has_solution:
-            schedule, model_service = decode(v, first.solver), round(first.objective)
-            hint_solution(v, first.solver)
-        else:
-            model_service = None
-    if model_service is not None and not interrupted:
-        objective.minimise_cost_keeping(v, model_service)
+            found = round(first.solver.value(v.terms.service))
+            if model_service is None or found >= model_service:
+                schedule, model_service = decode(v, first.solver), found
+                max_changes = round(first.solver.value(v.terms.changes)) if restable else None
+                hint_solution(v, first.solver)
+    if infeasible and (anchor.frozen_sorties or anchor.frozen_relocations) and not anchor.require:
+        raise InputError("baseline: the flights that took off before --now cannot all be kept in this instance.")
+    changes_proven = not restable or (first is not None and first.status == "OPTIMAL")
+    cost_proven = False
+    if model_service is not None and not interrupted and (not restable or max_changes is not None):
+        objective.minimise_cost_keeping(v, model_service, max_changes)
         second = run_stage(
             v.model,
             "cost",
@@ -175,12 +220,23 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
             cost_proven = second.status == "OPTIMAL"
     chosen = schedule
     note = None
-    if chosen is None:
+    status: SolveStatus | None = None
+    if chosen is None and start_plan is not None:
         chosen, note = start_plan, "CP-SAT found no plan in the time limit; this is its starting plan"
-    elif score(prep, chosen).service < start_service:
+    elif chosen is None:
+        chosen = best[0]
+        status = SolveStatus.INFEASIBLE if infeasible else SolveStatus.UNKNOWN
+        note = (
+            "no plan serves every required request and keeps the frozen flights"
+            if infeasible
+            else "CP-SAT found no plan meeting the re-plan's requirements in the time limit"
+        ) + "; this is the FCFS plan"
+    elif start_service is not None and score(prep, chosen).service < start_service:
         chosen, note = start_plan, "CP-SAT's best plan scored below its starting plan; this is the starting plan"
         service_proven = cost_proven = False
-    status = SolveStatus.OPTIMAL if service_proven and cost_proven else SolveStatus.FEASIBLE
+    if status is None:
+        proven = service_proven and cost_proven and changes_proven
+        status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
     plan = _to_plan(prep, chosen, status, bound, proven=service_proven, baseline=False)
     gap = gap_of(plan.objective.service, bound)
     plan.run.update(
@@ -203,6 +259,14 @@ def _solve_cp(prep: Prepared, options: SolveOptions, best: list[Schedule], basel
             },
         }
     )
+    if anchor.baseline is not None:
+        plan.run["changes"] = changes(anchor.baseline, chosen)
+        plan.run["changes_proven_minimal"] = changes_proven and service_proven
+    if anchor.not_before is not None:
+        plan.run["now"] = format_instant(prep.timeline.instant(anchor.not_before))
+        plan.run["frozen_flights"] = len(anchor.frozen_sorties) + len(anchor.frozen_relocations)
+    if anchor.require:
+        plan.run["required"] = sorted(anchor.require)
     if note:
         plan.run["note"] = note
     return Result(

@@ -11,6 +11,7 @@ from collections import defaultdict
 from ortools.sat.python import cp_model
 
 from allocator.domain import Aircraft
+from allocator.solver.anchor import Anchor
 from allocator.solver.scoring import fairness_floor, merge_intervals
 from allocator.solver.variables import FillVar, RelocationSlot, RuleVars, SortieVar, Variables
 
@@ -432,3 +433,59 @@ def identity_key(prep, ac: Aircraft) -> tuple:
         prep.hours_min(ac),
         prep.max_relocations(ac),
     )
+
+
+def add_frozen(v: Variables, anchor: Anchor) -> None:
+    """SPEC 9: baseline flights that took off before `now` are kept exactly as flown."""
+    m = v.model
+    for s in v.frozen:
+        m.add(s.present == 1)
+        m.add(v.on[s.shape.request] == s.on_domain.min())
+    for ac_id, slots in v.slots.items():
+        flown = [r for r in anchor.frozen_relocations if r.aircraft == ac_id]
+        for slot, r in zip(slots, sorted(flown), strict=False):
+            route = slot.routes.get((r.origin, r.dest))
+            if route is None:
+                m.add_bool_or([])  # this relocation cannot be flown again: no plan keeps it
+                continue
+            m.add(route == 1)
+            m.add(slot.start == r.takeoff)
+
+
+def add_not_before(v: Variables, anchor: Anchor) -> None:
+    """SPEC 9: nothing new takes off before `now` (sorties are cut by their on-station domains)."""
+    if anchor.not_before is None:
+        return
+    for ac_id, slots in v.slots.items():
+        frozen = sum(1 for r in anchor.frozen_relocations if r.aircraft == ac_id)
+        for slot in slots[frozen:]:
+            v.model.add(slot.start >= anchor.not_before).only_enforce_if(slot.present)
+
+
+def add_required(v: Variables, anchor: Anchor) -> None:
+    """Requests named as required are served."""
+    for rid in sorted(anchor.require):
+        v.model.add(v.served[rid] == 1)
+
+
+def add_stability(v: Variables, anchor: Anchor) -> None:
+    """SPEC 9 / issue 4: `kept[b]` only if baseline sortie `b` is flown unchanged (same aircraft, request,
+    base, on-station minute; the duration fixes off-station)."""
+    if anchor.baseline is None:
+        return
+    m = v.model
+    for b in sorted(anchor.baseline.sorties):
+        same = [
+            s
+            for s in v.sorties.get(b.request, [])
+            if s.shape.aircraft == b.aircraft
+            and s.shape.base == b.base
+            and s.shape.duration_min == b.off_station - b.on_station
+            and s.on_domain.contains(b.on_station)
+        ]
+        if not same:
+            continue  # cannot be kept: a change whatever the plan
+        kept = m.new_bool_var(f"kept[{b.request},{b.aircraft}]")
+        m.add_bool_or([s.present for s in same]).only_enforce_if(kept)
+        m.add(v.on[b.request] == b.on_station).only_enforce_if(kept)
+        v.kept.append(kept)

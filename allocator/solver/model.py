@@ -10,8 +10,10 @@ from ortools.sat.python import cp_model
 from allocator.domain import Aircraft
 from allocator.solver import constraints as rules
 from allocator.solver import objective
-from allocator.solver.prepare import Prepared
+from allocator.solver.anchor import Anchor
+from allocator.solver.prepare import Prepared, SortieShape
 from allocator.solver.variables import (
+    Domain,
     RelocationSlot,
     SortieVar,
     Variables,
@@ -22,13 +24,16 @@ from allocator.solver.variables import (
 log = logging.getLogger(__name__)
 
 
-def build_model(prep: Prepared) -> Variables:
-    """The full model of SPEC sections 4 and 5 for an instance."""
+def build_model(prep: Prepared, anchor: Anchor | None = None) -> Variables:
+    """The full model of SPEC sections 4 and 5 for an instance; with an anchor, also the frozen flights,
+    the earliest new takeoff, the required requests and the stability term of a re-plan (SPEC section 9)."""
+    anchor = anchor or Anchor()
     v = Variables(model=cp_model.CpModel(), prep=prep)
     _request_variables(v)
     for ac in prep.instance.aircraft:
-        _relocation_slots(v, ac)
-        _sortie_candidates(v, ac)
+        _relocation_slots(v, ac, anchor)
+        _sortie_candidates(v, ac, anchor.not_before)
+        _frozen_sorties(v, ac, anchor)
         _maintenance_intervals(v, ac)
     rules.add_service(v)
     rules.add_one_sortie_per_request(v)
@@ -41,7 +46,12 @@ def build_model(prep: Prepared) -> Variables:
     rules.add_fairness(v)
     rules.add_redundant_cumulatives(v)
     rules.add_incompatibility_cliques(v)
-    rules.add_symmetry_breaking(v)
+    if not anchor.pins_aircraft:
+        rules.add_symmetry_breaking(v)
+    rules.add_frozen(v, anchor)
+    rules.add_not_before(v, anchor)
+    rules.add_required(v, anchor)
+    rules.add_stability(v, anchor)
     objective.define(v)
     stats = Counter(len(s) for s in v.sorties.values())
     log.info(
@@ -65,10 +75,14 @@ def _request_variables(v: Variables) -> None:
         v.sorties[req.id] = []
 
 
-def _relocation_slots(v: Variables, ac: Aircraft) -> None:
-    """One optional relocation interval per allowed relocation, with a Boolean per route."""
+def _relocation_slots(v: Variables, ac: Aircraft, anchor: Anchor) -> None:
+    """One optional relocation interval per allowed relocation, with a Boolean per route (the baseline's
+    destinations are always among the routes, so that its relocations can be kept)."""
     prep, m = v.prep, v.model
     dests = relocation_destinations(prep, ac)
+    if prep.max_relocations(ac) > 0:
+        extra = {base for r in anchor.baseline_relocations(ac.id) for base in (r.origin, r.dest)}
+        dests += sorted(extra - set(dests) - {ac.home_base})
     v.destinations[ac.id] = dests
     v.slots[ac.id] = []
     if not dests:
@@ -92,8 +106,9 @@ def _relocation_slots(v: Variables, ac: Aircraft) -> None:
         v.slots[ac.id].append(RelocationSlot(k, present, routes, ferry, start, size, end, interval))
 
 
-def _sortie_candidates(v: Variables, ac: Aircraft) -> None:
-    """Optional sortie intervals for every (request, base, slot) the aircraft could possibly fly."""
+def _sortie_candidates(v: Variables, ac: Aircraft, not_before: int | None) -> None:
+    """Optional sortie intervals for every (request, base, slot) the aircraft could possibly fly (taking
+    off at `not_before` or later, when given)."""
     prep, m = v.prep, v.model
     kind = prep.type_of(ac)
     budget = prep.hours_min(ac)
@@ -112,6 +127,8 @@ def _sortie_candidates(v: Variables, ac: Aircraft) -> None:
                 if shape.flight_min > kind.endurance_min or shape.flight_min > budget:
                     continue
                 domain = feasible_on_domain(prep, ac, req, shape, k)
+                if not_before is not None:
+                    domain = domain.intersection_with(Domain(not_before + shape.out_min, prep.horizon_min))
                 if domain.is_empty():
                     continue
                 name = f"assign[{req.id},{ac.id},{base},{k}]"
@@ -124,6 +141,29 @@ def _sortie_candidates(v: Variables, ac: Aircraft) -> None:
                 sv = SortieVar(shape, k, present, interval, domain, kind.turnaround_min, rate * shape.flight_min)
                 v.sorties[req.id].append(sv)
                 v.by_aircraft[ac.id].append(sv)
+
+
+def _frozen_sorties(v: Variables, ac: Aircraft, anchor: Anchor) -> None:
+    """A sortie for each of the aircraft's frozen baseline sorties, shaped exactly as it was flown."""
+    kind = v.prep.type_of(ac)
+    rate = round(kind.cost_per_hour * 100)
+    relocations = anchor.baseline_relocations(ac.id)
+    for f in anchor.frozen_sorties:
+        if f.aircraft != ac.id:
+            continue
+        shape = SortieShape(ac.id, f.request, f.base, f.on_station - f.takeoff, f.landing - f.off_station,
+                            f.off_station - f.on_station)
+        slot = sum(1 for r in relocations if r.landing <= f.takeoff)
+        present = v.model.new_bool_var(f"frozen[{f.request},{ac.id}]")
+        interval = v.model.new_optional_fixed_size_interval_var(
+            v.on[f.request] - shape.out_min, shape.flight_min + kind.turnaround_min, present,
+            f"frozen_sortie[{f.request},{ac.id}]",
+        )
+        domain = Domain(f.on_station, f.on_station)
+        sv = SortieVar(shape, slot, present, interval, domain, kind.turnaround_min, rate * shape.flight_min)
+        v.frozen.append(sv)
+        v.sorties[f.request].append(sv)
+        v.by_aircraft[ac.id].append(sv)
 
 
 def _maintenance_intervals(v: Variables, ac: Aircraft) -> None:

@@ -1,6 +1,8 @@
 """The objective of SPEC section 5 as named terms, and the lexicographic stages.
 
-Stage 1 maximises `service`; stage 2 keeps `service` at its stage-1 value and minimises `cost`.
+Stage 1 maximises `service`; stage 2 keeps `service` at its stage-1 value and minimises `cost`. A
+re-plan against a baseline ranks by stability between the two: no service lost, then the fewest changed
+baseline sorties (folded into stage 1 with a weight), then cost.
 Cost is kept in integer units of cents-per-hour x minutes (dollars = units / 6000).
 """
 
@@ -22,6 +24,7 @@ class Terms:
     fairness_penalty: cp_model.LinearExprT
     service: cp_model.LinearExprT
     cost: cp_model.LinearExprT
+    changes: cp_model.LinearExprT  # baseline sorties that could be kept but are not (0 without a baseline)
 
 
 def define(v: Variables) -> Terms:
@@ -40,6 +43,7 @@ def define(v: Variables) -> Terms:
         fairness_penalty=fairness_penalty,
         service=value_served - coverage_penalty - fairness_penalty,
         cost=sum(cost_terms),
+        changes=len(v.kept) - sum(v.kept),
     )
     v.terms = terms
     return terms
@@ -50,7 +54,21 @@ def maximise_service(v: Variables) -> None:
     v.model.maximize(v.terms.service)
 
 
-def minimise_cost_keeping(v: Variables, service: int) -> None:
-    """Stage 2: no service lost, then the cheapest plan."""
+def stability_weight(v: Variables) -> int:
+    """A weight on service larger than any possible number of changes."""
+    return len(v.kept) + 1
+
+
+def maximise_service_then_stability(v: Variables) -> None:
+    """Stages service and stability of a re-plan in one: `weight * service - changes` ranks plans by
+    service first, then by the fewest changed baseline sorties."""
+    v.model.maximize(stability_weight(v) * v.terms.service - v.terms.changes)
+
+
+def minimise_cost_keeping(v: Variables, service: int, changes: int | None = None) -> None:
+    """Last stage: no service lost (and no more changes than the stability stage found), then the
+    cheapest plan."""
     v.model.add(v.terms.service >= service)
+    if changes is not None:
+        v.model.add(v.terms.changes <= changes)
     v.model.minimize(v.terms.cost)

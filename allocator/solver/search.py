@@ -228,11 +228,15 @@ def canonical(v: Variables, schedule: Schedule) -> Schedule:
     )
 
 
-def add_hint(v: Variables, schedule: Schedule) -> int:
-    """Hint the model with a valid schedule (e.g. the FCFS plan); returns the number of sorties hinted."""
+def add_hint(v: Variables, schedule: Schedule, relabel: bool = True) -> int:
+    """Hint the model with a valid schedule (e.g. the FCFS plan); returns the number of sorties hinted.
+    With `relabel`, identical aircraft are renamed to follow the symmetry-breaking order (not for a
+    re-plan, where aircraft identities matter)."""
     m = v.model
     m.clear_hints()
-    schedule = canonical(v, without_dominated_relocations(v, schedule))
+    schedule = without_dominated_relocations(v, schedule)
+    if relabel:
+        schedule = canonical(v, schedule)
     relocations: dict[str, list[RelocationMin]] = defaultdict(list)
     for r in sorted(schedule.relocations):
         relocations[r.aircraft].append(r)
@@ -240,6 +244,8 @@ def add_hint(v: Variables, schedule: Schedule) -> int:
     for s in schedule.sorties:
         slot = sum(1 for r in relocations[s.aircraft] if r.landing <= s.takeoff)
         chosen.add((s.aircraft, s.request, s.base, slot))
+    frozen = {id(s) for s in v.frozen}
+    frozen_pairs = {(s.shape.aircraft, s.shape.request) for s in v.frozen}
     hinted = 0
     on_hint: dict[str, int] = {s.request: s.on_station for s in schedule.sorties}
     for rid, sorties in v.sorties.items():
@@ -247,7 +253,12 @@ def add_hint(v: Variables, schedule: Schedule) -> int:
         if rid in on_hint:
             m.add_hint(v.on[rid], on_hint[rid])
         for s in sorties:
-            pick = (s.shape.aircraft, s.shape.request, s.shape.base, s.slot) in chosen
+            if id(s) in frozen:
+                pick = True
+            elif (s.shape.aircraft, s.shape.request) in frozen_pairs:
+                pick = False
+            else:
+                pick = (s.shape.aircraft, s.shape.request, s.shape.base, s.slot) in chosen
             hinted += pick
             m.add_hint(s.present, pick)
     for ac_id, slots in v.slots.items():

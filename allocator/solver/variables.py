@@ -113,6 +113,8 @@ class Variables:
     flight_minutes: dict[str, cp_model.LinearExprT] = field(default_factory=dict)
     rules: list[RuleVars] = field(default_factory=list)
     fairness_deficit: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    frozen: list[SortieVar] = field(default_factory=list)  # baseline sorties flown before `now`
+    kept: list[cp_model.IntVar] = field(default_factory=list)  # per baseline sortie: kept unchanged
     terms: Any = None  # objective.Terms, set by objective.define
 
     def flights(self, aircraft_id: str) -> list[cp_model.IntervalVar]:

@@ -1,0 +1,200 @@
+"""What a re-plan must respect beyond SPEC section 4 (SPEC section 9): the baseline plan to stay close
+to, the baseline flights frozen because they took off before `now`, and requests that must be served.
+
+A baseline sortie is *kept* when the new plan has a sortie with the same aircraft, request, base,
+on-station and off-station minutes; every other baseline sortie is a *change* (moved to another
+aircraft, retimed, re-tasked or cancelled: one each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from allocator.domain import Aircraft, Request
+from allocator.errors import InputError
+from allocator.result import Plan
+from allocator.solver.prepare import Prepared
+from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
+from allocator.timeline import format_instant
+
+
+@dataclass
+class Anchor:
+    """Baseline, frozen flights, earliest new takeoff and required requests (all optional)."""
+
+    baseline: Schedule | None = None
+    frozen_sorties: list[SortieMin] = field(default_factory=list)
+    frozen_relocations: list[RelocationMin] = field(default_factory=list)
+    not_before: int | None = None
+    require: frozenset[str] = frozenset()
+
+    @property
+    def constrains(self) -> bool:
+        """Whether some plans valid under SPEC section 4 are not acceptable (frozen, now, required)."""
+        return bool(self.frozen_sorties or self.frozen_relocations or self.not_before or self.require)
+
+    @property
+    def pins_aircraft(self) -> bool:
+        """Whether aircraft identities matter (identical aircraft are no longer interchangeable)."""
+        return self.baseline is not None or bool(self.frozen_sorties or self.frozen_relocations)
+
+    def baseline_relocations(self, aircraft_id: str) -> list[RelocationMin]:
+        if self.baseline is None:
+            return []
+        return sorted(r for r in self.baseline.relocations if r.aircraft == aircraft_id)
+
+
+def schedule_of(prep: Prepared, plan: Plan) -> Schedule:
+    """A plan in minutes since the horizon start (plan instants are whole minutes)."""
+    m = prep.timeline.minutes
+    return Schedule(
+        sorties=[
+            SortieMin(m(s.takeoff), s.aircraft, s.request, s.base, m(s.on_station), m(s.off_station), m(s.landing))
+            for s in plan.sorties
+        ],
+        relocations=[RelocationMin(m(r.takeoff), r.aircraft, r.from_, r.to, m(r.landing)) for r in plan.relocations],
+    )
+
+
+def anchor_of(
+    prep: Prepared, baseline: Plan | None, now: datetime | None, require: frozenset[str] = frozenset()
+) -> Anchor:
+    """Read the options of a re-plan against the instance; InputError when they cannot be honoured."""
+    inst = prep.instance
+    known = {r.id for r in inst.requests}
+    unknown = sorted(set(require) - known)
+    if unknown:
+        raise InputError(f"required request {unknown[0]} is not in instance {inst.name}.")
+    schedule = schedule_of(prep, baseline) if baseline is not None else None
+    anchor = Anchor(baseline=schedule, require=frozenset(require))
+    if now is None:
+        return anchor
+    if now.tzinfo is None:
+        raise InputError(f"--now {now.isoformat()} has no UTC offset; write it like 2026-12-01T12:00:00-07:00.")
+    anchor.not_before = min(max(0, prep.timeline.ceil(now)), prep.horizon_min)
+    if schedule is not None:
+        anchor.frozen_sorties = sorted(s for s in schedule.sorties if s.takeoff < anchor.not_before)
+        anchor.frozen_relocations = sorted(r for r in schedule.relocations if r.takeoff < anchor.not_before)
+        _check_frozen(prep, anchor, now)
+    return anchor
+
+
+def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
+    """Frozen flights must still make sense in the (possibly changed) instance."""
+    inst = prep.instance
+    aircraft = {a.id: a for a in inst.aircraft}
+    requests = {r.id: r for r in inst.requests}
+    when = format_instant(now)
+    for f in [*anchor.frozen_sorties, *anchor.frozen_relocations]:
+        what = (
+            f"the sortie of {f.aircraft} for {f.request}"
+            if isinstance(f, SortieMin)
+            else f"the relocation of {f.aircraft} to {f.dest}"
+        )
+        lead = f"baseline: {what} took off before {when} and must be kept as flown, but"
+        ac = aircraft.get(f.aircraft)
+        if ac is None:
+            raise InputError(f"{lead} aircraft {f.aircraft} is no longer in the instance.")
+        if isinstance(f, SortieMin):
+            req = requests.get(f.request)
+            if req is None:
+                raise InputError(f"{lead} request {f.request} is no longer in the instance.")
+            if not prep.eligible(req, prep.type_of(ac)):
+                raise InputError(f"{lead} {ac.type} no longer meets request {req.id}'s capabilities or types.")
+            lo, hi = prep.window(req)
+            if f.off_station - f.on_station != req.duration_min or f.on_station < lo or f.off_station > hi:
+                raise InputError(f"{lead} it no longer fits request {req.id}'s window and duration.")
+        else:
+            if f.landing - f.takeoff != prep.ferry(ac, f.origin, f.dest):
+                raise InputError(f"{lead} it did not take the shortest ferry time, which re-planning assumes.")
+        block_end = f.landing + prep.type_of(ac).turnaround_min
+        for start, end in prep.maintenance(ac):
+            if f.takeoff < end and start < block_end:
+                since = format_instant(prep.timeline.instant(start))
+                raise InputError(f"{lead} it overlaps maintenance of {f.aircraft} from {since}.")
+
+
+def admissible(anchor: Anchor, schedule: Schedule) -> bool:
+    """Whether a schedule (valid under SPEC section 4) also honours the frozen flights, `now` and the
+    required requests."""
+    if not anchor.require <= schedule.served():
+        return False
+    sorties, relocations = set(schedule.sorties), set(schedule.relocations)
+    if not (set(anchor.frozen_sorties) <= sorties and set(anchor.frozen_relocations) <= relocations):
+        return False
+    if anchor.not_before is None:
+        return True
+    frozen = set(anchor.frozen_sorties) | set(anchor.frozen_relocations)
+    return all(f.takeoff >= anchor.not_before for f in [*sorties, *relocations] if f not in frozen)
+
+
+def sortie_key(s: SortieMin) -> tuple[str, str, str, int, int]:
+    """What must be equal for a baseline sortie to count as kept."""
+    return (s.aircraft, s.request, s.base, s.on_station, s.off_station)
+
+
+def changes(baseline: Schedule, schedule: Schedule) -> int:
+    """Baseline sorties that the schedule does not keep (moved, retimed, re-tasked or cancelled)."""
+    kept = {sortie_key(s) for s in schedule.sorties}
+    return sum(1 for s in baseline.sorties if sortie_key(s) not in kept)
+
+
+def repaired(prep: Prepared, schedule: Schedule) -> Schedule:
+    """The baseline without the flights that no longer fit the (changed) instance: each aircraft's
+    flights from the first one that breaks a rule onwards, and requests left with the wrong number of
+    sorties. A starting point for the search; the model decides whether it is valid."""
+    inst = prep.instance
+    aircraft = {a.id: a for a in inst.aircraft}
+    requests = {r.id: r for r in inst.requests}
+    cut: dict[str, int] = {}  # aircraft -> takeoff minute from which its flights are dropped
+    for ac_id, flights in schedule.by_aircraft().items():
+        ac = aircraft.get(ac_id)
+        if ac is None:
+            cut[ac_id] = -1
+            continue
+        kind = prep.type_of(ac)
+        base, used, relocations = ac.home_base, 0, 0
+        for f in flights:
+            used += f.landing - f.takeoff
+            ok = prep.available_from(ac) <= f.takeoff and f.landing <= prep.horizon_min and used <= prep.hours_min(ac)
+            ok = ok and not any(
+                f.takeoff < end and start < f.landing + kind.turnaround_min for start, end in prep.maintenance(ac)
+            )
+            if isinstance(f, SortieMin):
+                req = requests.get(f.request)
+                ok = ok and req is not None and f.base == base and _sortie_fits(prep, ac, req, f)
+            else:
+                relocations += 1
+                ok = ok and f.origin == base and relocations <= prep.max_relocations(ac)
+                base = f.dest
+            if not ok:
+                cut[ac_id] = f.takeoff
+                break
+    sorties = [s for s in schedule.sorties if s.takeoff < cut.get(s.aircraft, prep.horizon_min + 1)]
+    while True:
+        count: dict[str, int] = {}
+        for s in sorties:
+            count[s.request] = count.get(s.request, 0) + 1
+        short = {rid for rid, n in count.items() if n != requests[rid].aircraft_count}
+        if not short:
+            break
+        sorties = [s for s in sorties if s.request not in short]
+    relocations_kept = [r for r in schedule.relocations if r.takeoff < cut.get(r.aircraft, prep.horizon_min + 1)]
+    return Schedule(sorties=sorties, relocations=relocations_kept)
+
+
+def _sortie_fits(prep: Prepared, ac: Aircraft, req: Request, s: SortieMin) -> bool:
+    """SPEC 4.1-4.4 for one sortie of a baseline in the changed instance."""
+    kind = prep.type_of(ac)
+    lo, hi = prep.window(req)
+    shape = prep.shape(ac, req, s.base)
+    return (
+        prep.eligible(req, kind)
+        and s.off_station - s.on_station == req.duration_min
+        and lo <= s.on_station
+        and s.off_station <= hi
+        and s.on_station - s.takeoff >= shape.out_min
+        and s.landing - s.off_station >= shape.back_min
+        and s.landing - s.takeoff <= kind.endurance_min
+    )

@@ -1,0 +1,155 @@
+"""Re-planning (SPEC section 9): the baseline as a stability stage, flights frozen before `now`, and
+requests that must be served. Plans are checked by the autouse fixture, which also checks that frozen
+flights are kept and nothing new takes off before `now`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+import allocator
+from allocator import SolveOptions
+from allocator.domain import Instance
+from allocator.errors import InputError
+from allocator.result import Plan, SolveStatus
+from factory import aircraft, make, request, t
+
+FAST = SolveOptions(time_limit_s=10, workers=2, seed=0)
+
+
+def solve(inst: Instance, **changes) -> allocator.Result:
+    options = SolveOptions(**{**FAST.__dict__, **changes})
+    return allocator.solve(inst, options)
+
+
+def served(plan: Plan) -> set[str]:
+    return {s.request for s in plan.sorties}
+
+
+def flights(plan: Plan) -> set[tuple]:
+    return {(s.aircraft, s.request, s.takeoff, s.on_station, s.landing) for s in plan.sorties}
+
+
+def down(inst: Instance, aircraft_id: str, start: str, end: str = "23:59") -> Instance:
+    """The instance with one more maintenance window on an aircraft."""
+    data = inst.model_dump(mode="json", by_alias=True)
+    for ac in data["aircraft"]:
+        if ac["id"] == aircraft_id:
+            ac["maintenance"] = [*ac.get("maintenance", []), {"start": t(start), "end": t(end)}]
+    return Instance.model_validate(data)
+
+
+def instant(hhmm: str) -> datetime:
+    return datetime.fromisoformat(t(hhmm))
+
+
+# two identical helicopters, four requests: two in the morning, two in the afternoon
+FLEET = [aircraft("H1"), aircraft("H2")]
+REQUESTS = [
+    request("AM1", start="08:00", end="10:00", priority=2),
+    request("AM2", start="08:00", end="10:00", priority=3),
+    request("PM1", start="14:00", end="16:00", priority=2),
+    request("PM2", start="14:00", end="16:00", priority=3),
+]
+
+
+def test_replanning_an_unchanged_instance_keeps_the_baseline():
+    inst = make(FLEET, REQUESTS)
+    first = solve(inst)
+    again = solve(inst, baseline=first.plan)
+    assert again.status == SolveStatus.OPTIMAL
+    assert again.plan.run["changes"] == 0
+    assert flights(again.plan) == flights(first.plan)
+    assert again.plan.objective == first.plan.objective
+
+
+def test_aircraft_down_changes_only_its_own_sorties():
+    inst = make([*FLEET, aircraft("H3")], REQUESTS)
+    first = solve(inst)
+    victim = next(s.aircraft for s in first.plan.sorties if s.request == "PM1")
+    others = {f for f in flights(first.plan) if f[0] != victim}
+    result = solve(down(inst, victim, "12:00"), baseline=first.plan)
+    assert result.status == SolveStatus.OPTIMAL
+    assert served(result.plan) == served(first.plan)  # a third helicopter takes over
+    assert others <= flights(result.plan)
+    moved = sum(1 for s in first.plan.sorties if s.aircraft == victim and s.takeoff >= instant("12:00"))
+    assert result.plan.run["changes"] == moved >= 1
+
+
+def test_without_a_spare_aircraft_the_lower_priority_request_is_dropped():
+    inst = make(FLEET, REQUESTS)
+    first = solve(inst)
+    victim = next(s.aircraft for s in first.plan.sorties if s.request == "PM1")
+    result = solve(down(inst, victim, "12:00"), baseline=first.plan)
+    assert result.status == SolveStatus.OPTIMAL
+    assert served(result.plan) == {"AM1", "AM2", "PM1"}
+    assert result.service == 200 + 50 + 200
+
+
+def test_flights_before_now_are_frozen_even_when_moving_them_would_pay():
+    # the baseline flies the priority-3 request in the morning; a priority-1 request arrives for the
+    # same slot: before `now` nothing can change, after `now` the new request takes the aircraft
+    inst = make([aircraft("H1")], [request("AM2", start="08:00", end="09:30", priority=3)])
+    first = solve(inst)
+    assert served(first.plan) == {"AM2"}
+    urgent = make([aircraft("H1")], [request("AM2", start="08:00", end="09:30", priority=3),
+                                     request("P1", start="08:00", end="09:30", priority=1)])
+    free = solve(urgent, baseline=first.plan)
+    assert served(free.plan) == {"P1"}
+    frozen = solve(urgent, baseline=first.plan, now=instant("08:00"))
+    assert served(frozen.plan) == {"AM2"}
+    assert flights(frozen.plan) == flights(first.plan)
+    assert frozen.plan.run["frozen_flights"] == 1
+
+
+def test_nothing_new_takes_off_before_now():
+    inst = make([aircraft("H1")], [request("R1", start="08:00", end="12:00")])
+    result = solve(inst, now=instant("10:00"))
+    assert served(result.plan) == {"R1"}
+    assert min(s.takeoff for s in result.plan.sorties) >= instant("10:00")
+
+
+def test_request_that_can_only_be_flown_before_now_is_not_served():
+    inst = make([aircraft("H1")], [request("R1", start="08:00", end="09:30")])
+    result = solve(inst, now=instant("10:00"))
+    assert result.status == SolveStatus.OPTIMAL
+    assert served(result.plan) == set()
+
+
+def test_frozen_flight_overlapping_new_maintenance_is_a_clear_input_error():
+    inst = make([aircraft("H1")], [request("R1", start="08:00", end="09:30")])
+    first = solve(inst)
+    with pytest.raises(InputError, match="H1.*R1.*maintenance"):
+        solve(down(inst, "H1", "08:30"), baseline=first.plan, now=instant("09:00"))
+
+
+def test_frozen_flight_of_a_cancelled_request_is_a_clear_input_error():
+    inst = make([aircraft("H1")], [request("R1", start="08:00", end="09:30")])
+    first = solve(inst)
+    other = make([aircraft("H1")], [request("R2", start="12:00", end="14:00")])
+    with pytest.raises(InputError, match="R1 is no longer in the instance"):
+        solve(other, baseline=first.plan, now=instant("09:00"))
+
+
+def test_required_request_is_served_at_the_expense_of_a_better_one():
+    inst = make([aircraft("H1")], [request("HIGH", priority=2, end="09:30"), request("LOW", priority=4, end="09:30")])
+    free = solve(inst)
+    assert served(free.plan) == {"HIGH"}
+    forced = solve(inst, require=frozenset({"LOW"}))
+    assert forced.status == SolveStatus.OPTIMAL
+    assert served(forced.plan) == {"LOW"}
+    assert forced.service == 10
+
+
+def test_required_request_that_cannot_be_flown_gives_infeasible():
+    inst = make([aircraft("H1")], [request("R1", caps=["hoist"]), request("R2")])
+    result = solve(inst, require=frozenset({"R1"}))
+    assert result.status == SolveStatus.INFEASIBLE
+    assert "required" in result.plan.run["note"]
+
+
+def test_unknown_required_request_is_a_clear_input_error():
+    inst = make([aircraft("H1")], [request("R1")])
+    with pytest.raises(InputError, match="R9"):
+        solve(inst, require=frozenset({"R9"}))
