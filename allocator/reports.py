@@ -130,3 +130,34 @@ def headline(plan: Plan, baseline: Plan | None = None) -> Text:
             f"optimized {delta:+d} service"
         )
     return Text(text)
+
+
+def fulfilment_table(plan: Plan, baseline: Plan | None = None) -> Table:
+    """Requests asked and met per agency and per sector (the GAO-12-518 measure), with value, and the
+    FCFS baseline's % met alongside when given."""
+    table = Table(title="Fulfilment per agency and sector", title_justify="left")
+    for col in ("", "requests", "met", "% met", "value asked", "value met", "% value met"):
+        table.add_column(col, justify="right" if col else "left")
+    if baseline is not None:
+        table.add_column("FCFS % met", justify="right")
+    for scope, label in (("per_agency", "agency"), ("per_sector", "sector")):
+        theirs = baseline.metrics.get(scope, {}) if baseline is not None else {}
+        for key, row in sorted(plan.metrics.get(scope, {}).items()):
+            cells = [
+                f"{label} {key}",
+                str(row.get("requested", "")),
+                str(row.get("served", "")),
+                _pct(row.get("served"), row.get("requested")),
+                f"{row.get('value_requested', 0):,}",
+                f"{row.get('value_served', 0):,}",
+                _pct(row.get("value_served"), row.get("value_requested")),
+            ]
+            if baseline is not None:
+                other = theirs.get(key, {})
+                cells.append(_pct(other.get("served"), other.get("requested")))
+            table.add_row(*cells)
+    return table
+
+
+def _pct(part: int | None, whole: int | None) -> str:
+    return f"{100 * part / whole:.1f}%" if part is not None and whole else "-"

@@ -335,5 +335,11 @@ def metrics_of(prep: Prepared, schedule: Schedule, result: Any) -> dict[str, Any
 
 
 def _jsonable(obj: Any) -> dict[str, Any]:
-
-    return asdict(obj) if is_dataclass(obj) else dict(obj)
+    """A fulfilment tally as JSON, with the GAO-12-518 measure (% of requests met) and % of value met."""
+    out = asdict(obj) if is_dataclass(obj) else dict(obj)
+    if "requested" in out:
+        out["pct_met"] = round(100 * out["served"] / out["requested"], 1) if out["requested"] else None
+        out["pct_value_met"] = (
+            round(100 * out["value_served"] / out["value_requested"], 1) if out["value_requested"] else None
+        )
+    return out
