@@ -118,14 +118,15 @@ def _sortie_candidates(v: Variables, ac: Aircraft, not_before: int | None) -> No
         bases_by_slot.append(sorted({dest for (_, dest) in slot.routes}))
     v.by_aircraft[ac.id] = []
     rate = round(kind.cost_per_hour * 100)
+    reach = min(kind.endurance_min, budget)
     for req in prep.instance.requests:
         if not prep.eligible(req, kind):
             continue
         for k, bases in enumerate(bases_by_slot):
             for base in bases:
+                if 2 * prep.transit(kind, req, base) + req.duration_min > reach:
+                    continue  # out of range or over the hour budget (checked before building the shape)
                 shape = prep.shape(ac, req, base)
-                if shape.flight_min > kind.endurance_min or shape.flight_min > budget:
-                    continue
                 domain = feasible_on_domain(prep, ac, req, shape, k)
                 if not_before is not None:
                     domain = domain.intersection_with(Domain(not_before + shape.out_min, prep.horizon_min))

@@ -48,6 +48,9 @@ class Prepared:
         self._shapes: dict[tuple[str, str, str], SortieShape] = {}
         self._transits: dict[tuple[str, str, str], int] = {}
         self._distances: dict[tuple[str, str], float] = {}
+        self._maintenance: dict[str, list[tuple[int, int]]] = {}
+        self._windows: dict[str, tuple[int, int]] = {}
+        self._ferries: dict[tuple[str, str, str], int] = {}
 
     # -- aircraft ---------------------------------------------------------------------------
     def type_of(self, ac: Aircraft) -> AircraftType:
@@ -61,13 +64,16 @@ class Prepared:
 
     def maintenance(self, ac: Aircraft) -> list[tuple[int, int]]:
         """Maintenance windows clipped to the horizon, grown to whole minutes, sorted."""
-        out = []
-        for m in ac.maintenance:
-            start = max(0, self.timeline.floor(m.start))
-            end = min(self.horizon_min, self.timeline.ceil(m.end))
-            if end > start:
-                out.append((start, end))
-        return sorted(out)
+        cached = self._maintenance.get(ac.id)
+        if cached is None:
+            cached = []
+            for m in ac.maintenance:
+                start = max(0, self.timeline.floor(m.start))
+                end = min(self.horizon_min, self.timeline.ceil(m.end))
+                if end > start:
+                    cached.append((start, end))
+            cached = self._maintenance[ac.id] = sorted(cached)
+        return list(cached)
 
     def hours_min(self, ac: Aircraft) -> int:
         """The flight-minute budget: `60 * hours_available`, rounded down."""
@@ -79,17 +85,24 @@ class Prepared:
 
     def ferry(self, ac: Aircraft, origin: str, dest: str) -> int:
         """Shortest relocation flight from base `origin` to base `dest` (SPEC 4.8)."""
-        kind = self.type_of(ac)
-        a, b = self._bases[origin], self._bases[dest]
-        transit = transit_min(dist_nm(a.lat, a.lon, b.lat, b.lon), kind.cruise_kt)
-        return ferry_min(transit, kind.endurance_min, kind.turnaround_min)
+        key = (ac.type, origin, dest)
+        cached = self._ferries.get(key)
+        if cached is None:
+            kind = self.type_of(ac)
+            a, b = self._bases[origin], self._bases[dest]
+            transit = transit_min(dist_nm(a.lat, a.lon, b.lat, b.lon), kind.cruise_kt)
+            cached = self._ferries[key] = ferry_min(transit, kind.endurance_min, kind.turnaround_min)
+        return cached
 
     # -- requests ---------------------------------------------------------------------------
     def window(self, req: Request) -> tuple[int, int]:
         """Earliest on-station minute and latest off-station minute, inside the horizon."""
-        lo = max(0, self.timeline.ceil(req.window.start))
-        hi = min(self.horizon_min, self.timeline.floor(req.window.end))
-        return lo, hi
+        cached = self._windows.get(req.id)
+        if cached is None:
+            lo = max(0, self.timeline.ceil(req.window.start))
+            hi = min(self.horizon_min, self.timeline.floor(req.window.end))
+            cached = self._windows[req.id] = (lo, hi)
+        return cached
 
     def eligible(self, req: Request, kind: AircraftType) -> bool:
         """SPEC 4.1: every required capability, and on the allow-list when there is one."""
