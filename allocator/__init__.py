@@ -10,9 +10,11 @@ The Python API for notebooks::
 """
 
 from allocator.check import CheckReport, check
+from allocator.diff import PlanDiff, diff
 from allocator.errors import InputError
 from allocator.io import load_instance, load_plan, write_instance, write_plan
 from allocator.result import Plan, Reason, Result, SolveStatus
+from allocator.scenario import Scenario, apply_scenario, load_scenario, replan
 from allocator.solver import SolveOptions, solve, solve_fcfs_plan
 
 __version__ = "0.1.0"
@@ -21,13 +23,19 @@ __all__ = [
     "CheckReport",
     "InputError",
     "Plan",
+    "PlanDiff",
     "Reason",
     "Result",
+    "Scenario",
     "SolveOptions",
     "SolveStatus",
+    "apply_scenario",
     "check",
+    "diff",
     "load_instance",
     "load_plan",
+    "load_scenario",
+    "replan",
     "solve",
     "solve_fcfs_plan",
     "write_instance",

@@ -81,3 +81,16 @@ def zone(name: str | None, fallback: datetime) -> tzinfo:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     return fallback.tzinfo or UTC
+
+
+def merge_intervals(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted disjoint union of half-open intervals."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(intervals):
+        if end <= start:
+            continue
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out

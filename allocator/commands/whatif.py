@@ -1,1 +1,347 @@
-"""CLI commands: whatif (registered on allocator.cli.app)."""
+"""CLI commands: whatif and replan (registered on allocator.cli.app).
+
+`whatif` applies each scenario to the instance and re-plans it with minimal disruption against a baseline
+plan (`--baseline`; without one, against a plan of the unchanged instance solved first). One scenario:
+the new plan's headline, the diff and the unserved requests. Several: one comparison row per scenario,
+solved in parallel processes (`--jobs`, default one per scenario up to the number of cores; each gets
+`--time-limit` seconds and `cores / jobs` CP-SAT workers unless `--workers` says otherwise). With several
+scenarios, each output file is named after the scenario file: `-o out.json` writes `out.<scenario>.json`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from allocator.cli import app, check_output_path, err, fail, out, setup_logging
+from allocator.errors import InputError
+
+if TYPE_CHECKING:
+    from allocator.diff import PlanDiff
+    from allocator.domain import Instance
+    from allocator.result import Plan, Result
+    from allocator.scenario import Scenario
+    from allocator.solver import SolveOptions
+
+InstanceArg = Annotated[Path, typer.Argument(help="instance file (.json/.yaml) or folder of CSV tables")]
+BaselineOpt = Annotated[Path | None, typer.Option("--baseline", help="the plan to stay close to (plan JSON)")]
+NowOpt = Annotated[
+    str | None,
+    typer.Option("--now", help="ISO 8601 instant with offset: baseline flights that took off before it are kept"),
+]
+OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="write the new plan JSON here")]
+DiffOpt = Annotated[Path | None, typer.Option("--diff-out", help="write the diff against the baseline as JSON")]
+TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.1, help="seconds per solve")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, help="CP-SAT workers per solve")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="random seed")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="log the model and the stages")]
+
+
+@app.command()
+def whatif(
+    instance: InstanceArg,
+    scenarios: Annotated[list[Path], typer.Argument(help="scenario files (.json/.yaml), one or more")],
+    baseline: BaselineOpt = None,
+    now: NowOpt = None,
+    output: OutputOpt = None,
+    diff_out: DiffOpt = None,
+    instance_out: Annotated[
+        Path | None, typer.Option("--instance-out", help="write the changed instance here (.json/.yaml)")
+    ] = None,
+    time_limit: TimeOpt = 30.0,
+    workers: WorkersOpt = None,
+    jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="scenarios solved at once")] = None,
+    seed: SeedOpt = 0,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Apply scenarios (SPEC section 9), re-plan with minimal disruption, and show what changes."""
+    from allocator.io import load_instance, load_plan
+    from allocator.scenario import apply_scenario, load_scenario
+
+    setup_logging(verbose)
+    if now is not None and baseline is None:
+        raise fail("--now needs --baseline: only a plan that is being flown has flights to keep.")
+    stems = [_safe(p.stem) for p in scenarios]
+    if len(set(stems)) < len(stems):
+        raise fail("two scenario files have the same name; output files are named after them, so rename one.")
+    outputs = {kind: _outputs(path, stems) for kind, path in (("o", output), ("d", diff_out), ("i", instance_out))}
+    for paths in outputs.values():
+        for path in paths:
+            check_output_path(path)
+    at = _instant(now)
+    try:
+        inst = load_instance(instance)
+        before = load_plan(baseline) if baseline is not None else None
+        loaded = [load_scenario(p) for p in scenarios]
+        changed = [apply_scenario(inst, s) for s in loaded]
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    cores = os.cpu_count() or 1
+    jobs = min(jobs or cores, len(loaded))
+    options = _options(time_limit, workers or max(1, cores // jobs), seed)
+    if before is None:
+        from allocator import solver
+
+        reference = solver.solve(inst, _options(time_limit, workers or cores, seed))
+        before = reference.plan
+        err.print(f"no --baseline: comparing with a plan of the unchanged instance ({_brief(before)}).")
+    results = _solve_all(changed, before, at, options, jobs, str(baseline))
+    diffs = [_diff(before, r.plan, new_inst, inst) for r, new_inst in zip(results, changed, strict=True)]
+    for i, (new_inst, result) in enumerate(zip(changed, results, strict=True)):
+        _write(result.plan, new_inst, diffs[i], outputs, i)
+    if len(loaded) == 1:
+        scenario = loaded[0]
+        out.print(f"Scenario {scenario.name} ({scenario.label}):", markup=False, highlight=False)
+        for change in scenario.changes:
+            out.print(f"  - {change.describe()}", markup=False, highlight=False)
+        _show(changed[0], results[0], diffs[0])
+    else:
+        out.print(_comparison(before, loaded, results, diffs))
+
+
+@app.command()
+def replan(
+    instance: InstanceArg,
+    baseline: Annotated[Path, typer.Option("--baseline", help="the plan to repair (plan JSON)")],
+    now: NowOpt = None,
+    output: OutputOpt = None,
+    diff_out: DiffOpt = None,
+    time_limit: TimeOpt = 30.0,
+    workers: WorkersOpt = None,
+    seed: SeedOpt = 0,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Repair a plan after the instance changed: keep what still fits, change as few sorties as possible."""
+    from allocator.io import load_instance, load_plan
+    from allocator.scenario import replan as run_replan
+
+    setup_logging(verbose)
+    check_output_path(output)
+    check_output_path(diff_out)
+    at = _instant(now)
+    try:
+        inst = load_instance(instance)
+        before = load_plan(baseline)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    try:
+        result = run_replan(inst, before, at, _options(time_limit, workers or os.cpu_count() or 1, seed))
+    except InputError as exc:
+        raise fail(_frozen_error(exc, str(baseline))) from None
+    d = _diff(before, result.plan, inst, None)
+    _write(result.plan, inst, d, {"o": [output] if output else [], "d": [diff_out] if diff_out else []}, 0)
+    _show(inst, result, d)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _options(time_limit: float, workers: int, seed: int) -> SolveOptions:
+    from allocator.solver import SolveOptions
+
+    return SolveOptions(time_limit_s=time_limit, workers=workers, seed=seed)
+
+
+def _instant(text: str | None) -> datetime | None:
+    """`--now` as an aware instant; a naive or malformed one is a usage error."""
+    if text is None:
+        return None
+    from pydantic import AwareDatetime, TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(AwareDatetime).validate_python(text)
+    except ValidationError as exc:
+        if exc.errors()[0]["type"] == "timezone_aware":
+            raise fail(f"--now: the instant '{text}' has no UTC offset (add one such as -07:00 or Z).") from None
+        raise fail(f"--now: '{text}' is not an ISO 8601 instant with a UTC offset.") from None
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+def _outputs(path: Path | None, stems: list[str]) -> list[Path]:
+    """One output path per scenario: `path` itself for one scenario, else `<stem>.<scenario><suffix>`."""
+    if path is None:
+        return []
+    if len(stems) == 1:
+        return [path]
+    return [path.with_name(f"{path.stem}.{stem}{path.suffix}") for stem in stems]
+
+
+def _solve_all(
+    instances: list[Instance],
+    baseline: Plan,
+    now: datetime | None,
+    options: SolveOptions,
+    jobs: int,
+    source: str,
+) -> list[Result]:
+    """Re-plan every changed instance; in `jobs` processes when there are several."""
+    from allocator.scenario import replan
+
+    try:
+        if jobs <= 1:
+            return [replan(inst, baseline, now, options) for inst in instances]
+        # spawn, not fork: the parent may already run OR-Tools threads (the reference solve)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(replan, inst, baseline, now, options) for inst in instances]
+            return [f.result() for f in futures]
+    except InputError as exc:
+        raise fail(_frozen_error(exc, source)) from None
+
+
+def _frozen_error(exc: InputError, baseline: str) -> str:
+    """The solver's sentence about a baseline flight that cannot be kept, naming the baseline file."""
+    return f"{baseline}: {str(exc).removeprefix('baseline: ')}"
+
+
+def _diff(before: Plan, after: Plan, inst: Instance, original: Instance | None) -> PlanDiff:
+    from allocator.diff import diff
+
+    return diff(before, after, inst, before=original)
+
+
+def _write(plan: Plan, inst: Instance, d: PlanDiff, outputs: dict[str, list[Path]], i: int) -> None:
+    from allocator.io import atomic_write_text, write_instance, write_plan
+
+    if outputs.get("o"):
+        write_plan(plan, outputs["o"][i])
+    if outputs.get("d"):
+        atomic_write_text(outputs["d"][i], d.to_json())
+    if outputs.get("i"):
+        write_instance(inst, outputs["i"][i])
+
+
+def _brief(plan: Plan) -> str:
+    m = plan.metrics
+    return (
+        f"{plan.status}, service {plan.objective.service}, served {m.get('served')}/{m.get('requests')}, "
+        f"cost ${plan.objective.cost:,}"
+    )
+
+
+def _show(inst: Instance, result: Result, d: PlanDiff) -> None:
+    from allocator.reports import headline, unserved_table
+
+    plan = result.plan
+    out.print(headline(plan))
+    out.print(f"Against the baseline: {d.summary()}", markup=False, highlight=False)
+    for table in diff_tables(d):
+        out.print(table)
+    if plan.unserved:
+        out.print(unserved_table(plan, inst))
+
+
+def _hm(instant: datetime | None) -> str:
+    return instant.strftime("%a %H:%MZ") if instant is not None else ""
+
+
+def diff_tables(d: PlanDiff) -> list[Table]:
+    """The diff as rich tables (only the non-empty ones)."""
+    tables = []
+    if d.gained or d.lost:
+        table = Table(title="Requests gained (+) and lost (-)", title_justify="left")
+        for col in ("", "request", "agency", "sector", "priority", "value", "now unserved because"):
+            table.add_column(col)
+        for sign, rows in (("+", d.gained), ("-", d.lost)):
+            for r in rows:
+                priority = f"P{r.priority}" if r.priority is not None else ""
+                value = str(r.value) if r.value is not None else ""
+                table.add_row(sign, r.request, r.agency or "", r.sector or "", priority, value, r.reason or "")
+        tables.append(table)
+    if d.sorties:
+        table = Table(title="Sorties changed", title_justify="left")
+        for col in (
+            "change",
+            "aircraft",
+            "request",
+            "base",
+            "on station (UTC)",
+            "→ aircraft",
+            "request",
+            "base",
+            "on station",
+        ):
+            table.add_column(col, no_wrap=True)
+        for s in d.sorties:
+            table.add_row(
+                s.kind,
+                s.aircraft or "",
+                s.request or "",
+                s.base or "",
+                f"{_hm(s.on_station)}–{s.off_station:%H:%MZ}" if s.on_station and s.off_station else "",
+                s.new_aircraft or "",
+                s.new_request or "",
+                s.new_base or "",
+                f"{_hm(s.new_on_station)}–{s.new_off_station:%H:%MZ}" if s.new_on_station and s.new_off_station else "",
+            )
+        tables.append(table)
+    if d.relocations:
+        table = Table(title="Relocations added and dropped", title_justify="left")
+        for col in ("change", "aircraft", "from", "to", "takeoff (UTC)", "landing (UTC)"):
+            table.add_column(col, no_wrap=True)
+        for r in d.relocations:
+            table.add_row(r.kind, r.aircraft, r.from_, r.to, _hm(r.takeoff), _hm(r.landing))
+        tables.append(table)
+    if any(c.shortfall_change or c.penalty_before != c.penalty_after for c in d.coverage):
+        table = Table(title="Alert coverage shortfall per sector", title_justify="left")
+        for col in ("sector", "shortfall min before", "after", "change", "penalty before", "after"):
+            table.add_column(col, justify="right")
+        for c in d.coverage:
+            table.add_row(
+                c.sector,
+                str(c.shortfall_min_before),
+                str(c.shortfall_min_after),
+                f"{c.shortfall_change:+d}",
+                str(c.penalty_before),
+                str(c.penalty_after),
+            )
+        tables.append(table)
+    return tables
+
+
+def _comparison(baseline: Plan, scenarios: list[Scenario], results: list[Result], diffs: list[PlanDiff]) -> Table:
+    """One row per scenario (and the baseline first): service, served %, cost, changes, coverage shortfall."""
+    table = Table(title="Scenarios side by side (changes: baseline sorties changed)", title_justify="left")
+    for col in ("scenario", "status", "service", "Δ service", "served", "cost", "Δ cost", "changes", "shortfall min"):
+        table.add_column(col, justify="left" if col in ("scenario", "status") else "right")
+
+    def shortfall(plan: Plan) -> int:
+        return sum(int(rule.get("shortfall_min", 0)) for rule in plan.coverage)
+
+    m = baseline.metrics
+    table.add_row(
+        "baseline",
+        str(baseline.status),
+        str(baseline.objective.service),
+        "",
+        f"{m.get('served')}/{m.get('requests')} ({m.get('served_pct')}%)",
+        f"${baseline.objective.cost:,}",
+        "",
+        "",
+        str(shortfall(baseline)),
+    )
+    for scenario, result, d in zip(scenarios, results, diffs, strict=True):
+        plan = result.plan
+        m = plan.metrics
+        table.add_row(
+            scenario.name or "",
+            str(plan.status),
+            str(plan.objective.service),
+            f"{d.service_change:+d}",
+            f"{m.get('served')}/{m.get('requests')} ({m.get('served_pct')}%)",
+            f"${plan.objective.cost:,}",
+            f"{'+' if d.cost_change >= 0 else '-'}${abs(d.cost_change):,}",
+            str(d.changes),
+            str(shortfall(plan)),
+        )
+    return table

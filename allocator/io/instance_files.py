@@ -206,7 +206,7 @@ def describe_validation_error(
         )
     loc = list(first["loc"])
     where, record, field = _locate(loc, data, path, sources, document)
-    problem = _problem(first, loc, model)
+    problem = describe_problem(first, loc, model)
     subject = record if field is None else f"{record}, field '{field}'"
     return f"{where}: {subject}: {problem}{more}."
 
@@ -232,11 +232,11 @@ def _locate(
             where = sources.get(child[0], where)
             label += f", {child[1]} {tail[1] + 1}"
             tail = tail[2:]
-        return where, label, _field_path(tail, csv) or None
+        return where, label, field_path(tail, csv) or None
     if head in _SECTIONS and rest:
-        return sources.get(head, path), head, _field_path(rest, csv)
+        return sources.get(head, path), head, field_path(rest, csv)
     where = sources.get(head, sources.get(document, path))
-    return where, _document_label(data, document), _field_path(loc, csv)
+    return where, _document_label(data, document), field_path(loc, csv)
 
 
 def _document_label(data: dict[str, Any], document: str) -> str:
@@ -261,7 +261,7 @@ def _record_label(collection: str, index: int, record: Any) -> str:
     return f"{kind} number {index + 1}"
 
 
-def _problem(error: Any, loc: list[Any], model: type[BaseModel] | None) -> str:
+def describe_problem(error: Any, loc: list[Any], model: type[BaseModel] | None) -> str:
     """The problem part of the sentence, in plain words, with the offending value where it helps."""
     kind = error["type"]
     msg = _one_line(error["msg"]).rstrip(".")
@@ -302,7 +302,7 @@ def _problem(error: Any, loc: list[Any], model: type[BaseModel] | None) -> str:
 
 def _unknown_field(loc: list[Any], model: type[BaseModel] | None) -> str:
     name = str(loc[-1]) if loc else ""
-    owner = _model_at(model, loc[:-1]) if model is not None else None
+    owner = model_at(model, loc[:-1]) if model is not None else None
     if owner is None:
         return "unknown field (not in the schema)"
     fields = list(owner.model_fields)
@@ -313,7 +313,7 @@ def _unknown_field(loc: list[Any], model: type[BaseModel] | None) -> str:
     return f"unknown field (the known ones are {', '.join(fields)})"
 
 
-def _model_at(model: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
+def model_at(model: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
     current: type[BaseModel] | None = model
     for part in loc:
         if isinstance(part, int):
@@ -358,7 +358,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _field_path(loc: list[Any], csv: bool = False) -> str:
+def field_path(loc: list[Any], csv: bool = False) -> str:
     text = ""
     for part in loc:
         if isinstance(part, int):

@@ -12,8 +12,9 @@ from ortools.sat.python import cp_model
 
 from allocator.domain import Aircraft
 from allocator.solver.anchor import Anchor
-from allocator.solver.scoring import fairness_floor, merge_intervals
+from allocator.solver.scoring import fairness_floor
 from allocator.solver.variables import FillVar, RelocationSlot, RuleVars, SortieVar, Variables
+from allocator.timeline import merge_intervals
 
 
 def add_service(v: Variables) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from allocator.domain import Aircraft, AircraftType, Instance, Request
-from allocator.timeline import Timeline, dist_nm, ferry_min, transit_min
+from allocator.timeline import Timeline, dist_nm, ferry_min, merge_intervals, transit_min
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,8 @@ class Prepared:
         return max(0, self.timeline.ceil(ac.available_from))
 
     def maintenance(self, ac: Aircraft) -> list[tuple[int, int]]:
-        """Maintenance windows clipped to the horizon, grown to whole minutes, sorted."""
+        """Maintenance windows clipped to the horizon, grown to whole minutes, merged where they overlap or
+        touch, sorted."""
         cached = self._maintenance.get(ac.id)
         if cached is None:
             cached = []
@@ -72,7 +73,7 @@ class Prepared:
                 end = min(self.horizon_min, self.timeline.ceil(m.end))
                 if end > start:
                     cached.append((start, end))
-            cached = self._maintenance[ac.id] = sorted(cached)
+            cached = self._maintenance[ac.id] = merge_intervals(cached)
         return list(cached)
 
     def hours_min(self, ac: Aircraft) -> int:

@@ -19,6 +19,7 @@ import numpy as np
 from allocator.domain import Aircraft, CoverageRule, Request
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
+from allocator.timeline import merge_intervals
 
 Interval = tuple[int, int]
 
@@ -147,19 +148,6 @@ def operating_base_timeline(prep: Prepared, aircraft: Aircraft, schedule: Schedu
         base = rel.dest
     if prep.horizon_min > start:
         out.append((start, prep.horizon_min, base))
-    return out
-
-
-def merge_intervals(intervals: list[Interval]) -> list[Interval]:
-    """Sorted disjoint union of half-open intervals."""
-    out: list[Interval] = []
-    for start, end in sorted(intervals):
-        if end <= start:
-            continue
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
     return out
 
 

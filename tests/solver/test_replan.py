@@ -120,7 +120,7 @@ def test_request_that_can_only_be_flown_before_now_is_not_served():
 def test_frozen_flight_overlapping_new_maintenance_is_a_clear_input_error():
     inst = make([aircraft("H1")], [request("R1", start="08:00", end="09:30")])
     first = solve(inst)
-    with pytest.raises(InputError, match="H1.*R1.*maintenance"):
+    with pytest.raises(InputError, match=r"H1.*R1.*maintenance"):
         solve(down(inst, "H1", "08:30"), baseline=first.plan, now=instant("09:00"))
 
 
@@ -153,3 +153,11 @@ def test_unknown_required_request_is_a_clear_input_error():
     inst = make([aircraft("H1")], [request("R1")])
     with pytest.raises(InputError, match="R9"):
         solve(inst, require=frozenset({"R9"}))
+
+
+def test_overlapping_maintenance_windows_are_read_as_one():
+    fleet = [aircraft("N1", maintenance=[{"start": t("07:00"), "end": t("13:00")},
+                                         {"start": t("12:00"), "end": t("23:59")}])]
+    result = solve(make(fleet, [request("R1", start="04:00", end="06:00")]))
+    assert result.status == SolveStatus.OPTIMAL
+    assert served(result.plan) == {"R1"}

@@ -1,0 +1,106 @@
+"""Benchmark: minimal-disruption re-planning after an aircraft goes down (issue 4).
+
+    python benchmarks/whatif.py                    # the three-sector day and week
+    python benchmarks/whatif.py --only day3 --workers 8
+
+For each case: solve a baseline plan, pick the aircraft with the most baseline sorties after `now`
+(the middle of the horizon unless `--now-at` says otherwise), take it down from `now` to the end of the
+horizon, and re-plan against the baseline twice: with `now` (flights that took off before it are kept
+as flown; the realistic case: it broke during the day) and without it (the whole plan may change).
+Reported: wall time of the re-plan, status, service against its proven bound, whether service is
+proven optimal, changed baseline sorties. Every plan is run through the independent checker.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from allocator import SolveOptions, check, load_instance, solve
+from allocator.diff import diff
+from allocator.domain import Instance
+from allocator.generate import generate
+from allocator.scenario import Scenario, apply_scenario, replan
+from allocator.solver import Progress
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# label, instance, baseline time limit, re-plan time limits (with `now`; the last one also without)
+CASES: dict[str, tuple[str, Callable[[], Instance], float, tuple[float, ...]]] = {
+    "day3": ("three-sector day", lambda: load_instance(ROOT / "instances/three-sector-day.json"), 30, (5, 30)),
+    "surge": ("arizona-surge", lambda: load_instance(ROOT / "instances/arizona-surge.yaml"), 30, (5, 30)),
+    "week3": ("three-sector week", lambda: generate(seed=7, days=7), 60, (30, 60)),  # as benchmarks/run.py
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="*", choices=sorted(CASES), help="cases to run (default: day3 week3)")
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--now-at", type=float, default=0.5, help="`now` as a fraction of the horizon")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every time limit")
+    args = parser.parse_args(argv)
+    print(
+        "| instance | baseline service (bound) | down | now | re-plan limit s | time s | service proven at s "
+        "| status | service | bound | changed sorties | lost | gained |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in args.only or ["day3", "week3"]:
+        label, make, base_limit, limits = CASES[name]
+        inst = make()
+        opts = SolveOptions(time_limit_s=base_limit * args.scale, workers=args.workers, seed=args.seed)
+        base = solve(inst, opts).plan
+        if not _checked(label, inst, base):
+            return 1
+        now = inst.horizon.start + args.now_at * (inst.horizon.end - inst.horizon.start)
+        now = now - timedelta(seconds=now.second, microseconds=now.microsecond)
+        later = [s.aircraft for s in base.sorties if s.takeoff >= now]
+        down = max(sorted(set(later)), key=later.count)
+        scenario = Scenario.model_validate(
+            {"name": f"{down}-down", "changes": [{"aircraft_down": {"aircraft": down, "from": now.isoformat()}}]}
+        )
+        changed = apply_scenario(inst, scenario)
+        runs = [(limit, now) for limit in limits] + [(limits[-1], None)]
+        for limit, at in runs:
+            service_done: list[float] = []  # when the cost stage first reports: the service stage is over
+
+            def progress(p: Progress, done: list[float] = service_done) -> None:
+                if p.stage == "cost" and not done:
+                    done.append(time.monotonic())
+
+            opts = SolveOptions(
+                time_limit_s=limit * args.scale, workers=args.workers, seed=args.seed, progress=progress
+            )
+            started = time.monotonic()
+            result = replan(changed, base, now=at, options=opts)
+            elapsed = time.monotonic() - started
+            plan = result.plan
+            if not _checked(label, changed, plan):
+                return 1
+            d = diff(base, plan, changed)
+            proven = plan.run.get("service_proven_optimal")
+            proven_at = f"{service_done[0] - started:.1f}" if proven and service_done else ("no" if not proven else "?")
+            print(
+                f"| {label} | {base.objective.service} ({base.bound.service}) | {down} "
+                f"| {'mid-horizon' if at else 'none'} | {limit * args.scale:g} | {elapsed:.1f} | {proven_at} "
+                f"| {plan.status} | {plan.objective.service} | {plan.bound.service} "
+                f"| {plan.run.get('changes')} of {len(base.sorties)} | {len(d.lost)} | {len(d.gained)} |",
+                flush=True,
+            )
+    return 0
+
+
+def _checked(label: str, inst: Instance, plan) -> bool:
+    report = check(inst, plan)
+    if not report.ok:
+        print(f"{label}: the plan fails the checker: {report.violations[0].message}", file=sys.stderr)
+    return report.ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())

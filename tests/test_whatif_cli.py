@@ -1,0 +1,135 @@
+"""`allocator whatif` and `allocator replan` through typer's runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import allocator
+from allocator.check import check
+from allocator.cli import app
+from allocator.io import load_instance, load_plan, write_plan
+from allocator.solver import SolveOptions
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "instances" / "tiny.yaml"
+BAD = Path(__file__).resolve().parent / "bad_scenarios"
+FAST = ("--time-limit", "3", "--workers", "1")
+runner = CliRunner()
+
+DOWN = "changes:\n  - aircraft_down: {aircraft: N60AZ, from: '2026-12-01T12:00:00-07:00'}\n"
+HOURS = "changes:\n  - hours_update: {aircraft: N125AZ, hours_available: 1}\n"
+
+
+def run(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def baseline(tmp_path: Path) -> Path:
+    path = tmp_path / "baseline.json"
+    write_plan(allocator.solve(load_instance(TINY), SolveOptions(time_limit_s=5, workers=1)).plan, path)
+    return path
+
+
+def scenario(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_whatif_writes_the_plan_the_diff_and_the_changed_instance(tmp_path: Path, baseline: Path):
+    down = scenario(tmp_path, "n60-down", DOWN)
+    plan, diff, inst = tmp_path / "plan.json", tmp_path / "diff.json", tmp_path / "changed.yaml"
+    result = run(
+        "whatif", TINY, down, "--baseline", baseline, "-o", plan, "--diff-out", diff, "--instance-out", inst, *FAST
+    )
+    assert result.exit_code == 0, result.output
+    assert "N60AZ down from" in result.output and "Against the baseline" in result.output
+    assert "Requests gained (+) and lost (-)" in result.output and "R4" in result.output
+    changed = load_instance(inst)
+    assert changed.name == "tiny+n60-down" and check(changed, load_plan(plan)).ok
+    doc = json.loads(diff.read_text())
+    assert [r["request"] for r in doc["lost"]] == ["R4"] and doc["changes"] == load_plan(plan).run["changes"]
+    assert run("check", inst, plan).exit_code == 0
+
+
+def test_whatif_without_a_baseline_compares_with_a_plan_of_the_unchanged_instance(tmp_path: Path):
+    result = run("whatif", TINY, scenario(tmp_path, "n60-down", DOWN), *FAST)
+    assert result.exit_code == 0, result.output
+    assert "no --baseline" in result.output and "Against the baseline" in result.output
+
+
+def test_several_scenarios_are_compared_side_by_side_with_one_plan_each(tmp_path: Path, baseline: Path):
+    down, hours = scenario(tmp_path, "n60-down", DOWN), scenario(tmp_path, "short-hours", HOURS)
+    out = tmp_path / "out.json"
+    result = run("whatif", TINY, down, hours, "--baseline", baseline, "-o", out, "--jobs", "2", "--instance-out",
+                 tmp_path / "inst.json", *FAST)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Scenarios side by side" in result.output and "n60-down" in result.output and "short-hours" in result.output
+    for name in ("n60-down", "short-hours"):  # solved in other processes: check them here
+        plan = load_plan(tmp_path / f"out.{name}.json")
+        assert check(load_instance(tmp_path / f"inst.{name}.json"), plan).ok
+        assert plan.instance == f"tiny+{name}"
+
+
+@pytest.mark.parametrize(
+    "name", ["unknown_aircraft.yaml", "naive_instant.yaml", "malformed_instant.yaml", "unknown_change_kind.yaml",
+             "extra_field.yaml"]
+)  # fmt: skip
+def test_a_bad_scenario_exits_2_with_one_sentence_and_writes_nothing(tmp_path: Path, baseline: Path, name: str):
+    plan = tmp_path / "plan.json"
+    result = run("whatif", TINY, BAD / name, "--baseline", baseline, "-o", plan, *FAST)
+    assert result.exit_code == 2
+    message = result.output.strip().replace("\n", " ")  # rich wraps long lines at 160 columns off a terminal
+    assert "Traceback" not in message and message.count(": change ") == 1 and message.endswith(".")
+    assert message.startswith(f"{BAD / name}: change ") and not plan.exists()
+
+
+def test_one_bad_scenario_among_several_stops_before_solving(tmp_path: Path, baseline: Path):
+    result = run("whatif", TINY, scenario(tmp_path, "ok", DOWN), BAD / "unknown_aircraft.yaml", "--baseline", baseline)
+    assert result.exit_code == 2 and "unknown aircraft 'N999'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [("2026-12-01T10:00:00", "has no UTC offset"), ("ten o'clock", "is not an ISO 8601 instant")],
+)
+def test_a_bad_now_is_a_usage_error(tmp_path: Path, baseline: Path, now: str, expected: str):
+    result = run("whatif", TINY, scenario(tmp_path, "d", DOWN), "--baseline", baseline, "--now", now)
+    assert result.exit_code == 2 and expected in result.output and "--now" in result.output
+
+
+def test_now_without_a_baseline_is_a_usage_error(tmp_path: Path):
+    result = run("whatif", TINY, scenario(tmp_path, "d", DOWN), "--now", "2026-12-01T10:00:00-07:00")
+    assert result.exit_code == 2 and "--now needs --baseline" in result.output
+
+
+def test_scenario_files_with_the_same_name_are_a_usage_error(tmp_path: Path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    result = run("whatif", TINY, scenario(tmp_path / "a", "s", DOWN), scenario(tmp_path / "b", "s", HOURS))
+    assert result.exit_code == 2 and "same name" in result.output
+
+
+def test_replan_of_an_unchanged_instance_changes_nothing(tmp_path: Path, baseline: Path):
+    plan = tmp_path / "new.json"
+    result = run("replan", TINY, "--baseline", baseline, "--now", "2026-12-01T09:00:00-07:00", "-o", plan, *FAST)
+    assert result.exit_code == 0, result.output
+    assert "0 of 4 baseline sorties changed" in result.output
+    assert load_plan(plan).sorties == load_plan(baseline).sorties
+
+
+def test_replan_exits_2_when_a_frozen_flight_no_longer_fits(tmp_path: Path, baseline: Path):
+    flown = load_plan(baseline).sorties
+    first = min(flown, key=lambda s: s.takeoff)
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(TINY.read_text().replace(f"  - {{id: {first.request},", f"  - {{id: {first.request}X,", 1))
+    now = first.landing.isoformat()
+    result = run("replan", changed, "--baseline", baseline, "--now", now, "-o", tmp_path / "new.json", *FAST)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output and first.request in result.output
+    assert not (tmp_path / "new.json").exists()
