@@ -23,7 +23,7 @@ from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
-from allocator.solver.search import add_hint, decode, run_stage
+from allocator.solver.search import add_hint, complete_hint, decode, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +130,10 @@ def _solve_part(part: Instance, time_limit_s: float, workers: int, seed: int) ->
 
     prep = Prepared(part)
     v = build_model(prep)
-    add_hint(v, solve_fcfs(prep))
+    start = solve_fcfs(prep)
     objective.maximise_service(v)
+    add_hint(v, start)
+    complete_hint(v, time_limit_s=min(2.0, 0.2 * time_limit_s))
     outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None)
     log.info(
         "%s: %s service %s bound %s in %.1fs",
@@ -143,7 +145,7 @@ def _solve_part(part: Instance, time_limit_s: float, workers: int, seed: int) ->
     )
     if outcome.interrupted:
         raise KeyboardInterrupt
-    schedule = decode(v, outcome.solver) if outcome.has_solution else Schedule()
+    schedule = decode(v, outcome.solver) if outcome.has_solution else start  # the part's FCFS plan is valid
     bound = round(outcome.bound) if outcome.bound is not None else None
     info = {
         "part": part.name,

@@ -1,0 +1,630 @@
+"""Nightly batch runs: many instances, unattended, with results that are either complete or absent.
+
+`run_batch(inputs, out, options)` finds the instances (files, CSV folders, folders of them), and for
+each one validates, solves, runs the independent checker (`allocator.check`) and writes
+`OUT/<instance>/plan.json, sorties.csv, unserved.csv, report.html, run.json`. Each run is recorded
+in the history database (`allocator.history`).
+
+- A bad instance does not stop the others: it gets a folder with a `run.json` of status `FAILED`
+  and the error sentence.
+- Atomic results: an instance's files are written into `OUT/.staging/` and the finished folder is
+  renamed into place (the previous one moved aside first, then deleted). A run killed at any moment
+  leaves either the previous complete folder, the new complete folder, or none; never a plan that
+  looks complete without its `run.json`. Leftovers in `.staging` are removed by the next batch.
+- One batch per folder: `OUT/.allocator-batch.lock` is held with `flock` for the whole run (the
+  kernel releases it when the process dies, so a crashed batch never leaves a stale lock).
+- Reuse: an instance whose input hash, allocator version and settings (time limit, seed) equal those
+  of the complete `run.json` in its folder, and whose files still match the hashes recorded there,
+  is not solved again (unless `force`).
+- Time budget: every instance gets the full `time_limit_s` (as `allocator solve --time-limit`);
+  `jobs` instances are solved at once in separate processes, each with `max(1, cores // jobs)` CP-SAT
+  workers, so the machine is shared, not oversubscribed. The wall time of the batch is about
+  `ceil(instances / jobs) * time_limit_s`, plus a second or so per instance for loading, the FCFS
+  baseline, the check and the report.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import platform
+import re
+import shutil
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import allocator.solver
+from allocator import history
+from allocator.check import check
+from allocator.domain import Instance
+from allocator.errors import InputError
+from allocator.io import atomic_write_text, load_instance, write_plan, write_sorties_csv
+from allocator.report import fulfilment, write_report
+from allocator.report.data import unserved_frame
+
+log = logging.getLogger(__name__)
+
+LOCK_FILE = ".allocator-batch.lock"
+STAGING = ".staging"
+RUN_FILE = "run.json"
+BATCH_FILE = "batch.json"
+OUTPUT_FILES = ("plan.json", "sorties.csv", "unserved.csv", "report.html")
+INSTANCE_SUFFIXES = {".json", ".yaml", ".yml"}
+OK_STATUSES = {"OPTIMAL", "FEASIBLE"}
+
+Event = Callable[[str, dict[str, Any]], None]
+
+
+class BatchError(Exception):
+    """The batch itself cannot run (exit code 2): one sentence."""
+
+
+@dataclass
+class BatchOptions:
+    """How to run a batch. `workers` is CP-SAT workers per instance (default `max(1, cores // jobs)`)."""
+
+    time_limit_s: float = 60.0
+    jobs: int = 1
+    workers: int | None = None
+    seed: int = 0
+    force: bool = False
+    log_json: bool = False  # worker processes log one JSON object per line, like the parent
+
+    def workers_per_job(self) -> int:
+        return self.workers or max(1, (os.cpu_count() or 1) // max(1, self.jobs))
+
+    def settings(self) -> dict[str, Any]:
+        """What a stored result must have been made with to be reused."""
+        return {"time_limit_s": self.time_limit_s, "seed": self.seed}
+
+
+@dataclass
+class Outcome:
+    """One instance of the batch: its folder and its `run.json` content."""
+
+    input: Path
+    folder: Path
+    run: dict[str, Any]
+    reused: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.run.get("ok"))
+
+    @property
+    def name(self) -> str:
+        return self.folder.name
+
+
+@dataclass
+class BatchResult:
+    batch_id: str
+    out: Path
+    db_url: str
+    started_at: str
+    finished_at: str = ""
+    outcomes: list[Outcome] = field(default_factory=list)
+    history_errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every instance succeeded and was recorded, else 1."""
+        return 1 if self.failed or self.history_errors else 0
+
+
+@dataclass
+class _Task:
+    """What a worker process needs to solve one instance (picklable)."""
+
+    instance: Instance
+    input: str
+    input_hash: str
+    folder: Path
+    batch_id: str
+    options: BatchOptions
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+def discover(inputs: list[Path], out: Path | None = None) -> list[Path]:
+    """Instance files and CSV folders named by `inputs`: a file as it is, a folder of CSV tables, or the
+    instance files (.json, .yaml, .yml) and CSV folders directly inside a folder; sorted, no duplicates."""
+    found: list[Path] = []
+    for path in inputs:
+        if not path.exists():
+            raise BatchError(f"{path}: no such file or folder.")
+        if path.is_file() or _is_csv_folder(path):
+            found.append(path)
+            continue
+        for child in sorted(path.iterdir()):
+            if child.name.startswith(".") or (out is not None and child.resolve() == out.resolve()):
+                continue
+            if (child.is_file() and child.suffix.lower() in INSTANCE_SUFFIXES) or _is_csv_folder(child):
+                found.append(child)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    if not unique:
+        raise BatchError(f"{', '.join(map(str, inputs))}: no instance files (.json, .yaml, .yml or CSV folders).")
+    return unique
+
+
+def _is_csv_folder(path: Path) -> bool:
+    return path.is_dir() and (path / "instance.csv").is_file()
+
+
+def input_hash(path: Path) -> str:
+    """`sha256:<hex>` of a file's bytes, or of every file of a folder (relative names and bytes, sorted)."""
+    digest = hashlib.sha256()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    for file in files:
+        if file is not path:
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+        digest.update(file.read_bytes())
+        digest.update(b"\0")
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "instance"
+
+
+def _stem(path: Path) -> str:
+    return path.name if path.is_dir() else path.stem
+
+
+def folder_names(items: list[tuple[Path, str | None]]) -> list[str]:
+    """A distinct folder name per input: the instance name; an input whose file is not named after its
+    instance yields the name to one that is, and then uses its own file name (tiny.yaml and tiny-csv/,
+    both named `tiny`, get `tiny` and `tiny-csv`); unreadable inputs use their file name."""
+    names: list[str | None] = [None] * len(items)
+    taken: set[str] = set()
+    wanted = [_safe(name or _stem(path)) for path, name in items]
+    for i, (path, _) in enumerate(items):  # first those named after their instance
+        if wanted[i] == _safe(_stem(path)) and wanted[i] not in taken:
+            names[i] = wanted[i]
+            taken.add(wanted[i])
+    for i, (path, _) in enumerate(items):
+        if names[i] is not None:
+            continue
+        for candidate in (wanted[i], _safe(_stem(path)), *(f"{wanted[i]}-{k}" for k in range(2, 10_000))):
+            if candidate not in taken:
+                names[i] = candidate
+                taken.add(candidate)
+                break
+    return [n for n in names if n is not None]
+
+
+# -- the lock --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def batch_lock(out: Path) -> Iterator[Path]:
+    """Hold `OUT/.allocator-batch.lock` (flock) for the duration; `BatchError` if another batch holds it."""
+    path = out / LOCK_FILE
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 500, 0).decode(errors="replace").strip() or "another process"
+            raise BatchError(
+                f"{out}: another batch is running on this folder ({holder}); wait for it to finish (lock file {path})."
+            ) from None
+        os.ftruncate(fd, 0)
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n".encode(), 0)
+        yield path
+        os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)  # releases the flock
+
+
+# -- one instance ----------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def software() -> dict[str, str]:
+    from allocator import __version__
+
+    try:
+        ortools = version("ortools")
+    except PackageNotFoundError:  # pragma: no cover - ortools is a dependency
+        ortools = "unknown"
+    return {"allocator": __version__, "ortools": ortools, "python": platform.python_version()}
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _base_run(input_: str, digest: str, name: str, folder: str, batch_id: str, options: BatchOptions) -> dict[str, Any]:
+    return {
+        "run_id": uuid.uuid4().hex,
+        "batch_id": batch_id,
+        "instance": name,
+        "folder": folder,
+        "input": input_,
+        "input_hash": digest,
+        "status": "FAILED",
+        "ok": False,
+        "error": None,
+        "started_at": _now(),
+        "finished_at": None,
+        "wall_time_s": None,
+        "settings": options.settings(),
+        "workers": options.workers_per_job(),
+        "software": software(),
+    }
+
+
+def solve_one(task: _Task) -> dict[str, Any]:
+    """Solve, check and publish one instance; returns its `run.json` content. Runs in a worker process
+    when `jobs > 1`. A crash becomes a `FAILED` run; Ctrl-C stops the batch."""
+    options = task.options
+    inst = task.instance
+    run = _base_run(task.input, task.input_hash, inst.name, task.folder.name, task.batch_id, options)
+    started = time.monotonic()
+    staging = task.folder.parent / STAGING / f"{task.folder.name}.{run['run_id']}"
+    staging.mkdir(parents=True)
+    log.info(
+        "solving %s", inst.name, extra={"data": {"event": "instance_start", "instance": inst.name, "input": task.input}}
+    )
+    try:
+        result = allocator.solver.solve(
+            inst,
+            allocator.solver.SolveOptions(
+                time_limit_s=options.time_limit_s, workers=options.workers_per_job(), seed=options.seed
+            ),
+        )
+        if result.interrupted:
+            raise KeyboardInterrupt
+        plan = result.plan
+        report = check(inst, plan)
+        baseline = result.baseline
+        fcfs = None
+        if baseline is not None:
+            fcfs = {
+                "service": baseline.objective.service,
+                "cost": baseline.objective.cost,
+                "served": len({s.request for s in baseline.sorties}),
+            }
+        agencies, sectors = fulfilment(inst, plan, "agency"), fulfilment(inst, plan, "sector")
+        served = sum(row["served"] for row in agencies.values())
+        shortfall: dict[str, int] = {}
+        for rule in report.coverage:
+            shortfall[rule["sector"]] = shortfall.get(rule["sector"], 0) + int(rule["shortfall_min"])
+        run.update(
+            {
+                "status": str(plan.status) if report.ok else "INVALID",
+                "ok": report.ok and str(plan.status) in OK_STATUSES,
+                "error": None if report.ok else f"the plan fails the checker: {report.violations[0]}",
+                "service": plan.objective.service,
+                "cost": plan.objective.cost,
+                "bound": plan.bound.service,
+                "gap": result.gap,
+                "requests": len(inst.requests),
+                "served": served,
+                "served_pct": round(100 * served / len(inst.requests), 1) if inst.requests else 100.0,
+                "fcfs": fcfs,
+                "per_agency": {k: _with_pct(v) for k, v in agencies.items()},
+                "per_sector": {k: _with_pct(v) for k, v in sectors.items()},
+                "coverage_shortfall_min": shortfall,
+                "check": {"ok": report.ok, "violations": len(report.violations)},
+            }
+        )
+        if run["ok"] is False and run["error"] is None:
+            run["error"] = f"the solver ended with status {plan.status}"
+        write_plan(plan, staging / "plan.json")
+        write_sorties_csv(plan, staging / "sorties.csv")
+        atomic_write_text(staging / "unserved.csv", unserved_frame(inst, plan).to_csv(index=False))
+        write_report(inst, plan, staging / "report.html", fcfs)
+    except KeyboardInterrupt:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    except Exception as exc:  # one instance's crash must not stop the batch
+        log.exception("internal error on %s", inst.name)
+        run.update({"status": "FAILED", "ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"})
+        for name in OUTPUT_FILES:
+            (staging / name).unlink(missing_ok=True)
+    run["finished_at"] = _now()
+    run["wall_time_s"] = round(time.monotonic() - started, 3)
+    run["files"] = {name: _sha256(staging / name) for name in OUTPUT_FILES if (staging / name).exists()}
+    _publish(staging, run, task.folder)
+    return run
+
+
+def _with_pct(counts: dict[str, int]) -> dict[str, Any]:
+    requested, served = counts["requested"], counts["served"]
+    return {**counts, "pct": round(100 * served / requested, 1) if requested else 100.0}
+
+
+def _publish(staging: Path, run: dict[str, Any], folder: Path) -> None:
+    """`run.json` last into the staging folder, then the folder into place: all or nothing."""
+    atomic_write_text(staging / RUN_FILE, json.dumps(run, indent=2) + "\n")
+    old = staging.with_name(staging.name + ".old")
+    if folder.exists():
+        folder.rename(old)
+    staging.rename(folder)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _failed_run(
+    path: Path, folder: Path, digest: str, error: str, batch_id: str, options: BatchOptions, name: str | None = None
+) -> dict[str, Any]:
+    run = _base_run(str(path), digest, name or folder.name, folder.name, batch_id, options)
+    run.update({"error": error, "finished_at": _now(), "wall_time_s": 0.0, "files": {}})
+    return run
+
+
+def _failed_input(
+    path: Path, folder: Path, digest: str, error: str, batch_id: str, options: BatchOptions, name: str | None = None
+) -> dict[str, Any]:
+    """Publish a folder with only a `run.json` of status FAILED."""
+    run = _failed_run(path, folder, digest, error, batch_id, options, name)
+    staging = folder.parent / STAGING / f"{folder.name}.{run['run_id']}"
+    staging.mkdir(parents=True)
+    _publish(staging, run, folder)
+    return run
+
+
+def reusable(folder: Path, digest: str, options: BatchOptions) -> dict[str, Any] | None:
+    """The stored complete run of this input with these settings, when its files are intact."""
+    try:
+        run = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not (
+        isinstance(run, dict)
+        and run.get("ok")
+        and run.get("input_hash") == digest
+        and run.get("settings") == options.settings()
+        and (run.get("software") or {}).get("allocator") == software()["allocator"]
+    ):
+        return None
+    files = run.get("files") or {}
+    for name in OUTPUT_FILES:
+        path = folder / name
+        if name not in files or not path.is_file() or _sha256(path) != files[name]:
+            return None
+    return run
+
+
+# -- the batch ---------------------------------------------------------------------------------
+
+
+def run_batch(
+    inputs: list[Path],
+    out: Path,
+    options: BatchOptions | None = None,
+    db_url: str | None = None,
+    on_event: Event | None = None,
+) -> BatchResult:
+    """Run every instance of `inputs` into `out`; raises `BatchError` when the batch itself cannot run."""
+    options = options or BatchOptions()
+    notify = on_event or (lambda kind, data: None)
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"{out}: is a file; --out needs a folder.")
+    paths = discover(inputs, out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"{out}: cannot create the output folder ({exc.strerror or exc}).") from None
+    url = db_url or history.default_url(out)
+    with batch_lock(out):
+        try:
+            engine = history.connect(url)
+        except history.HistoryError as exc:
+            raise BatchError(str(exc)) from None
+        shutil.rmtree(out / STAGING, ignore_errors=True)  # what a killed batch left behind
+        result = BatchResult(batch_id=uuid.uuid4().hex, out=out, db_url=url, started_at=_now())
+        log.info(
+            "batch of %d instances into %s",
+            len(paths),
+            out,
+            extra={
+                "data": {
+                    "event": "batch_start",
+                    "batch_id": result.batch_id,
+                    "instances": len(paths),
+                    "out": str(out),
+                    "jobs": options.jobs,
+                    "workers_per_job": options.workers_per_job(),
+                    "time_limit_s": options.time_limit_s,
+                }
+            },
+        )
+        notify("start", {"total": len(paths)})
+
+        def finish(outcome: Outcome) -> None:
+            result.outcomes.append(outcome)
+            plan = None
+            if (outcome.folder / "plan.json").is_file():
+                plan = json.loads((outcome.folder / "plan.json").read_text(encoding="utf-8"))
+            try:
+                history.record_run(engine, outcome.run, plan)
+            except history.HistoryError as exc:
+                log.error("%s", exc, extra={"data": {"event": "history_error", "instance": outcome.name}})
+                result.history_errors.append(str(exc))
+            _log_outcome(outcome)
+            notify("done", {"outcome": outcome})
+
+        tasks = _prepare(paths, out, options, result.batch_id, finish)
+        _execute(tasks, options, finish)
+        result.outcomes.sort(key=lambda o: o.name)
+        shutil.rmtree(out / STAGING, ignore_errors=True)
+        result.finished_at = _now()
+        summary = {
+            "batch_id": result.batch_id,
+            "started_at": result.started_at,
+            "finished_at": result.finished_at,
+            "db": history.safe_url(url),
+            "options": {"jobs": options.jobs, "workers_per_job": options.workers_per_job(), **options.settings()},
+            "instances": [
+                {
+                    "folder": o.name,
+                    "input": str(o.input),
+                    "status": o.run.get("status"),
+                    "ok": o.ok,
+                    "reused": o.reused,
+                    "run_id": o.run.get("run_id"),
+                    "error": o.run.get("error"),
+                }
+                for o in result.outcomes
+            ],
+        }
+        atomic_write_text(out / BATCH_FILE, json.dumps(summary, indent=2) + "\n")
+        log.info(
+            "batch done: %d ok, %d failed",
+            len(result.outcomes) - len(result.failed),
+            len(result.failed),
+            extra={
+                "data": {
+                    "event": "batch_done",
+                    "batch_id": result.batch_id,
+                    "ok": len(result.outcomes) - len(result.failed),
+                    "failed": len(result.failed),
+                    "reused": sum(o.reused for o in result.outcomes),
+                    "exit_code": result.exit_code,
+                }
+            },
+        )
+        return result
+
+
+def _prepare(
+    paths: list[Path], out: Path, options: BatchOptions, batch_id: str, finish: Callable[[Outcome], None]
+) -> list[_Task]:
+    """Load and hash every input; bad inputs and reusable results are finished here, the rest are tasks."""
+    loaded: list[tuple[Path, str, Instance | str]] = []
+    for path in paths:
+        digest = input_hash(path)
+        try:
+            loaded.append((path, digest, load_instance(path)))
+        except InputError as exc:
+            loaded.append((path, digest, str(exc)))
+    names = folder_names([(p, x.name if isinstance(x, Instance) else None) for p, _, x in loaded])
+    tasks = []
+    for (path, digest, inst), name in zip(loaded, names, strict=True):
+        folder = out / name
+        if folder.exists() and not (folder / RUN_FILE).is_file() and any(folder.iterdir()):
+            error = f"{folder}: exists and is not a batch result (it has no {RUN_FILE}); not replacing it."
+            label = inst.name if isinstance(inst, Instance) else name
+            finish(Outcome(path, folder, _failed_run(path, folder, digest, error, batch_id, options, label)))
+            continue  # recorded in the history and batch.json; the foreign folder is left alone
+        if isinstance(inst, str):
+            finish(Outcome(path, folder, _failed_input(path, folder, digest, inst, batch_id, options)))
+            continue
+        stored = None if options.force else reusable(folder, digest, options)
+        if stored is not None:
+            finish(Outcome(path, folder, stored, reused=True))
+            continue
+        tasks.append(_Task(inst, str(path), digest, folder, batch_id, options))
+    return tasks
+
+
+def _execute(tasks: list[_Task], options: BatchOptions, finish: Callable[[Outcome], None]) -> None:
+    if options.jobs <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            finish(Outcome(Path(task.input), task.folder, solve_one(task)))
+        return
+    level = logging.getLogger().getEffectiveLevel()
+    with ProcessPoolExecutor(
+        max_workers=min(options.jobs, len(tasks)),
+        mp_context=multiprocessing.get_context("spawn"),  # no fork of a process that may hold solver threads
+        initializer=_init_worker,
+        initargs=(level, options.log_json),
+    ) as pool:
+        futures: dict[Future, _Task] = {pool.submit(solve_one, task): task for task in tasks}
+        try:
+            for future in as_completed(futures):
+                task = futures[future]
+                try:
+                    run = future.result()
+                except BrokenProcessPool as exc:
+                    run = _failed_input(
+                        Path(task.input),
+                        task.folder,
+                        task.input_hash,
+                        f"internal error: the worker process died ({exc})",
+                        task.batch_id,
+                        options,
+                        task.instance.name,
+                    )
+                finish(Outcome(Path(task.input), task.folder, run))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _init_worker(level: int, log_json: bool) -> None:
+    handler = logging.StreamHandler()
+    if log_json:
+        handler.setFormatter(JsonLogFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _log_outcome(o: Outcome) -> None:
+    run = o.run
+    data = {
+        "event": "instance_reused" if o.reused else ("instance_done" if o.ok else "instance_failed"),
+        "instance": run.get("instance"),
+        "folder": str(o.folder),
+        "run_id": run.get("run_id"),
+        "status": run.get("status"),
+        "service": run.get("service"),
+        "bound": run.get("bound"),
+        "gap": run.get("gap"),
+        "served": run.get("served"),
+        "requests": run.get("requests"),
+        "wall_time_s": run.get("wall_time_s"),
+        "error": run.get("error"),
+    }
+    if o.ok:
+        how = "reused" if o.reused else "solved"
+        log.info("%s %s: %s service %s", how, o.name, run.get("status"), run.get("service"), extra={"data": data})
+    else:
+        log.warning("%s failed: %s", o.name, run.get("error"), extra={"data": data})
+
+
+# -- structured logs -------------------------------------------------------------------------
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the record's `data` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        entry.update(getattr(record, "data", None) or {})
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)

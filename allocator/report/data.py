@@ -1,0 +1,210 @@
+"""What the report shows, recomputed from the instance and the plan (a plan from any tool may lack
+the `metrics`/`coverage` extensions): fulfilment tables, the Gantt segments, alert counts over time.
+
+Alert follows SPEC 4.3 as `allocator.check` reads it (docs/decisions.md): on the ground at its
+operating base, at or after `available_from`, outside maintenance (grown to whole minutes, clipped to
+the horizon) and outside `[takeoff, landing + turnaround)` of every flight.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.domain import Instance
+from allocator.result import Plan
+from allocator.timeline import Timeline
+
+
+def fulfilment(instance: Instance, plan: Plan, by: str) -> dict[str, dict[str, int]]:
+    """Per agency (`by="agency"`) or sector: requests asked and met, and their value."""
+    served = {s.request for s in plan.sorties}
+    table: dict[str, dict[str, int]] = {}
+    for req in instance.requests:
+        row = table.setdefault(getattr(req, by), {"requested": 0, "served": 0, "value_requested": 0, "value_served": 0})
+        row["requested"] += 1
+        row["value_requested"] += instance.value(req)
+        if req.id in served:
+            row["served"] += 1
+            row["value_served"] += instance.value(req)
+    return dict(sorted(table.items()))
+
+
+def fulfilment_frame(instance: Instance, plan: Plan, by: str) -> pd.DataFrame:
+    """The fulfilment table with a total row and `% met` (the GAO-12-518 measure)."""
+    rows = [{by: name, **counts} for name, counts in fulfilment(instance, plan, by).items()]
+    frame = pd.DataFrame(rows, columns=[by, "requested", "served", "value_requested", "value_served"])
+    if len(frame) > 1:
+        total = frame.drop(columns=[by]).sum()
+        frame.loc[len(frame)] = {by: "all", **total.to_dict()}
+    frame["% met"] = [
+        round(100 * s / r, 1) if r else 100.0 for s, r in zip(frame["served"], frame["requested"], strict=True)
+    ]
+    return frame.rename(
+        columns={
+            "requested": "requests asked",
+            "served": "met",
+            "value_requested": "value asked",
+            "value_served": "value met",
+        }
+    )[[by, "requests asked", "met", "% met", "value asked", "value met"]]
+
+
+def unserved_frame(instance: Instance, plan: Plan) -> pd.DataFrame:
+    known = {r.id: r for r in instance.requests}
+    rows = []
+    for u in plan.unserved:
+        req = known.get(u.request)
+        rows.append(
+            {
+                "request": u.request,
+                "agency": req.agency if req else "",
+                "unit": req.unit if req else "",
+                "sector": req.sector if req else "",
+                "priority": f"P{req.priority}" if req else "",
+                "mission": req.mission if req else "",
+                "reason": str(u.reason),
+                "detail": u.detail,
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["request", "agency", "unit", "sector", "priority", "mission", "reason", "detail"]
+    )
+
+
+def gantt_frame(instance: Instance, plan: Plan, local: Any) -> pd.DataFrame:
+    """One row per bar: sorties (kind = agency), relocations, maintenance, turnarounds; times in `local`."""
+    fleet = {a.id: a for a in instance.aircraft}
+    requests = {r.id: r for r in instance.requests}
+    horizon_end = instance.horizon.end
+
+    def when(t: datetime) -> str:
+        return t.astimezone(local).strftime("%a %H:%M")
+
+    rows: list[dict[str, Any]] = []
+
+    def add(aircraft: str, kind: str, start: datetime, end: datetime, label: str, detail: str) -> None:
+        if end > start:
+            rows.append(
+                {"aircraft": aircraft, "kind": kind, "start": start, "end": end, "label": label, "detail": detail}
+            )
+
+    def turnaround(aircraft: str, landing: datetime) -> None:
+        ac = fleet.get(aircraft)
+        if ac is not None:
+            minutes = instance.type_of(ac).turnaround_min
+            add(aircraft, "turnaround", landing, landing + timedelta(minutes=minutes), "turnaround", f"{minutes} min")
+
+    for s in plan.sorties:
+        req = requests.get(s.request)
+        label = f"{s.request}" + (f" · {req.agency} {req.mission} P{req.priority}" if req else "")
+        detail = (
+            (f"{req.unit}<br>" if req and req.unit else "")
+            + f"from {s.base}: takeoff {when(s.takeoff)}, on station {when(s.on_station)}–{when(s.off_station)}, "
+            f"landing {when(s.landing)}" + (f"<br>target {req.target}" if req and req.target else "")
+        )
+        add(s.aircraft, req.agency if req else "unknown request", s.takeoff, s.landing, label, detail)
+        turnaround(s.aircraft, s.landing)
+    for r in plan.relocations:
+        add(
+            r.aircraft,
+            "relocation",
+            r.takeoff,
+            r.landing,
+            f"relocate {r.from_} → {r.to}",
+            f"{when(r.takeoff)}–{when(r.landing)}",
+        )
+        turnaround(r.aircraft, r.landing)
+    for ac in instance.aircraft:
+        for w in ac.maintenance:
+            start, end = max(w.start, instance.horizon.start), min(w.end, horizon_end)
+            add(ac.id, "maintenance", start, end, "maintenance", f"{when(start)}–{when(end)} at {ac.home_base}")
+        if ac.available_from is not None and ac.available_from > instance.horizon.start:
+            end = min(ac.available_from, horizon_end)
+            add(ac.id, "not yet available", instance.horizon.start, end, "not yet available", f"until {when(end)}")
+    frame = pd.DataFrame(rows, columns=["aircraft", "kind", "start", "end", "label", "detail"])
+    for col in ("start", "end"):
+        frame[col] = pd.to_datetime(frame[col], utc=True).dt.tz_convert(local).dt.tz_localize(None)
+    return frame
+
+
+def alert_intervals(instance: Instance, plan: Plan) -> list[tuple[str, int, int, str]]:
+    """`(aircraft, start, end, operating base)` in minutes from the horizon start: when each aircraft is on alert."""
+    tl = Timeline(instance.horizon.start, instance.horizon.end)
+    horizon = tl.end
+    flights: dict[str, list[tuple[int, int]]] = {}
+    moves: dict[str, list[tuple[int, str]]] = {}
+    for s in plan.sorties:
+        flights.setdefault(s.aircraft, []).append((tl.minutes(s.takeoff), tl.minutes(s.landing)))
+    for r in plan.relocations:
+        flights.setdefault(r.aircraft, []).append((tl.minutes(r.takeoff), tl.minutes(r.landing)))
+        moves.setdefault(r.aircraft, []).append((tl.minutes(r.landing), r.to))
+    out: list[tuple[str, int, int, str]] = []
+    for ac in instance.aircraft:
+        turnaround = instance.type_of(ac).turnaround_min
+        available = 0 if ac.available_from is None else max(0, tl.ceil(ac.available_from))
+        blocked = [(0, available)]
+        blocked += [(max(0, tl.floor(w.start)), min(horizon, tl.ceil(w.end))) for w in ac.maintenance]
+        blocked += [(a, b + turnaround) for a, b in flights.get(ac.id, [])]
+        changes = sorted(moves.get(ac.id, []))
+        bounds = [0] + [m for m, _ in changes] + [horizon]
+        bases = [ac.home_base] + [b for _, b in changes]
+        for lo, hi in _free(blocked, horizon):
+            for i, base in enumerate(bases):
+                a, b = max(lo, bounds[i]), min(hi, bounds[i + 1])
+                if b > a:
+                    out.append((ac.id, a, b, base))
+    return out
+
+
+def _free(blocked: list[tuple[int, int]], horizon: int) -> list[tuple[int, int]]:
+    free, cursor = [], 0
+    for a, b in sorted(blocked):
+        if a > cursor:
+            free.append((cursor, min(a, horizon)))
+        cursor = max(cursor, b)
+    if cursor < horizon:
+        free.append((cursor, horizon))
+    return [(a, b) for a, b in free if b > a]
+
+
+def on_alert(instance: Instance, plan: Plan, sector: str, capability: str | None = None) -> np.ndarray:
+    """Aircraft on alert in `sector` (with `capability`, when given) at each minute of the horizon."""
+    horizon = Timeline(instance.horizon.start, instance.horizon.end).end
+    sector_of = {b.id: b.sector for b in instance.bases}
+    fleet = {a.id: a for a in instance.aircraft}
+    diff = np.zeros(horizon + 1, dtype=np.int64)
+    for aircraft, a, b, base in alert_intervals(instance, plan):
+        if sector_of.get(base) != sector:
+            continue
+        if capability is not None and capability not in instance.type_of(fleet[aircraft]).capabilities:
+            continue
+        diff[a] += 1
+        diff[b] -= 1
+    return np.cumsum(diff)[:horizon]
+
+
+def coverage_rules(instance: Instance, plan: Plan) -> list[dict[str, Any]]:
+    """Each coverage rule with its window in minutes, the on-alert counts over it and its shortfall minutes."""
+    tl = Timeline(instance.horizon.start, instance.horizon.end)
+    out = []
+    for sector in instance.sectors:
+        for index, rule in enumerate(sector.coverage):
+            lo, hi = max(0, tl.ceil(rule.start)), min(tl.end, tl.floor(rule.end))
+            counts = on_alert(instance, plan, sector.id, rule.capability)
+            short = int(np.maximum(0, rule.count - counts[lo:hi]).sum()) if hi > lo else 0
+            out.append(
+                {
+                    "sector": sector.id,
+                    "index": index,
+                    "capability": rule.capability,
+                    "count": rule.count,
+                    "lo": lo,
+                    "hi": hi,
+                    "shortfall_min": short,
+                }
+            )
+    return out

@@ -1,0 +1,201 @@
+"""Run history through SQLAlchemy: SQLite by default, PostgreSQL when ALLOCATOR_TEST_PG_URL is set
+(.ci/run starts a throwaway server and sets it)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from allocator import history
+from allocator.batch import BatchOptions, run_batch
+from allocator.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "instances" / "tiny.yaml"
+runner = CliRunner()
+PG_URL = os.environ.get("ALLOCATOR_TEST_PG_URL")
+
+
+def run(*args: object):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(
+                not PG_URL, reason="ALLOCATOR_TEST_PG_URL is not set (no PostgreSQL server; .ci/run starts one)"
+            ),
+        ),
+    ]
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.db'}"
+    assert PG_URL is not None
+    engine = sa.create_engine(PG_URL)
+    history.metadata.drop_all(engine)  # every test starts from an empty schema
+    engine.dispose()
+    return PG_URL
+
+
+def a_run(run_id: str, instance: str = "tiny", started: datetime | None = None, ok: bool = True) -> dict:
+    started = started or datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    run = {
+        "run_id": run_id,
+        "batch_id": "b1",
+        "instance": instance,
+        "folder": instance,
+        "input": f"/in/{instance}.yaml",
+        "input_hash": "sha256:00",
+        "status": "OPTIMAL" if ok else "FAILED",
+        "ok": ok,
+        "error": None if ok else "bad.yaml: aircraft 'N1', field 'home_base': unknown base 'XYZ'.",
+        "started_at": started.isoformat(),
+        "finished_at": (started + timedelta(seconds=3)).isoformat(),
+        "wall_time_s": 3.0,
+        "settings": {"time_limit_s": 2.0, "seed": 0},
+        "software": {"allocator": "0.1.0"},
+    }
+    if ok:
+        run.update(
+            {
+                "service": 1250,
+                "cost": 29492,
+                "bound": 1250,
+                "gap": 0.0,
+                "requests": 4,
+                "served": 3,
+                "served_pct": 75.0,
+                "fcfs": {"service": 300, "cost": 30983, "served": 3},
+                "per_agency": {
+                    "CBP": {"requested": 3, "served": 2, "value_requested": 1250, "value_served": 1200},
+                    "ICE": {"requested": 1, "served": 1, "value_requested": 50, "value_served": 50},
+                },
+                "per_sector": {"TUC": {"requested": 4, "served": 3, "value_requested": 1300, "value_served": 1250}},
+                "coverage_shortfall_min": {"TUC": 12},
+            }
+        )
+    return run
+
+
+def test_a_recorded_run_reads_back_with_fulfilment_per_agency_and_sector(db_url: str):
+    engine = history.connect(db_url)
+    assert history.record_run(engine, a_run("r1"), {"instance": "tiny", "sorties": []})
+    rows = history.load_runs(engine)
+    assert len(rows) == 1
+    row = rows.iloc[0]
+    assert (row["instance"], row["status"], row["service"], row["bound"], row["served"]) == (
+        "tiny",
+        "OPTIMAL",
+        1250,
+        1250,
+        3,
+    )
+    assert row["started_at"] == datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    assert (row["agency CBP requested"], row["agency CBP served"], row["agency CBP pct"]) == (3, 2, 66.7)
+    assert row["agency ICE pct"] == 100.0 and row["sector TUC pct"] == 75.0
+    assert row["shortfall TUC"] == 12 and row["shortfall_min"] == 12
+    assert history.load_plan_of(engine, "r1") == {"instance": "tiny", "sorties": []}
+
+
+def test_recording_the_same_run_twice_keeps_one_row(db_url: str):
+    engine = history.connect(db_url)
+    assert history.record_run(engine, a_run("r1"))
+    assert not history.record_run(engine, a_run("r1"))
+    assert len(history.load_runs(engine)) == 1
+
+
+def test_failed_run_is_recorded_with_its_error_and_no_figures(db_url: str):
+    engine = history.connect(db_url)
+    history.record_run(engine, a_run("bad", instance="bad", ok=False))
+    row = history.load_runs(engine).iloc[0]
+    assert row["status"] == "FAILED" and not row["ok"] and "home_base" in row["error"]
+    assert history.load_plan_of(engine, "bad") is None
+
+
+def test_filters_by_instance_and_start_date(db_url: str):
+    engine = history.connect(db_url)
+    night = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
+    for day in range(3):
+        for name in ("tiny", "surge"):
+            history.record_run(engine, a_run(f"{name}{day}", name, night + timedelta(days=day)))
+    assert len(history.load_runs(engine)) == 6
+    assert history.load_runs(engine, instance="surge")["run_id"].tolist() == ["surge0", "surge1", "surge2"]
+    assert history.load_runs(engine, since=night + timedelta(days=1))["run_id"].tolist() == [
+        "surge1",
+        "tiny1",
+        "surge2",
+        "tiny2",
+    ]
+
+
+def test_history_rows_match_the_run_files(db_url: str, tmp_path: Path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    shutil.copy(TINY, inputs / "tiny.yaml")
+    (inputs / "broken.yaml").write_text("name: [unclosed\n")
+    out = tmp_path / "runs"
+    result = run_batch([inputs], out, BatchOptions(time_limit_s=1, workers=1), db_url=db_url)
+    assert result.exit_code == 1
+    rows = history.load_runs(history.connect(db_url)).set_index("run_id")
+    assert len(rows) == 2
+    engine = history.connect(db_url)
+    for folder in ("tiny", "broken"):
+        run_file = json.loads((out / folder / "run.json").read_text())
+        row = rows.loc[run_file["run_id"]]
+        assert row["folder"] == folder and row["status"] == run_file["status"] and row["ok"] == run_file["ok"]
+        assert row["input_hash"] == run_file["input_hash"] and row["batch_id"] == result.batch_id
+        if run_file["ok"]:
+            for field in ("service", "bound", "cost", "served", "requests"):
+                assert row[field] == run_file[field], field
+            for agency, counts in run_file["per_agency"].items():
+                assert row[f"agency {agency} served"] == counts["served"]
+                assert row[f"agency {agency} pct"] == counts["pct"]
+            assert history.load_plan_of(engine, run_file["run_id"]) == json.loads(
+                (out / folder / "plan.json").read_text()
+            )
+        else:
+            assert row["error"] == run_file["error"]
+
+
+def test_batch_records_into_sqlite_next_to_the_output_folder_by_default(tmp_path: Path):
+    out = tmp_path / "nightly" / "runs"
+    result = run("batch", TINY, "--out", out, "--time-limit", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    db = tmp_path / "nightly" / "allocator.db"
+    assert db.is_file()
+    shown = run("history", "--db", f"sqlite:///{db}", "--csv", tmp_path / "runs.csv")
+    assert shown.exit_code == 0, shown.output
+    assert "tiny" in shown.output and "CBP 67%" in shown.output and "ICE 100%" in shown.output
+    header = (tmp_path / "runs.csv").read_text().splitlines()[0].split(",")
+    assert {"run_id", "instance", "status", "service", "bound", "agency CBP pct", "sector TUC pct"} <= set(header)
+
+
+def test_history_reads_allocator_db_in_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.chdir(tmp_path)
+    missing = run("history")
+    assert missing.exit_code == 2 and "no history database here" in missing.output
+    history.record_run(history.connect(f"sqlite:///{tmp_path / 'allocator.db'}"), a_run("r1"))
+    found = run("history", "--instance", "tiny", "--since", "2026-11-30")
+    assert found.exit_code == 0 and "OPTIMAL" in found.output
+    later = run("history", "--since", "2026-12-02")
+    assert later.exit_code == 0 and "OPTIMAL" not in later.output
+
+
+def test_history_rejects_a_bad_date_or_database_url_with_exit_2(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    bad_date = run("history", "--db", db, "--since", "last tuesday")
+    assert bad_date.exit_code == 2 and "--since 'last tuesday': not a date" in bad_date.output
+    bad_url = run("history", "--db", "nosuchdb://x/y")
+    assert bad_url.exit_code == 2 and "not a usable database URL" in bad_url.output
+    assert "Traceback" not in bad_url.output

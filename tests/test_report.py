@@ -1,0 +1,188 @@
+"""report.html: self-contained, recomputed from instance and plan, and rendered by a real headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from allocator.check import check
+from allocator.cli import app
+from allocator.io import load_instance, write_plan
+from allocator.report import build_report
+from allocator.report.data import coverage_rules, fulfilment
+from allocator.result import Plan
+from allocator.solver import SolveOptions, solve, solve_fcfs_plan
+from factory import aircraft, make, request, t
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "instances" / "tiny.yaml"
+SURGE = ROOT / "instances" / "arizona-surge.yaml"
+runner = CliRunner()
+CHARTS = ("headline-chart", "gantt-chart", "coverage-chart")
+
+
+@pytest.fixture(scope="module")
+def tiny_plan() -> Plan:
+    return solve(load_instance(TINY), SolveOptions(time_limit_s=2, workers=1)).plan
+
+
+def bare(plan: Plan) -> Plan:
+    """The plan as another tool might write it: SPEC section 3 keys only."""
+    return Plan.model_validate(json.loads(plan.model_dump_json(by_alias=True, exclude={"metrics", "coverage", "run"})))
+
+
+def test_report_is_one_self_contained_file_with_every_chart(tiny_plan: Plan):
+    page = build_report(load_instance(TINY), tiny_plan)
+    assert not re.search(r"<script[^>]+src=", page)  # no CDN, no side files
+    assert not re.search(r"<link[^>]+href=", page)
+    assert len(page) > 1_000_000  # plotly.js is inside
+    for div in CHARTS:
+        assert f'id="{div}"' in page
+    assert "Fulfilment per agency" in page and "Unserved requests (1)" in page and "OUTCOMPETED" in page
+
+
+def test_report_recomputes_what_a_bare_plan_lacks(tiny_plan: Plan):
+    inst = load_instance(TINY)
+    plain = bare(tiny_plan)
+    assert fulfilment(inst, plain, "agency") == {
+        "CBP": {"requested": 3, "served": 2, "value_requested": 1250, "value_served": 1200},
+        "ICE": {"requested": 1, "served": 1, "value_requested": 50, "value_served": 50},
+    }
+    page = build_report(inst, plain)
+    assert "3/4" in page and "75.0%" in page  # requests met, from the sorties
+    assert "FCFS baseline" in page
+    with_fcfs = build_report(inst, plain, {"service": 300, "cost": 30983, "served": 3})
+    assert "+950 service for this plan" in with_fcfs
+
+
+def covered(count: int):
+    """S1 asks for `count` eo_ir aircraft on alert 08:00-10:00; H1 flies R1 around 09:00."""
+    rule = {"start": t("08:00"), "end": t("10:00"), "capability": "eo_ir", "count": count, "penalty_per_hour": 60}
+    return make(
+        [aircraft("H1"), aircraft("H2")],
+        [request("R1", start="09:00", end="10:30", duration=30)],
+        coverage={"S1": [rule]},
+    )
+
+
+@pytest.mark.parametrize("count, short", [(1, False), (2, True)])
+def test_coverage_timeline_shortfall_is_the_checkers(count: int, short: bool):
+    inst = covered(count)
+    plan = solve(inst, SolveOptions(time_limit_s=2, workers=1)).plan
+    mine = {(r["sector"], r["index"]): r["shortfall_min"] for r in coverage_rules(inst, plan)}
+    theirs = {(r["sector"], r["index"]): r["shortfall_min"] for r in check(inst, plan).coverage}
+    assert mine == theirs
+    assert (mine[("S1", 0)] > 0) is short
+
+
+def test_coverage_shortfall_matches_the_checker_on_a_real_day():
+    inst = load_instance(SURGE)
+    plan = solve_fcfs_plan(inst)
+    mine = [(r["sector"], r["shortfall_min"]) for r in coverage_rules(inst, plan)]
+    assert mine == [(r["sector"], r["shortfall_min"]) for r in check(inst, plan).coverage]
+    assert any(minutes > 0 for _, minutes in mine)
+
+
+def test_report_command_writes_html_for_a_bare_plan(tiny_plan: Plan, tmp_path: Path):
+    plan_file = tmp_path / "plan.json"
+    write_plan(bare(tiny_plan), plan_file)
+    target = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(TINY), str(plan_file), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "FCFS 300" in result.output and "checker: valid" in result.output
+    assert "+950 service for this plan" in target.read_text()
+
+
+def test_report_command_rejects_a_bad_plan_with_exit_2(tmp_path: Path):
+    bad = tmp_path / "plan.json"
+    bad.write_text("{not json")
+    target = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(TINY), str(bad), "-o", str(target)])
+    assert result.exit_code == 2 and "plan.json: not valid JSON" in result.output
+    assert not target.exists()
+
+
+# -- a real browser ------------------------------------------------------------------------------------
+
+
+def _browser() -> tuple[str, str] | None:
+    chromium = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+    driver = shutil.which("chromedriver")
+    return (chromium, driver) if chromium and driver else None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    found = _browser()
+    if found is None:
+        pytest.skip("no system Chromium with chromedriver (Debian: apt-get install chromium chromium-driver)")
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager download anything
+    options = webdriver.ChromeOptions()
+    options.binary_location = found[0]
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=found[1]))
+    yield driver
+    driver.quit()
+
+
+RENDERED = """
+const drawn = (div, selector) =>
+  div ? [...div.querySelectorAll(selector)].filter(p => (p.getAttribute('d') || '').length > 10).length : 0;
+const out = {};
+for (const id of arguments[0]) {
+  const div = document.getElementById(id);
+  const svg = div && div.querySelector('svg.main-svg');
+  const box = svg ? svg.getBoundingClientRect() : {width: 0, height: 0};
+  out[id] = {
+    width: box.width, height: box.height,
+    bars: div ? div.querySelectorAll('.barlayer .point path').length : 0,
+    lines: drawn(div, '.scatterlayer path.js-line'),
+    fills: drawn(div, '.scatterlayer path.js-fill'),
+  };
+}
+return out;
+"""
+
+
+def test_report_renders_every_chart_in_headless_chromium(browser, tmp_path: Path):
+    inst = load_instance(SURGE)  # relocations, maintenance, two agencies, a coverage shortfall
+    plan = solve(inst, SolveOptions(time_limit_s=2, workers=1)).plan
+    page = tmp_path / "report.html"
+    page.write_text(build_report(inst, plan), encoding="utf-8")
+    browser.get_log("browser")  # drop anything from before this page
+    browser.get(page.as_uri())
+    charts = browser.execute_script(RENDERED, list(CHARTS))
+    for div, seen in charts.items():
+        assert seen["width"] > 100 and seen["height"] > 100, (div, seen)
+    assert charts["headline-chart"]["bars"] == 3  # FCFS, this plan, the bound
+    assert charts["gantt-chart"]["bars"] >= len(plan.sorties) + len(plan.relocations)
+    assert charts["coverage-chart"]["lines"] >= 2 and charts["coverage-chart"]["fills"] >= 1  # shortfall in red
+    errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+    browser.save_screenshot(str(tmp_path / "report.png"))
+
+
+def test_browser_check_sees_a_broken_chart(browser, tmp_path: Path, tiny_plan: Plan):
+    """The rendering test can fail: a page whose chart data is broken shows a console error and no bars."""
+    html = build_report(load_instance(TINY), tiny_plan).replace('"gantt-chart",', '"gantt-chart", null.x,', 1)
+    page = tmp_path / "broken.html"
+    page.write_text(html, encoding="utf-8")
+    browser.get_log("browser")
+    browser.get(page.as_uri())
+    assert browser.execute_script(RENDERED, ["gantt-chart"])["gantt-chart"]["bars"] == 0
+    assert any(entry["level"] == "SEVERE" for entry in browser.get_log("browser"))
