@@ -1,0 +1,675 @@
+"""Why a request was or was not served (issue 5): reason codes with evidence, and what it would take.
+
+For an unserved request: its SPEC section 6 reason (the plan's own, from `allocator.solver.reasons`)
+and, aircraft by aircraft, the evidence: which eligible aircraft are in range from which bases, which
+are down, not yet available, out of hours, or busy with which requests. For `OUTCOMPETED` and
+`NOT_PROVEN`, *what it would take*: a re-plan with the request required (`SolveOptions.require`),
+staying as close to the plan as possible (`SolveOptions.baseline`), which names the requests dropped,
+moved or added and the change in service and cost; and whether one extra flight hour on one capable
+aircraft, or one more relocation, would have served it without dropping anything (re-plans requiring
+every served request too). Each re-plan has a small time limit; the answer says when it is not proven.
+
+For a served request: the aircraft flying it and, for every other eligible aircraft, what it would
+have cost at the same time from its operating base, or why it could not (busy with which request, out
+of range, down, out of hours).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from allocator.domain import Aircraft, Instance, Request
+from allocator.errors import InputError
+from allocator.result import Plan, Reason, SolveStatus, Unserved
+from allocator.solver.anchor import schedule_of
+from allocator.solver.fcfs import AircraftState, Fleet, Option, option_at
+from allocator.solver.prepare import Prepared
+from allocator.solver.reasons import competitors, explain_unserved
+from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
+from allocator.solver.scoring import operating_base_timeline
+from allocator.timeline import format_instant
+
+Status = Literal["flies it", "free", "busy", "out_of_range", "down", "unavailable", "out_of_hours"]
+
+
+@dataclass
+class ExplainOptions:
+    """Re-plans for *what it would take*: time limit each, CP-SAT workers, seed, how many aircraft to try."""
+
+    time_limit_s: float = 5.0
+    workers: int = 1
+    seed: int = 0
+    what_it_would_take: bool = True
+    remedy_aircraft: int = 3  # capable aircraft tried with one extra flight hour
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AircraftEvidence(_Out):
+    """One eligible aircraft, seen from one request."""
+
+    aircraft: str
+    type: str
+    base: str  # the base it would fly from (its operating base, or the best one in range)
+    bases_in_range: list[str]  # bases it may operate from with the sortie inside its endurance
+    flight_min: int  # the sortie's flight minutes from `base`
+    endurance_min: int
+    cost: int | None = None  # dollars for that sortie (flight minutes x cost per hour / 60), when it could fly it
+    status: Status
+    note: str
+    busy_with: list[str] = Field(default_factory=list)
+
+
+class Change(_Out):
+    """A request whose service differs between the plan and a re-plan."""
+
+    request: str
+    agency: str
+    priority: int
+    value: int
+    change: Literal["dropped", "moved", "added"]
+    before: str = ""
+    after: str = ""
+
+
+class Remedy(_Out):
+    """A small change to the instance, re-planned requiring the request and everything the plan serves."""
+
+    kind: Literal["extra_hour", "extra_relocation", "make_relocatable"]
+    aircraft: str | None = None
+    description: str
+    works: bool | None  # None: the re-plan stopped before finding a plan or proving there is none
+    status: SolveStatus
+    service_change: int | None = None
+    cost_change: int | None = None
+
+
+class WhatItWouldTake(_Out):
+    """The re-plan with the request required, against the plan."""
+
+    status: SolveStatus
+    proven: bool  # the re-plan's service is proven optimal: the changes below are the least service loss
+    served: bool
+    flown_by: list[str] = Field(default_factory=list)
+    service_change: int | None = None
+    cost_change: int | None = None
+    dropped: list[Change] = Field(default_factory=list)
+    moved: list[Change] = Field(default_factory=list)
+    added: list[Change] = Field(default_factory=list)
+    remedies: list[Remedy] = Field(default_factory=list)
+    summary: str
+
+
+class Explanation(_Out):
+    """Why one request was or was not served."""
+
+    request: str
+    agency: str
+    unit: str
+    sector: str
+    priority: int
+    value: int
+    served: bool
+    reason: Reason | None = None
+    detail: str = ""
+    competitors: list[str] = Field(default_factory=list)
+    fleet_types: dict[str, str] = Field(default_factory=dict)  # type -> what it lacks ("" when eligible)
+    aircraft: list[AircraftEvidence] = Field(default_factory=list)  # eligible aircraft, flyers first
+    what_it_would_take: WhatItWouldTake | None = None
+    summary: str
+
+
+def explain(
+    instance: Instance, plan: Plan, requests: list[str] | None = None, options: ExplainOptions | None = None
+) -> list[Explanation]:
+    """Explanations for the named requests, or for every unserved one; InputError for an unknown id."""
+    options = options or ExplainOptions()
+    known = {r.id for r in instance.requests}
+    for rid in requests or []:
+        if rid not in known:
+            raise InputError(f"request '{rid}' is not in instance {instance.name}.")
+    prep = Prepared(instance)
+    schedule = schedule_of(prep, plan)
+    served = schedule.served()
+    chosen = list(dict.fromkeys(requests)) if requests else [r.id for r in instance.requests if r.id not in served]
+    reasons = {u.request: u for u in plan.unserved}
+    missing = [rid for rid in chosen if rid not in served and rid not in reasons]
+    if missing:  # a plan without a reason for it: decide it as the solver would
+        proven = plan.status == SolveStatus.OPTIMAL or bool(plan.run.get("service_proven_optimal"))
+        baseline = plan.run.get("method") == "fcfs"
+        reasons |= {u.request: u for u in explain_unserved(prep, schedule, proven, baseline) if u.request in missing}
+    context = _Context(prep, plan, schedule, options)
+    out = []
+    for rid in chosen:
+        req = instance.request(rid)
+        if rid in served:
+            out.append(context.served(req))
+        else:
+            out.append(context.unserved(req, reasons[rid]))
+    return out
+
+
+def explanations_frame(explanations: list[Explanation]) -> pd.DataFrame:
+    """One row per request: agency, priority, served, reason and the summary in words."""
+    rows = [
+        {
+            "request": e.request,
+            "agency": e.agency,
+            "priority": e.priority,
+            "served": e.served,
+            "reason": str(e.reason) if e.reason else "",
+            "summary": e.summary,
+        }
+        for e in explanations
+    ]
+    return pd.DataFrame(rows, columns=["request", "agency", "priority", "served", "reason", "summary"])
+
+
+def explanations_json(explanations: list[Explanation]) -> str:
+    return json.dumps([e.model_dump(mode="json") for e in explanations], indent=2) + "\n"
+
+
+def evidence_frame(explanation: Explanation) -> pd.DataFrame:
+    """The aircraft evidence of one explanation as a table."""
+    return pd.DataFrame([a.model_dump() for a in explanation.aircraft])
+
+
+# -- the work -----------------------------------------------------------------------------------------
+class _Context:
+    def __init__(self, prep: Prepared, plan: Plan, schedule: Schedule, options: ExplainOptions) -> None:
+        self.prep = prep
+        self.plan = plan
+        self.schedule = schedule
+        self.options = options
+        self.fleet = Fleet(prep)
+        self.flights = schedule.by_aircraft()
+        self.sorties_of: dict[str, list[SortieMin]] = {}
+        for s in schedule.sorties:
+            self.sorties_of.setdefault(s.aircraft, []).append(s)
+        self.used = {ac: sum(f.landing - f.takeoff for f in fl) for ac, fl in self.flights.items()}
+
+    # -- helpers --------------------------------------------------------------------------------------
+    def clock(self, minute: int) -> str:
+        origin = self.prep.timeline.origin
+        return self.prep.timeline.instant(minute).astimezone(origin.tzinfo).strftime("%H:%M")
+
+    def label(self, rid: str) -> str:
+        req = self.prep.instance.request(rid)
+        return f"{rid} (P{req.priority}, {req.agency})"
+
+    def eligible(self, req: Request) -> list[Aircraft]:
+        return [ac for ac in self.prep.instance.aircraft if self.prep.eligible(req, self.prep.type_of(ac))]
+
+    def dollars(self, ac: Aircraft, minutes: int) -> int:
+        return round(self.prep.cost_rate(ac) * minutes)
+
+    def base_at(self, ac: Aircraft, minute: int) -> str:
+        for start, end, base in operating_base_timeline(self.prep, ac, self.schedule):
+            if start <= minute < end:
+                return base
+        return ac.home_base
+
+    def fleet_types(self, req: Request) -> dict[str, str]:
+        out = {}
+        for kind in self.prep.instance.aircraft_types:
+            lacks = sorted(set(req.capabilities) - set(kind.capabilities))
+            if req.aircraft_types is not None and kind.id not in req.aircraft_types:
+                out[kind.id] = "not on the request's allow-list"
+            elif lacks:
+                out[kind.id] = "lacks " + ", ".join(lacks)
+            else:
+                out[kind.id] = ""
+        return out
+
+    def base_fields(self, req: Request, ac: Aircraft) -> tuple[str, list[str], int]:
+        """The best base (in range if any), the bases in range, and the sortie's flight minutes from it."""
+        prep = self.prep
+        kind = prep.type_of(ac)
+        in_range = [b for b in prep.operating_bases(ac) if prep.in_range(ac, req, b)]
+        pool = in_range or prep.operating_bases(ac)
+        best = min(pool, key=lambda b: (b != ac.home_base if in_range else False, prep.transit(kind, req, b), b))
+        return best, sorted(in_range), 2 * prep.transit(kind, req, best) + req.duration_min
+
+    # -- unserved -------------------------------------------------------------------------------------
+    def unserved(self, req: Request, unserved: Unserved) -> Explanation:
+        reason = unserved.reason
+        evidence = [self.unserved_evidence(req, ac) for ac in self.eligible(req)]
+        evidence.sort(key=lambda e: (_ORDER[e.status], e.cost if e.cost is not None else 1 << 40, e.aircraft))
+        explanation = Explanation(
+            request=req.id,
+            agency=req.agency,
+            unit=req.unit,
+            sector=req.sector,
+            priority=req.priority,
+            value=self.prep.instance.value(req),
+            served=False,
+            reason=reason,
+            detail=unserved.detail,
+            competitors=list(unserved.competitors),
+            fleet_types=self.fleet_types(req),
+            aircraft=evidence,
+            summary=f"{reason}: {unserved.detail}",
+        )
+        if self.options.what_it_would_take and reason in (Reason.OUTCOMPETED, Reason.NOT_PROVEN):
+            wit = self.what_it_would_take(req, evidence)
+            explanation.what_it_would_take = wit
+            explanation.summary += f". What it would take: {wit.summary}"
+        return explanation
+
+    def unserved_evidence(self, req: Request, ac: Aircraft) -> AircraftEvidence:
+        prep = self.prep
+        kind = prep.type_of(ac)
+        base, in_range, flight = self.base_fields(req, ac)
+        fields = {
+            "aircraft": ac.id,
+            "type": ac.type,
+            "base": base,
+            "bases_in_range": in_range,
+            "flight_min": flight,
+            "endurance_min": kind.endurance_min,
+        }
+        if not in_range:
+            where = "from its home base (it is not relocatable)" if prep.max_relocations(ac) == 0 else "from any base"
+            note = f"out of range {where}: the shortest sortie, from {base}, takes {flight} min"
+            return AircraftEvidence(**fields, status="out_of_range", note=note + f" of {kind.endurance_min}")
+        view = self.fleet.view(req)
+        options = self.fleet.fresh(ac).options(view, self.fleet, prep.horizon_min)
+        if not options:
+            status, note = self.static_cause(req, ac, flight)
+            return AircraftEvidence(**fields, status=status, note=note)
+        cheapest = min(options, key=lambda o: (o.cost60, o.base))
+        fields |= {"base": cheapest.base, "flight_min": cheapest.out_min + req.duration_min + cheapest.back_min}
+        fields["cost"] = round(cheapest.cost60 / 60)
+        holders, during = competitors(prep, req, {ac.id: options}, self.sorties_of)
+        left = prep.hours_min(ac) - self.used.get(ac.id, 0)
+        if during:
+            names = ", ".join(self.label(rid) for rid in holders)
+            return AircraftEvidence(
+                **fields, status="busy", note=f"flies {names} around the window", busy_with=list(holders)
+            )
+        if left < fields["flight_min"]:
+            note = f"out of hours in the plan: {left} flight min left, the sortie takes {fields['flight_min']}"
+            return AircraftEvidence(**fields, status="out_of_hours", note=note, busy_with=list(holders))
+        return AircraftEvidence(**fields, status="free", note=self.free_note(ac, options))
+
+    def free_note(self, ac: Aircraft, options: list[Option]) -> str:
+        surge = all(o.surge for o in options)
+        how = (
+            f"only after relocating to {options[0].base}, which the plan does not do" if surge else "free in the window"
+        )
+        return f"{how}; not used (the plan keeps it for something worth more, e.g. alert coverage or another base)"
+
+    def static_cause(self, req: Request, ac: Aircraft, flight: int) -> tuple[Status, str]:
+        """Why an aircraft in range cannot fly the request even in an empty plan."""
+        prep = self.prep
+        lo, hi = prep.window(req)
+        budget = prep.hours_min(ac)
+        if budget < flight:
+            return "out_of_hours", f"has {budget} flight min in all, the sortie takes {flight}"
+        available = prep.available_from(ac)
+        if available > hi - req.duration_min:
+            return "unavailable", f"available only from {self.clock(available)}"
+        turnaround = prep.type_of(ac).turnaround_min
+        down = [(s, e) for s, e in prep.maintenance(ac) if s < hi + flight + turnaround and e > lo - flight]
+        if down:
+            spans = ", ".join(f"{self.clock(s)}–{self.clock(e)}" for s, e in down)
+            return "down", f"in maintenance {spans}, around the window {self.clock(lo)}–{self.clock(hi)}"
+        if not prep.in_range(ac, req, ac.home_base):
+            dest = self.base_fields(req, ac)[0]
+            ferry = prep.ferry(ac, ac.home_base, dest)
+            if budget < ferry + flight:
+                note = f"has {budget} flight min in all; relocating {ac.home_base}->{dest} ({ferry} min) and the sortie"
+                return "out_of_hours", note + f" ({flight} min) take {ferry + flight}"
+            return (
+                "unavailable",
+                f"would first relocate {ac.home_base}->{dest} ({ferry} min), which does not fit in time",
+            )
+        return "unavailable", "cannot fit the sortie into the window, the horizon and its availability"
+
+    # -- what it would take ---------------------------------------------------------------------------
+    def replan(self, instance: Instance, require: set[str], start: Plan | None = None) -> Plan:
+        """A quick re-plan requiring `require`, staying close to `start` (default: the plan), hinted with it."""
+        from allocator.solver import SolveOptions, solve
+
+        options = SolveOptions(
+            time_limit_s=self.options.time_limit_s,
+            workers=self.options.workers,
+            seed=self.options.seed,
+            decompose=False,
+            baseline=start or self.plan,
+            require=frozenset(require),
+        )
+        # a required request often makes the plan's own flights an impossible hint: the solver's warning about
+        # that is expected here, not news for the reader
+        solver_log = logging.getLogger("allocator.solver")
+        level = solver_log.level
+        solver_log.setLevel(max(level, logging.ERROR))
+        try:
+            return solve(instance, options).plan
+        finally:
+            solver_log.setLevel(level)
+
+    def what_it_would_take(self, req: Request, evidence: list[AircraftEvidence]) -> WhatItWouldTake:
+        inst = self.prep.instance
+        forced = self.replan(inst, {req.id}, self.start_with(req))
+        flown_by = sorted(s.aircraft for s in forced.sorties if s.request == req.id)
+        if not flown_by:
+            proven = forced.status == SolveStatus.INFEASIBLE
+            why = (
+                "no plan serves it" if proven else "the re-plan found no plan serving it in the time limit (not proven)"
+            )
+            return WhatItWouldTake(status=forced.status, proven=proven, served=False, summary=why)
+        before, after = _by_request(self.plan), _by_request(forced)
+        changes = {"dropped": [], "moved": [], "added": []}
+        for rid in sorted(set(before) | set(after)):
+            if rid == req.id:
+                continue
+            if rid not in after:
+                changes["dropped"].append(self.change(rid, "dropped", before[rid], None))
+            elif rid not in before:
+                changes["added"].append(self.change(rid, "added", None, after[rid]))
+            elif before[rid] != after[rid]:
+                changes["moved"].append(self.change(rid, "moved", before[rid], after[rid]))
+        service = forced.objective.service - self.plan.objective.service
+        cost = forced.objective.cost - self.plan.objective.cost
+        proven = bool(forced.run.get("service_proven_optimal"))
+        wit = WhatItWouldTake(
+            status=forced.status,
+            proven=proven,
+            served=True,
+            flown_by=flown_by,
+            service_change=service,
+            cost_change=cost,
+            summary="",
+            **changes,
+        )
+        if changes["dropped"] or service < 0:
+            wit.remedies = self.remedies(req, evidence)
+        wit.summary = self.wit_summary(wit)
+        return wit
+
+    def start_with(self, req: Request) -> Plan | None:
+        """A valid plan serving the request, to start the forced re-plan from: the plan, with the request
+        flown by the aircraft whose displaced flights are worth least (all flights of an aircraft that
+        relocates in the plan or must relocate for it), and requests that lost a sortie dropped whole."""
+        prep, inst = self.prep, self.prep.instance
+        view = self.fleet.view(req)
+        options = {}
+        for ac in self.eligible(req):
+            found = self.fleet.fresh(ac).options(view, self.fleet, prep.horizon_min)
+            if found:
+                options[ac.id] = found
+        minutes = sorted({m for found in options.values() for o in found for m in (o.lo, o.hi)})
+        best: tuple | None = None
+        for minute in minutes:
+            picks = []
+            for ac_id, found in options.items():
+                option = option_at(found, minute)
+                if option is not None:
+                    ac = inst.aircraft_by_id(ac_id)
+                    state = AircraftState.fresh(prep, ac)
+                    sortie, relocations = state.commit(option, minute, view)
+                    displaced = self.displaced(ac, sortie, relocations)
+                    loss = sum(inst.value(inst.request(rid)) for rid in displaced)
+                    picks.append((loss, option.cost60, ac_id, sortie, relocations, displaced))
+            if len(picks) >= req.aircraft_count:
+                picks.sort(key=lambda p: p[:3])
+                chosen = picks[: req.aircraft_count]
+                key = (sum(p[0] for p in chosen), sum(p[1] for p in chosen), minute)
+                if best is None or key < best[0]:
+                    best = (key, chosen)
+        if best is None:
+            return None
+        chosen = best[1]
+        dropped = set().union(*(p[5] for p in chosen))
+        pinned = {p[2] for p in chosen if p[4] or any(r.aircraft == p[2] for r in self.schedule.relocations)}
+        sorties = [s for s in self.schedule.sorties if s.request not in dropped]
+        relocations = [r for r in self.schedule.relocations if r.aircraft not in pinned]
+        for _, _, _, sortie, new_relocations, _ in chosen:
+            sorties.append(sortie)
+            relocations.extend(new_relocations)
+        schedule = Schedule(sorties=sorted(sorties), relocations=sorted(relocations))
+        return schedule.to_plan(inst.name, prep.timeline, self.plan.status, self.plan.objective, None, [])
+
+    def displaced(self, ac: Aircraft, sortie: SortieMin, relocations: list[RelocationMin]) -> set[str]:
+        """Requests of the plan that lose a sortie when the aircraft flies `sortie` (and its relocations)."""
+        flights = self.flights.get(ac.id, [])
+        if relocations or any(isinstance(f, RelocationMin) for f in flights):
+            return {f.request for f in flights if isinstance(f, SortieMin)}  # its bases change: clear it
+        turnaround = self.prep.type_of(ac).turnaround_min
+        kept = [
+            f for f in flights if f.landing + turnaround <= sortie.takeoff or sortie.landing + turnaround <= f.takeoff
+        ]
+        out = {f.request for f in flights if f not in kept and isinstance(f, SortieMin)}
+        budget = self.prep.hours_min(ac) - (sortie.landing - sortie.takeoff)
+        for f in sorted(kept, key=lambda f: self.prep.instance.value(self.prep.instance.request(f.request))):
+            if sum(k.landing - k.takeoff for k in kept if k.request not in out) <= budget:
+                break
+            out.add(f.request)
+        return out
+
+    def change(self, rid: str, kind: str, before: tuple | None, after: tuple | None) -> Change:
+        req = self.prep.instance.request(rid)
+        return Change(
+            request=rid,
+            agency=req.agency,
+            priority=req.priority,
+            value=self.prep.instance.value(req),
+            change=kind,  # type: ignore[arg-type]
+            before=_flown_text(before),
+            after=_flown_text(after),
+        )
+
+    def remedies(self, req: Request, evidence: list[AircraftEvidence]) -> list[Remedy]:
+        """One extra flight hour on one capable aircraft, or one more relocation, without dropping anything."""
+        inst = self.prep.instance
+        require = {s.request for s in self.plan.sorties} | {req.id}
+        out = []
+        hour_order = {"out_of_hours": 0, "busy": 1, "free": 2}  # an extra hour does not end maintenance
+        tried = sorted(
+            (e for e in evidence if e.bases_in_range and e.status in hour_order),
+            key=lambda e: (hour_order[e.status], e.cost if e.cost is not None else 1 << 40, e.aircraft),
+        )[: self.options.remedy_aircraft]
+        for e in tried:
+            ac = inst.aircraft_by_id(e.aircraft)
+            more = ac.model_copy(update={"hours_available": ac.hours_available + 1})
+            variant = inst.model_copy(update={"aircraft": [more if a.id == ac.id else a for a in inst.aircraft]})
+            text = f"one more flight hour for {ac.id} ({ac.hours_available:g} -> {ac.hours_available + 1:g} h)"
+            out.append(self.remedy(variant, require, "extra_hour", ac.id, text))
+        policy = inst.policy
+        relocatable = [ac for ac in self.eligible(req) if ac.relocatable]
+        if relocatable and policy.max_relocations_per_aircraft < 4:
+            limit = policy.max_relocations_per_aircraft
+            variant = inst.model_copy(
+                update={"policy": policy.model_copy(update={"max_relocations_per_aircraft": limit + 1})}
+            )
+            text = f"one more relocation per aircraft (max_relocations_per_aircraft {limit} -> {limit + 1})"
+            out.append(self.remedy(variant, require, "extra_relocation", None, text))
+        pinned = [
+            e
+            for e in evidence
+            if not inst.aircraft_by_id(e.aircraft).relocatable
+            and any(self.prep.in_range(inst.aircraft_by_id(e.aircraft), req, b) for b in self.prep.base_ids)
+        ]
+        if pinned:
+            ac = inst.aircraft_by_id(pinned[0].aircraft)
+            fleet = [a.model_copy(update={"relocatable": True}) if a.id == ac.id else a for a in inst.aircraft]
+            update: dict = {"aircraft": fleet}
+            if policy.max_relocations_per_aircraft == 0:
+                update["policy"] = policy.model_copy(update={"max_relocations_per_aircraft": 1})
+            text = f"letting {ac.id} relocate (it is not relocatable)"
+            out.append(self.remedy(inst.model_copy(update=update), require, "make_relocatable", ac.id, text))
+        return out
+
+    def remedy(self, variant: Instance, require: set[str], kind: str, aircraft: str | None, text: str) -> Remedy:
+        planned = self.replan(variant, require)
+        found = planned.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
+        works: bool | None = False if planned.status == SolveStatus.INFEASIBLE else None
+        if found and planned.objective.service >= self.plan.objective.service:
+            works = True  # serves it and everything else, and no service is lost elsewhere (alert coverage)
+        elif found and planned.run.get("service_proven_optimal"):
+            works = False  # serves everything, but the best such plan still loses service
+        return Remedy(
+            kind=kind,  # type: ignore[arg-type]
+            aircraft=aircraft,
+            description=text,
+            works=works,
+            status=planned.status,
+            service_change=planned.objective.service - self.plan.objective.service if found else None,
+            cost_change=planned.objective.cost - self.plan.objective.cost if found else None,
+        )
+
+    def wit_summary(self, wit: WhatItWouldTake) -> str:
+        parts = [f"flown by {', '.join(wit.flown_by)}"]
+        if wit.dropped:
+            parts.append("dropping " + ", ".join(self.label(c.request) for c in wit.dropped))
+        if wit.moved:
+            parts.append(f"moving {len(wit.moved)} other request{'s' if len(wit.moved) > 1 else ''}")
+        if wit.added:
+            parts.append("adding " + ", ".join(self.label(c.request) for c in wit.added))
+        text = "; ".join(parts) + f": service {wit.service_change:+d}, cost {wit.cost_change:+,d} $"
+        if not wit.proven:
+            text += " (re-plan not proven optimal: the loss may be smaller)"
+        working = [r.description for r in wit.remedies if r.works]
+        if working:
+            text += "; without dropping anything: " + " or ".join(working)
+        elif wit.remedies:
+            unknown = any(r.works is None for r in wit.remedies)
+            text += "; neither one extra flight hour nor one more relocation would do" + (
+                " (not proven for all)" if unknown else ""
+            )
+        return text
+
+    # -- served -----------------------------------------------------------------------------------------
+    def served(self, req: Request) -> Explanation:
+        mine = [s for s in self.schedule.sorties if s.request == req.id]
+        on, off = mine[0].on_station, mine[0].off_station
+        flyers = {s.aircraft: s for s in mine}
+        evidence = []
+        for ac in self.eligible(req):
+            if ac.id in flyers:
+                s = flyers[ac.id]
+                minutes = s.landing - s.takeoff
+                evidence.append(
+                    AircraftEvidence(
+                        aircraft=ac.id,
+                        type=ac.type,
+                        base=s.base,
+                        bases_in_range=self.base_fields(req, ac)[1],
+                        flight_min=minutes,
+                        endurance_min=self.prep.type_of(ac).endurance_min,
+                        cost=self.dollars(ac, minutes),
+                        status="flies it",
+                        note=f"from {s.base}, {minutes} min, on station {self.clock(on)}–{self.clock(off)}",
+                    )
+                )
+            else:
+                evidence.append(self.alternative(req, ac, on, off))
+        evidence.sort(key=lambda e: (_ORDER[e.status], e.cost if e.cost is not None else 1 << 40, e.aircraft))
+        return Explanation(
+            request=req.id,
+            agency=req.agency,
+            unit=req.unit,
+            sector=req.sector,
+            priority=req.priority,
+            value=self.prep.instance.value(req),
+            served=True,
+            fleet_types=self.fleet_types(req),
+            aircraft=evidence,
+            summary=self.served_summary(evidence),
+        )
+
+    def alternative(self, req: Request, ac: Aircraft, on: int, off: int) -> AircraftEvidence:
+        """Another eligible aircraft at the same on-station time, from its operating base then."""
+        prep = self.prep
+        kind = prep.type_of(ac)
+        transit = prep.transit(kind, req, self.base_at(ac, on))
+        takeoff, landing = on - transit, off + transit
+        base = self.base_at(ac, takeoff)
+        transit = prep.transit(kind, req, base)
+        takeoff, landing = on - transit, off + transit
+        flight = landing - takeoff
+        fields = {
+            "aircraft": ac.id,
+            "type": ac.type,
+            "base": base,
+            "bases_in_range": self.base_fields(req, ac)[1],
+            "flight_min": flight,
+            "endurance_min": kind.endurance_min,
+        }
+        if flight > kind.endurance_min:
+            note = f"out of range from {base}: {flight} min against an endurance of {kind.endurance_min}"
+            return AircraftEvidence(**fields, status="out_of_range", note=note)
+        turnaround = kind.turnaround_min
+        down = [(s, e) for s, e in prep.maintenance(ac) if s < landing + turnaround and e > takeoff]
+        if down:
+            s, e = down[0]
+            return AircraftEvidence(**fields, status="down", note=f"in maintenance {self.clock(s)}–{self.clock(e)}")
+        if takeoff < prep.available_from(ac) or takeoff < 0 or landing > prep.horizon_min:
+            note = f"not available for a {self.clock(takeoff)}–{self.clock(landing)} flight"
+            return AircraftEvidence(**fields, status="unavailable", note=note)
+        clash = [
+            f
+            for f in self.flights.get(ac.id, [])
+            if f.takeoff < landing + turnaround and f.landing + turnaround > takeoff
+        ]
+        if clash:
+            names = [self.label(f.request) if isinstance(f, SortieMin) else f"a relocation to {f.dest}" for f in clash]
+            busy = sorted({f.request for f in clash if isinstance(f, SortieMin)})
+            note = f"busy: {', '.join(dict.fromkeys(names))}"
+            return AircraftEvidence(**fields, status="busy", note=note, busy_with=busy)
+        left = prep.hours_min(ac) - self.used.get(ac.id, 0)
+        if left < flight:
+            note = f"out of hours: {left} flight min left in the plan, this sortie takes {flight}"
+            return AircraftEvidence(**fields, status="out_of_hours", note=note)
+        cost = self.dollars(ac, flight)
+        return AircraftEvidence(**fields, cost=cost, status="free", note=f"free: would fly {flight} min from {base}")
+
+    def served_summary(self, evidence: list[AircraftEvidence]) -> str:
+        flyers = [e for e in evidence if e.status == "flies it"]
+        free = [e for e in evidence if e.status == "free"]
+        cost = sum(e.cost or 0 for e in flyers)
+        text = "flown by " + ", ".join(f"{e.aircraft} from {e.base} ({e.flight_min} min, ${e.cost:,})" for e in flyers)
+        if not free:
+            return text + "; no other eligible aircraft was free at that time"
+        cheaper = [e for e in free if (e.cost or 0) < min(f.cost or 0 for f in flyers)]
+        if cheaper:
+            e = cheaper[0]
+            text += (
+                f"; {e.aircraft} was free and cheaper (${e.cost:,}), but the plan as a whole is better with it "
+                "where it is (e.g. alert coverage, its hours or its base)"
+            )
+            if self.plan.status != SolveStatus.OPTIMAL:
+                text += "; the plan is not proven optimal, so this may be an improvement"
+            return text
+        e = free[0]
+        return (
+            text + f"; the cheapest free alternative, {e.aircraft} from {e.base}, would cost ${e.cost:,} (vs ${cost:,})"
+        )
+
+
+_ORDER = {"flies it": 0, "free": 1, "busy": 2, "out_of_hours": 3, "down": 4, "unavailable": 5, "out_of_range": 6}
+
+
+def _by_request(plan: Plan) -> dict[str, tuple[tuple[str, ...], object, object]]:
+    """Request -> (aircraft, on station, off station) in a plan."""
+    out: dict[str, tuple[tuple[str, ...], object, object]] = {}
+    for s in plan.sorties:
+        aircraft = out.get(s.request, ((), s.on_station, s.off_station))[0]
+        out[s.request] = (tuple(sorted((*aircraft, s.aircraft))), s.on_station, s.off_station)
+    return out
+
+
+def _flown_text(flown: tuple | None) -> str:
+    if flown is None:
+        return ""
+    aircraft, on, off = flown
+    return f"{', '.join(aircraft)} on station {format_instant(on)}–{format_instant(off)}"

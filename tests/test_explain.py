@@ -1,0 +1,262 @@
+"""Explanations (issue 5): every reason code with its evidence, what it would take, served requests."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from allocator import SolveOptions, SolveStatus, solve
+from allocator.cli import app
+from allocator.errors import InputError
+from allocator.explain import ExplainOptions, explain, explanations_frame, explanations_json
+from allocator.io import write_instance, write_plan
+from allocator.result import Reason
+from factory import aircraft, make, request, t
+
+QUICK = SolveOptions(time_limit_s=5, workers=1)
+FAST = ExplainOptions(time_limit_s=3, workers=1)
+
+
+def one(explanations, rid: str):
+    (found,) = [e for e in explanations if e.request == rid]
+    return found
+
+
+def every_code():
+    """One non-relocatable light helicopter at A, in maintenance 14:00-18:00, and a request per reason."""
+    inst = make(
+        [aircraft("L1", relocatable=False, maintenance=[{"start": t("14:00"), "end": t("18:00")}])],
+        [
+            request("R-WIN", start="08:00", end="09:00", priority=1),
+            request("R-LOST", start="08:00", end="09:00", priority=3),
+            request("R-NOCAP", caps=["hoist"]),
+            request("R-FAR", near="B", start="12:00", end="18:00"),
+            request("R-MAINT", start="14:30", end="17:00"),
+        ],
+    )
+    return inst, solve(inst, QUICK).plan
+
+
+# -- every reason code with its evidence -----------------------------------------------------------------
+def test_every_unserved_request_gets_its_reason_code():
+    inst, plan = every_code()
+    assert plan.status == SolveStatus.OPTIMAL
+    reasons = {e.request: e.reason for e in explain(inst, plan, options=FAST)}
+    assert reasons == {
+        "R-LOST": Reason.OUTCOMPETED,
+        "R-NOCAP": Reason.NO_CAPABLE_TYPE,
+        "R-FAR": Reason.OUT_OF_RANGE,
+        "R-MAINT": Reason.UNAVAILABLE,
+    }
+
+
+def test_no_capable_type_says_what_each_type_lacks():
+    inst, plan = every_code()
+    e = one(explain(inst, plan, ["R-NOCAP"], FAST), "R-NOCAP")
+    assert e.aircraft == []  # no eligible aircraft
+    assert e.fleet_types == {"LIGHT": "lacks hoist", "MEDIUM": ""}  # MEDIUM would do, but none is in the fleet
+
+
+def test_out_of_range_names_the_aircraft_its_base_and_flight():
+    inst, plan = every_code()
+    (ev,) = one(explain(inst, plan, ["R-FAR"], FAST), "R-FAR").aircraft
+    assert (ev.aircraft, ev.status, ev.bases_in_range, ev.base) == ("L1", "out_of_range", [], "A")
+    assert ev.flight_min > ev.endurance_min and "not relocatable" in ev.note
+
+
+def test_unavailable_names_the_maintenance_window():
+    inst, plan = every_code()
+    (ev,) = one(explain(inst, plan, ["R-MAINT"], FAST), "R-MAINT").aircraft
+    assert ev.status == "down" and ev.bases_in_range == ["A"] and "maintenance 14:00–18:00" in ev.note
+
+
+def test_unavailable_for_lack_of_hours_says_so():
+    inst = make([aircraft("L1", hours=1)], [request("R1")])  # a 90-minute sortie, 60 minutes of hours
+    plan = solve(inst, QUICK).plan
+    e = one(explain(inst, plan, options=FAST), "R1")
+    assert e.reason == Reason.UNAVAILABLE
+    assert e.aircraft[0].status == "out_of_hours" and "60 flight min" in e.aircraft[0].note
+
+
+def test_outcompeted_names_the_aircraft_and_the_request_holding_it():
+    inst, plan = every_code()
+    e = one(explain(inst, plan, ["R-LOST"], FAST), "R-LOST")
+    assert e.competitors == ["R-WIN"]
+    (ev,) = e.aircraft
+    assert ev.status == "busy" and ev.busy_with == ["R-WIN"]
+    assert ev.cost == 1800  # 15 + 60 + 15 minutes at $1,200 an hour
+
+
+def test_not_proven_when_the_plan_is_not_proven_optimal():
+    inst, plan = every_code()
+    unproven = plan.model_copy(update={"status": SolveStatus.FEASIBLE, "unserved": [], "run": {}})
+    e = one(explain(inst, unproven, ["R-LOST"], FAST), "R-LOST")
+    assert e.reason == Reason.NOT_PROVEN and e.competitors == ["R-WIN"]
+    assert e.what_it_would_take is not None and e.what_it_would_take.served
+
+
+# -- what it would take -----------------------------------------------------------------------------------
+def test_what_it_would_take_drops_the_winner_exactly():
+    inst, plan = every_code()
+    wit = one(explain(inst, plan, ["R-LOST"], FAST), "R-LOST").what_it_would_take
+    assert wit.proven and wit.served and wit.flown_by == ["L1"]
+    assert [(c.request, c.agency, c.priority) for c in wit.dropped] == [("R-WIN", "CBP", 1)]
+    assert wit.moved == [] and wit.added == []
+    assert (wit.service_change, wit.cost_change) == (50 - 1000, 0)  # same 90-minute sortie
+
+
+def test_what_it_would_take_agrees_with_an_independent_re_solve():
+    # a third request the aircraft can fly either way; force R-LOST in by making it worth a fortune instead
+    inst, _ = every_code()
+    extra = request("R-LATE", start="10:00", end="13:00", priority=4)
+    inst = make(
+        [aircraft("L1", relocatable=False, maintenance=[{"start": t("14:00"), "end": t("18:00")}])],
+        [*[r.model_dump(mode="json", exclude_none=True) for r in inst.requests], extra],
+    )
+    plan = solve(inst, QUICK).plan
+    wit = one(explain(inst, plan, ["R-LOST"], FAST), "R-LOST").what_it_would_take
+    rich = [r.model_copy(update={"value": 10**6}) if r.id == "R-LOST" else r for r in inst.requests]
+    independent = solve(inst.model_copy(update={"requests": rich}), QUICK).plan
+    assert wit.proven
+    assert plan.objective.service + wit.service_change == independent.objective.service - 10**6 + 50
+    assert plan.objective.cost + wit.cost_change == independent.objective.cost
+
+
+def hours_bound():
+    """L1 has 2 h: R-A (P1) at 08:00 or R-B (P3) at 12:00, each a 90-minute sortie, not both."""
+    inst = make(
+        [aircraft("L1", hours=2)],
+        [
+            request("R-A", start="08:00", end="09:00", priority=1),
+            request("R-B", start="12:00", end="13:00", priority=3, agency="ICE"),
+        ],
+    )
+    return inst, solve(inst, QUICK).plan
+
+
+def test_one_extra_hour_would_have_done_it_and_a_relocation_would_not():
+    inst, plan = hours_bound()
+    e = one(explain(inst, plan, options=FAST), "R-B")
+    assert e.reason == Reason.OUTCOMPETED
+    assert e.aircraft[0].status == "out_of_hours"
+    wit = e.what_it_would_take
+    assert [c.request for c in wit.dropped] == ["R-A"] and wit.service_change == 50 - 1000
+    remedies = {r.kind: r for r in wit.remedies}
+    hour = remedies["extra_hour"]
+    assert hour.aircraft == "L1" and hour.works is True
+    assert (hour.service_change, hour.cost_change) == (50, 1800)  # one more 90-minute sortie at $1,200/h
+    assert remedies["extra_relocation"].works is False
+    assert "one more flight hour for L1" in wit.summary
+
+
+def test_no_what_it_would_take_when_not_asked():
+    inst, plan = every_code()
+    e = one(explain(inst, plan, ["R-LOST"], ExplainOptions(what_it_would_take=False)), "R-LOST")
+    assert e.what_it_would_take is None
+
+
+# -- served requests ----------------------------------------------------------------------------------------
+def test_served_request_shows_the_flyer_and_what_each_alternative_would_cost():
+    inst = make(
+        [
+            aircraft("L1"),
+            aircraft("M1", "MEDIUM"),
+            aircraft("M2", "MEDIUM", home="B", relocatable=False),
+            aircraft("M3", "MEDIUM", maintenance=[{"start": t("07:00"), "end": t("10:00")}]),
+        ],
+        [
+            request("R1", start="08:00", end="09:00"),
+            request("R2", start="08:00", end="09:00", caps=["hoist"]),
+        ],
+    )
+    plan = solve(inst, QUICK).plan
+    e = one(explain(inst, plan, ["R1"], FAST), "R1")
+    assert e.served and e.reason is None
+    status = {a.aircraft: a.status for a in e.aircraft}
+    assert status == {"L1": "flies it", "M1": "busy", "M2": "out_of_range", "M3": "down"}
+    assert one(explain(inst, plan, ["R1"], FAST), "R1").aircraft[1].busy_with == ["R2"]
+    assert "no other eligible aircraft was free" in e.summary
+
+
+def test_served_request_prices_a_free_alternative():
+    inst = make([aircraft("L1"), aircraft("M1", "MEDIUM")], [request("R1")])
+    plan = solve(inst, QUICK).plan
+    e = one(explain(inst, plan, ["R1"], FAST), "R1")
+    flyer, alternative = e.aircraft
+    assert (flyer.aircraft, flyer.cost) == ("L1", 1800)
+    assert (alternative.aircraft, alternative.status, alternative.cost) == ("M1", "free", math.floor(6000 * 1.5))
+    assert "M1" in e.summary and "$9,000" in e.summary
+
+
+# -- API shapes and errors -------------------------------------------------------------------------------------
+def test_unknown_request_is_an_input_error():
+    inst, plan = every_code()
+    with pytest.raises(InputError, match="request 'R-NOPE' is not in instance test"):
+        explain(inst, plan, ["R-NOPE"], FAST)
+
+
+def test_frame_and_json_views():
+    inst, plan = every_code()
+    explanations = explain(inst, plan, options=ExplainOptions(what_it_would_take=False))
+    frame = explanations_frame(explanations)
+    assert list(frame.columns) == ["request", "agency", "priority", "served", "reason", "summary"]
+    assert len(frame) == 4
+    assert {d["request"] for d in json.loads(explanations_json(explanations))} == set(frame["request"])
+
+
+# -- command line ----------------------------------------------------------------------------------------------
+runner = CliRunner()
+
+
+def files(tmp_path: Path, inst, plan) -> tuple[str, str]:
+    write_instance(inst, tmp_path / "inst.json")
+    write_plan(plan, tmp_path / "plan.json")
+    return str(tmp_path / "inst.json"), str(tmp_path / "plan.json")
+
+
+def test_cli_explain_prints_the_reasons_and_json(tmp_path: Path):
+    inst_path, plan_path = files(tmp_path, *every_code())
+    table = runner.invoke(app, ["explain", inst_path, plan_path])
+    assert table.exit_code == 0, table.output
+    for code in ("OUTCOMPETED", "NO_CAPABLE_TYPE", "OUT_OF_RANGE", "UNAVAILABLE"):
+        assert code in table.output
+    named = runner.invoke(app, ["explain", inst_path, plan_path, "R-LOST", "--json", "--time-limit", "3"])
+    assert named.exit_code == 0, named.output
+    (doc,) = json.loads(named.output)
+    assert doc["what_it_would_take"]["dropped"][0]["request"] == "R-WIN"
+
+
+def test_cli_explain_unknown_request_exits_2_with_one_sentence(tmp_path: Path):
+    inst_path, plan_path = files(tmp_path, *every_code())
+    result = runner.invoke(app, ["explain", inst_path, plan_path, "R-NOPE"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "request 'R-NOPE' is not in instance test."
+
+
+def test_cli_refuses_a_plan_of_another_instance(tmp_path: Path):
+    _, plan = every_code()
+    other, _ = hours_bound()
+    inst_path, plan_path = files(tmp_path, other, plan)
+    for command in (["explain", inst_path, plan_path], ["deconflict", inst_path, plan_path]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 2 and "not a valid plan" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_cli_deconflict_json_and_table(tmp_path: Path):
+    inst = make(
+        [aircraft("L1"), aircraft("L2")],
+        [
+            request("C", agency="CBP", north=30, start="08:00", end="09:00", target="vessel 9"),
+            request("I", agency="ICE", north=31, start="08:00", end="09:00", target="vessel 9"),
+        ],
+    )
+    inst_path, plan_path = files(tmp_path, inst, solve(inst, QUICK).plan)
+    (record,) = json.loads(runner.invoke(app, ["deconflict", inst_path, "--json"]).output)
+    assert record["kinds"] == ["same_target", "nearby"] and record["scheduled"] is False
+    with_plan = runner.invoke(app, ["deconflict", inst_path, plan_path])
+    assert with_plan.exit_code == 0 and "1 scheduled in the plan" in with_plan.output
