@@ -336,7 +336,8 @@ class _Context:
 
     # -- what it would take ---------------------------------------------------------------------------
     def replan(self, instance: Instance, require: set[str], start: Plan | None = None) -> Plan:
-        """A quick re-plan requiring `require`, staying close to `start` (default: the plan), hinted with it."""
+        """A quick re-plan requiring `require`: no more service lost than needed, then the fewest changes to
+        the plan, then the cheapest; it starts from `start` (a plan that serves them) when given."""
         from allocator.solver import SolveOptions, solve
 
         options = SolveOptions(
@@ -344,7 +345,8 @@ class _Context:
             workers=self.options.workers,
             seed=self.options.seed,
             decompose=False,
-            baseline=start or self.plan,
+            baseline=self.plan,
+            hint=start,
             require=frozenset(require),
         )
         # a required request often makes the plan's own flights an impossible hint: the solver's warning about

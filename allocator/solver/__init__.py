@@ -19,7 +19,7 @@ from allocator.domain import Instance
 from allocator.errors import InputError
 from allocator.result import Objective, Plan, Result, SolveStatus, gap_of
 from allocator.solver import objective
-from allocator.solver.anchor import Anchor, admissible, anchor_of, changes, repaired
+from allocator.solver.anchor import Anchor, admissible, anchor_of, changes, repaired, schedule_of
 from allocator.solver.decompose import solve_by_sector
 from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.model import build_model
@@ -42,7 +42,8 @@ class SolveOptions:
     A re-plan (SPEC section 9) sets `baseline` (stay close to this plan: fewest changed sorties after
     service), `now` (baseline flights that took off before it are kept as flown; nothing new takes off
     before it) and/or `require` (request ids that must be served; when they cannot be, the plan's status
-    is INFEASIBLE, or UNKNOWN if the time ran out, and the plan is the FCFS baseline)."""
+    is INFEASIBLE, or UNKNOWN if the time ran out, and the plan is the FCFS baseline). `hint` is a plan to
+    start the search from, e.g. one that serves the required requests."""
 
     time_limit_s: float = 30.0
     workers: int = 8
@@ -57,6 +58,7 @@ class SolveOptions:
     baseline: Plan | None = None
     now: datetime | None = None
     require: frozenset[str] = field(default_factory=frozenset)
+    hint: Plan | None = None  # a plan to start the search from (where still valid), without staying close to it
 
 
 def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
@@ -136,18 +138,27 @@ def _solve_cp(
     else:
         objective.maximise_service(v)
     weight = objective.stability_weight(v) if restable else 1
-    baseline_is_start = False
+    # the baseline and a given starting plan, without what no longer fits, are the natural starts: hint
+    # each and keep the best that completes into a solution of the model
+    candidates = []
     if anchor.baseline is not None:
-        # the baseline, without what no longer fits, is the natural start: hint it and see whether it completes
-        kept = repaired(prep, anchor.baseline)
-        add_hint(v, kept, relabel=False)
-        if complete_hint(v, time_limit_s=min(3.0, 0.1 * remaining())):
-            kept_service = score(prep, kept).service
-            if admissible(anchor, kept) and (start_service is None or kept_service >= start_service):
-                start_plan, start_service, baseline_is_start = kept, kept_service, True
-                best.append(kept)
-                log.info("the baseline is still valid: service %d", kept_service)
-    if start_plan is not None and not baseline_is_start:
+        candidates.append(("baseline", repaired(prep, anchor.baseline)))
+    if options.hint is not None:
+        candidates.append(("given starting plan", repaired(prep, schedule_of(prep, options.hint))))
+    hinted_now: Schedule | None = None
+    for label, candidate in candidates:
+        add_hint(v, candidate, relabel=not anchor.pins_aircraft)
+        hinted_now = None
+        if not admissible(anchor, candidate) or not complete_hint(v, time_limit_s=min(3.0, 0.1 * remaining())):
+            log.info("the %s is not a valid start for this solve", label)
+            continue
+        hinted_now = candidate
+        service = score(prep, candidate).service
+        if start_service is None or service >= start_service:
+            start_plan, start_service = candidate, service
+            best.append(candidate)
+            log.info("starting from the %s: service %d", label, service)
+    if start_plan is not None and start_plan is not hinted_now:
         hinted = add_hint(v, start_plan, relabel=not anchor.pins_aircraft)
         complete_hint(v, time_limit_s=min(3.0, 0.1 * remaining()))
         log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
