@@ -75,7 +75,8 @@ class Bound(_PlanModel):
 
 
 class Plan(_PlanModel):
-    """A plan as in SPEC section 3; `metrics`, `coverage` and `run` are extensions."""
+    """A plan as in SPEC section 3; `metrics`, `coverage`, `conflicts` (SPEC section 8) and `run` are
+    extensions."""
 
     instance: str
     status: SolveStatus
@@ -86,6 +87,7 @@ class Plan(_PlanModel):
     unserved: list[Unserved] = Field(default_factory=list)
     metrics: dict[str, Any] = Field(default_factory=dict)
     coverage: list[dict[str, Any]] = Field(default_factory=list)
+    conflicts: list[dict[str, Any]] = Field(default_factory=list)
     run: dict[str, Any] = Field(default_factory=dict)
 
     def to_json(self) -> str:

@@ -132,3 +132,22 @@ def test_a_request_conflict_flown_at_different_times_is_not_scheduled():
     assert plan_conflicts(inst, plan) == []
     (record,) = conflicts_for_plan(inst, plan)
     assert record["scheduled"] is False and record["a"]["on_station"] and record["b"]["on_station"]
+
+
+def test_every_plan_the_solver_writes_carries_its_conflicts(tmp_path):
+    from allocator.io import load_plan, write_plan
+
+    inst = make(
+        [aircraft("L1"), aircraft("L2")],
+        [
+            request("C", agency="CBP", north=30, start="09:00", end="11:00"),
+            request("I", agency="ICE", north=31, start="09:00", end="11:00"),
+        ],
+    )
+    result = solve(inst, SolveOptions(time_limit_s=5, workers=1))
+    for plan in (result.plan, result.baseline):
+        assert [frozenset((c["a"]["request"], c["b"]["request"])) for c in plan.conflicts] == [frozenset({"C", "I"})]
+    assert result.plan.conflicts[0]["scheduled"] is True  # both are flown, on station at the same time
+    write_plan(result.plan, tmp_path / "plan.json")
+    assert json.loads((tmp_path / "plan.json").read_text())["conflicts"] == result.plan.conflicts
+    assert load_plan(tmp_path / "plan.json").conflicts == result.plan.conflicts

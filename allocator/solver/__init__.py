@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from allocator.deconflict import conflicts_for_plan
 from allocator.domain import Instance
 from allocator.errors import InputError
 from allocator.result import Objective, Plan, Result, SolveStatus, gap_of
@@ -322,6 +323,7 @@ def _to_plan(
         }
         for r in result.coverage
     ]
+    plan.conflicts = conflicts_for_plan(prep.instance, plan)  # SPEC 8: reported to both units, never resolved
     return plan
 
 
