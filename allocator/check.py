@@ -28,7 +28,7 @@ import numpy as np
 
 from allocator.domain import Aircraft, AircraftType, Base, Instance, Request
 from allocator.result import Plan, Reason
-from allocator.timeline import Timeline, dist_nm, ferry_min, format_instant, transit_min
+from allocator.timeline import Timeline, dist_nm, ferry_min, format_instant, free_intervals, transit_min
 
 # -- the report ------------------------------------------------------------------------------
 
@@ -495,20 +495,6 @@ def check_reasons(ctx: _Ctx) -> None:
 # -- SPEC 4.3 coverage -----------------------------------------------------------------------------
 
 
-def _free_intervals(blocked: list[tuple[int, int]], horizon: int) -> list[tuple[int, int]]:
-    """The complement of `blocked` within `[0, horizon)`."""
-    free, cursor = [], 0
-    for a, b in sorted(blocked):
-        if a > cursor:
-            free.append((cursor, min(a, horizon)))
-        cursor = max(cursor, b)
-        if cursor >= horizon:
-            break
-    if cursor < horizon:
-        free.append((cursor, horizon))
-    return [(a, b) for a, b in free if b > a]
-
-
 def _alert_intervals(ctx: _Ctx, ac: Aircraft) -> list[tuple[int, int, str]]:
     """Where the aircraft is on alert: `(start, end, operating base)`, on the ground and not blocked."""
     turnaround = ctx.kind(ac.id).turnaround_min
@@ -518,7 +504,7 @@ def _alert_intervals(ctx: _Ctx, ac: Aircraft) -> list[tuple[int, int, str]]:
     changes = [0] + [r.landing for r in relocs] + [ctx.horizon]
     bases = [ac.home_base] + [r.dst for r in relocs]
     out = []
-    for a, b in _free_intervals(blocked, ctx.horizon):
+    for a, b in free_intervals(blocked, ctx.horizon):
         for i, base in enumerate(bases):
             lo, hi = max(a, changes[i]), min(b, changes[i + 1])
             if hi > lo:

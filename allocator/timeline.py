@@ -94,3 +94,17 @@ def merge_intervals(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append((start, end))
     return out
+
+
+def free_intervals(blocked: list[tuple[int, int]], horizon: int) -> list[tuple[int, int]]:
+    """The complement of `blocked` within `[0, horizon)`."""
+    free, cursor = [], 0
+    for a, b in sorted(blocked):
+        if a > cursor:
+            free.append((cursor, min(a, horizon)))
+        cursor = max(cursor, b)
+        if cursor >= horizon:
+            break
+    if cursor < horizon:
+        free.append((cursor, horizon))
+    return [(a, b) for a, b in free if b > a]

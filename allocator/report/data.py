@@ -16,7 +16,7 @@ import pandas as pd
 
 from allocator.domain import Instance
 from allocator.result import Plan
-from allocator.timeline import Timeline
+from allocator.timeline import Timeline, free_intervals
 
 
 def fulfilment(instance: Instance, plan: Plan, by: str) -> dict[str, dict[str, int]]:
@@ -152,23 +152,12 @@ def alert_intervals(instance: Instance, plan: Plan) -> list[tuple[str, int, int,
         changes = sorted(moves.get(ac.id, []))
         bounds = [0] + [m for m, _ in changes] + [horizon]
         bases = [ac.home_base] + [b for _, b in changes]
-        for lo, hi in _free(blocked, horizon):
+        for lo, hi in free_intervals(blocked, horizon):
             for i, base in enumerate(bases):
                 a, b = max(lo, bounds[i]), min(hi, bounds[i + 1])
                 if b > a:
                     out.append((ac.id, a, b, base))
     return out
-
-
-def _free(blocked: list[tuple[int, int]], horizon: int) -> list[tuple[int, int]]:
-    free, cursor = [], 0
-    for a, b in sorted(blocked):
-        if a > cursor:
-            free.append((cursor, min(a, horizon)))
-        cursor = max(cursor, b)
-    if cursor < horizon:
-        free.append((cursor, horizon))
-    return [(a, b) for a, b in free if b > a]
 
 
 def on_alert(instance: Instance, plan: Plan, sector: str, capability: str | None = None) -> np.ndarray:
