@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from allocator.deconflict import conflicts_for_plan
-from allocator.domain import Instance
+from allocator.domain import Instance, Request
 from allocator.errors import InputError
 from allocator.result import Objective, Plan, Result, SolveStatus, gap_of
 from allocator.solver import objective
@@ -113,8 +113,10 @@ def _solve_cp(
     # the starting plan: a schedule acceptable for the re-plan's constraints, or none
     start_plan: Schedule | None = best[-1] if admissible(anchor, best[-1]) else None
     start_service = score(prep, start_plan).service if start_plan is not None else None
-    upper: int | None = _static_bound(prep)
-    if options.decompose and len(prep.instance.sectors) > 1:
+    upper: int | None = _static_bound(prep, anchor)
+    # with flights frozen before `now` the sector plans would ignore them and the relaxations' bounds would
+    # count the past as open again: the decomposition costs time and gives little, so it is left out
+    if options.decompose and len(prep.instance.sectors) > 1 and anchor.not_before is None:
         share = options.decompose_share
         if share is None:
             share = 0.6 if prep.horizon_min > 2 * 24 * 60 else 0.3
@@ -292,12 +294,18 @@ def _solve_cp(
     )
 
 
-def _static_bound(prep: Prepared) -> int:
+def _static_bound(prep: Prepared, anchor: Anchor | None = None) -> int:
     """A first upper bound on service: the value of every request that could be flown at all (alert
-    coverage and fairness only ever subtract)."""
-
+    coverage and fairness only ever subtract); after `now`, only those already flown or that can still
+    be on station after it."""
     inst = prep.instance
-    return sum(inst.value(r) for r in inst.requests if static_reason(prep, r) is None)
+    frozen = {s.request for s in anchor.frozen_sorties} if anchor is not None else set()
+    after = anchor.not_before if anchor is not None and anchor.not_before is not None else 0
+
+    def open_(r: Request) -> bool:
+        return r.id in frozen or (static_reason(prep, r) is None and prep.window(r)[1] - r.duration_min >= after)
+
+    return sum(inst.value(r) for r in inst.requests if open_(r))
 
 
 def _to_plan(

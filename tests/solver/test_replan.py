@@ -115,6 +115,7 @@ def test_request_that_can_only_be_flown_before_now_is_not_served():
     result = solve(inst, now=instant("10:00"))
     assert result.status == SolveStatus.OPTIMAL
     assert served(result.plan) == set()
+    assert result.bound == 0  # nothing can be gained any more
 
 
 def test_frozen_flight_overlapping_new_maintenance_is_a_clear_input_error():
