@@ -52,7 +52,7 @@ class SolveOptions:
     method: Literal["cp", "fcfs"] = "cp"
     progress: ProgressFn | None = None
     log_search: bool = False
-    cost_stage_share: float = 0.25
+    cost_stage_share: float | None = None  # of the time left for the cost stage; default 0.25, 0.1 with a baseline
     decompose: bool = True
     decompose_share: float | None = None  # of the time limit; default 0.3, or 0.6 beyond a two-day horizon
     sector_bounds: bool = True
@@ -178,7 +178,10 @@ def _solve_cp(
     if not service_proven or restable:
         if upper is not None:
             v.model.add(v.terms.service <= upper)  # a valid cut from the sector relaxations
-        budget = remaining() * (1 - options.cost_stage_share)
+        share = options.cost_stage_share
+        if share is None:
+            share = 0.1 if restable else 0.25  # a re-plan's cost matters after its changes, which stage 1 settles
+        budget = remaining() * (1 - share)
         first = run_stage(
             v.model,
             "service" if not restable else "service, then fewest changes",
