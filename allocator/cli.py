@@ -46,6 +46,8 @@ def check_output_path(path: Path | None) -> None:
         raise fail(f"{path}: is a folder; -o needs a file path.")
     if path is not None and not path.parent.exists():
         raise fail(f"{path}: the folder {path.parent} does not exist.")
+    if path is not None and not path.parent.is_dir():
+        raise fail(f"{path}: {path.parent} is a file, not a folder.")
 
 
 @app.command()

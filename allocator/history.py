@@ -85,14 +85,22 @@ def default_url(out_dir: Path) -> str:
     return f"sqlite:///{out_dir.resolve().parent / DB_FILE}"
 
 
-def connect(url: str) -> sa.Engine:
-    """An engine for `url`, with the schema created if it is not there yet."""
+def connect(url: str, create: bool = True) -> sa.Engine:
+    """An engine for `url`, with the schema created if it is not there yet; with `create=False` (reading
+    the history) a database without it is an error and nothing is written."""
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         raise HistoryError(f"--db {safe_url(url)}: not a usable database URL ({_first_line(exc)}).") from None
+    if not create:
+        database = engine.url.database
+        if engine.url.get_backend_name() == "sqlite" and database and not Path(database).exists():
+            raise HistoryError(f"--db {safe_url(url)}: no such database file.")
     try:
-        metadata.create_all(engine)
+        if create:
+            metadata.create_all(engine)
+        elif not sa.inspect(engine).has_table("allocator_runs"):
+            raise HistoryError(f"--db {safe_url(url)}: no allocator run history in this database.")
     except sa.exc.SQLAlchemyError as exc:
         raise HistoryError(f"--db {safe_url(url)}: cannot open the database ({_first_line(exc)}).") from None
     return engine

@@ -11,6 +11,7 @@ and every output format (JSON, YAML, CSV) is written from that document alone.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -75,7 +76,8 @@ def export_for_agency(instance: Instance, plan: Plan, agency: str) -> dict[str, 
                 "other": refs[other_side.request],
                 "other_agency": other_side.agency,
                 "other_unit": other_side.unit,
-                "distance_nm": c.distance_nm,
+                # banded (whole 5 nm) so that the reader's exact place cannot pin the other operation down
+                "distance_nm_at_most": 5 * max(1, math.ceil(c.distance_nm / 5)),
                 "scheduled": c.scheduled,
                 "action": c.action,
                 "recommendation": c.recommendation(label),

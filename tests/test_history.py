@@ -199,3 +199,26 @@ def test_history_rejects_a_bad_date_or_database_url_with_exit_2(tmp_path: Path):
     bad_url = run("history", "--db", "nosuchdb://x/y")
     assert bad_url.exit_code == 2 and "not a usable database URL" in bad_url.output
     assert "Traceback" not in bad_url.output
+
+
+def test_history_never_creates_or_changes_a_database(tmp_path: Path):
+    typo = tmp_path / "typo.db"
+    missing = run("history", "--db", f"sqlite:///{typo}")
+    assert missing.exit_code == 2 and "no such database file" in missing.output
+    assert not typo.exists()
+    other = tmp_path / "other.db"
+    engine = sa.create_engine(f"sqlite:///{other}")
+    with engine.begin() as conn:
+        conn.execute(sa.text("create table notes (x integer)"))
+    foreign = run("history", "--db", f"sqlite:///{other}")
+    assert foreign.exit_code == 2 and "no allocator run history" in foreign.output
+    assert sa.inspect(engine).get_table_names() == ["notes"]
+
+
+def test_agency_and_sector_names_with_spaces_show_in_the_history_table(tmp_path: Path):
+    spaced = tmp_path / "spaced.yaml"
+    spaced.write_text(TINY.read_text().replace("agency: ICE", "agency: US Coast Guard"))
+    out = tmp_path / "runs"
+    assert run("batch", spaced, "--out", out, "--time-limit", "1", "--workers", "1").exit_code == 0
+    shown = run("history", "--db", f"sqlite:///{tmp_path / 'allocator.db'}")
+    assert shown.exit_code == 0 and "US Coast Guard 100%" in shown.output.replace("\n", " ").replace("│", " ")

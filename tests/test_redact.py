@@ -91,6 +91,8 @@ def test_conflicts_reach_the_export_with_the_other_side_redacted():
     (conflict,) = export_for_agency(inst, plan, "ICE")["conflicts"]
     assert conflict["request"] == "ICE-1" and conflict["other"] == "OTHER-001"
     assert conflict["other_unit"] == "Border Patrol Visible Unit"
+    # only a 5 nm band: an exact distance from the reader's own exact place would pin the other down
+    assert "distance_nm" not in conflict and conflict["distance_nm_at_most"] % 5 == 0
 
 
 def test_the_owner_sees_its_own_target_and_mission():

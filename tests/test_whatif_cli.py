@@ -96,7 +96,11 @@ def test_one_bad_scenario_among_several_stops_before_solving(tmp_path: Path, bas
 
 @pytest.mark.parametrize(
     ("now", "expected"),
-    [("2026-12-01T10:00:00", "has no UTC offset"), ("ten o'clock", "is not an ISO 8601 instant")],
+    [
+        ("2026-12-01T10:00:00", "has no UTC offset"),
+        ("ten o'clock", "is not an ISO 8601 instant"),
+        ("1783000000", "is not an ISO 8601 instant"),  # a Unix timestamp is not an instant with an offset
+    ],
 )
 def test_a_bad_now_is_a_usage_error(tmp_path: Path, baseline: Path, now: str, expected: str):
     result = run("whatif", TINY, scenario(tmp_path, "d", DOWN), "--baseline", baseline, "--now", now)
@@ -133,3 +137,16 @@ def test_replan_exits_2_when_a_frozen_flight_no_longer_fits(tmp_path: Path, base
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output and first.request in result.output
     assert not (tmp_path / "new.json").exists()
+
+
+def test_a_baseline_of_another_instance_is_a_usage_error(tmp_path: Path, baseline: Path):
+    other = tmp_path / "other.yaml"
+    other.write_text(TINY.read_text().replace("name: tiny", "name: other", 1))
+    result = run("replan", other, "--baseline", baseline, "-o", tmp_path / "new.json", *FAST)
+    assert result.exit_code == 2 and "is for instance 'tiny', not 'other'" in result.output
+    assert not (tmp_path / "new.json").exists()
+
+
+def test_output_under_a_file_is_a_usage_error_before_solving(tmp_path: Path, baseline: Path):
+    result = run("replan", TINY, "--baseline", baseline, "-o", baseline / "x.json", *FAST)
+    assert result.exit_code == 2 and "is a file, not a folder" in result.output

@@ -164,7 +164,7 @@ def history(
     if db is None and not Path(hist.DB_FILE).exists():
         raise fail(f"{hist.DB_FILE}: no history database here; pass --db URL (or run a batch first).")
     try:
-        engine = hist.connect(url)
+        engine = hist.connect(url, create=False)
         frame = hist.load_runs(engine, instance, start)
     except hist.HistoryError as exc:
         raise fail(str(exc)) from None
@@ -176,8 +176,11 @@ def history(
 
 def _history_table(frame: pd.DataFrame, url: str) -> Table:
     table = Table(title=f"Runs in {url}", title_justify="left")
-    agencies = sorted({c.split(" ")[1] for c in frame.columns if c.startswith("agency ")})
-    sectors = sorted({c.split(" ")[1] for c in frame.columns if c.startswith("sector ")})
+    # columns are "<kind> <name> requested|served|pct"; names are free text and may contain spaces
+    agencies = sorted({c[len("agency ") : -len(" requested")] for c in frame.columns
+                       if c.startswith("agency ") and c.endswith(" requested")})
+    sectors = sorted({c[len("sector ") : -len(" requested")] for c in frame.columns
+                      if c.startswith("sector ") and c.endswith(" requested")})
     for col in ("started", "instance", "status", "met", "service", "bound", "gap", "FCFS", "shortfall min"):
         table.add_column(col, justify="left" if col in ("started", "instance", "status") else "right")
     table.add_column("% met per agency")

@@ -84,6 +84,8 @@ def whatif(
         changed = [apply_scenario(inst, s) for s in loaded]
     except InputError as exc:
         raise fail(str(exc)) from None
+    if before is not None:
+        _same_instance(before, inst, baseline)
     cores = os.cpu_count() or 1
     jobs = min(jobs or cores, len(loaded))
     options = _options(time_limit, workers or max(1, cores // jobs), seed)
@@ -105,6 +107,7 @@ def whatif(
         _show(changed[0], results[0], diffs[0])
     else:
         out.print(_comparison(before, loaded, results, diffs))
+    _exit_if_interrupted(results)
 
 
 @app.command()
@@ -132,6 +135,7 @@ def replan(
         before = load_plan(baseline)
     except InputError as exc:
         raise fail(str(exc)) from None
+    _same_instance(before, inst, baseline)
     try:
         result = run_replan(inst, before, at, _options(time_limit, workers or os.cpu_count() or 1, seed))
     except InputError as exc:
@@ -139,9 +143,23 @@ def replan(
     d = _diff(before, result.plan, inst, None)
     _write(result.plan, inst, d, {"o": [output] if output else [], "d": [diff_out] if diff_out else []}, 0)
     _show(inst, result, d)
+    _exit_if_interrupted([result])
 
 
 # -- helpers --------------------------------------------------------------------------------------
+
+
+def _same_instance(plan: Plan, inst: Instance, path: Path | None) -> None:
+    """A baseline is a plan of this instance (a changed instance file keeps its name)."""
+    if plan.instance != inst.name:
+        raise fail(f"{path}: this plan is for instance '{plan.instance}', not '{inst.name}'.")
+
+
+def _exit_if_interrupted(results: list[Result]) -> None:
+    """Ctrl-C: the best plans so far were written; say so and exit 130, like `allocator solve`."""
+    if any(r.interrupted for r in results):
+        err.print("interrupted: the best plan found so far was written and shown.")
+        raise typer.Exit(130)
 
 
 def _options(time_limit: float, workers: int, seed: int) -> SolveOptions:
@@ -155,6 +173,9 @@ def _instant(text: str | None) -> datetime | None:
     if text is None:
         return None
     from pydantic import AwareDatetime, TypeAdapter, ValidationError
+
+    if not re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", text):
+        raise fail(f"--now: '{text}' is not an ISO 8601 instant with a UTC offset (e.g. 2026-12-01T12:00:00-07:00).")
 
     try:
         return TypeAdapter(AwareDatetime).validate_python(text)

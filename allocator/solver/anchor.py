@@ -86,7 +86,10 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
     aircraft = {a.id: a for a in inst.aircraft}
     requests = {r.id: r for r in inst.requests}
     when = format_instant(now)
-    for f in [*anchor.frozen_sorties, *anchor.frozen_relocations]:
+    frozen = sorted([*anchor.frozen_sorties, *anchor.frozen_relocations], key=lambda f: (f.aircraft, f.takeoff))
+    base: dict[str, str] = {}  # operating base of each aircraft along its frozen flights
+    moves: dict[str, int] = {}  # frozen relocations so far
+    for f in frozen:
         what = (
             f"the sortie of {f.aircraft} for {f.request}"
             if isinstance(f, SortieMin)
@@ -105,9 +108,25 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
             lo, hi = prep.window(req)
             if f.off_station - f.on_station != req.duration_min or f.on_station < lo or f.off_station > hi:
                 raise InputError(f"{lead} it no longer fits request {req.id}'s window and duration.")
+            operating = base.get(ac.id, ac.home_base)
+            if f.base != operating:
+                raise InputError(f"{lead} it leaves from {f.base} while the aircraft now operates from {operating}.")
+            if f.base not in {b.id for b in inst.bases}:
+                raise InputError(f"{lead} base {f.base} is no longer in the instance.")
+            if not _sortie_fits(prep, ac, req, f):
+                raise InputError(f"{lead} it no longer meets the transit times or endurance from {f.base}.")
         else:
+            operating = base.get(ac.id, ac.home_base)
+            moves[ac.id] = moves.get(ac.id, 0) + 1
+            if f.origin != operating:
+                raise InputError(f"{lead} it leaves from {f.origin} while the aircraft now operates from {operating}.")
+            if moves[ac.id] > prep.max_relocations(ac):
+                raise InputError(f"{lead} {ac.id} may now relocate only {prep.max_relocations(ac)} time(s).")
+            if f.dest not in {b.id for b in inst.bases}:
+                raise InputError(f"{lead} base {f.dest} is no longer in the instance.")
             if f.landing - f.takeoff != prep.ferry(ac, f.origin, f.dest):
                 raise InputError(f"{lead} it did not take the shortest ferry time, which re-planning assumes.")
+            base[ac.id] = f.dest
         block_end = f.landing + prep.type_of(ac).turnaround_min
         for start, end in prep.maintenance(ac):
             if f.takeoff < end and start < block_end:

@@ -162,3 +162,43 @@ def test_overlapping_maintenance_windows_are_read_as_one():
     result = solve(make(fleet, [request("R1", start="04:00", end="06:00")]))
     assert result.status == SolveStatus.OPTIMAL
     assert served(result.plan) == {"R1"}
+
+
+def _relocating_plan():
+    """H1 must relocate from A to A2 to reach R1 (out of range from A, just in range from A2)."""
+    inst = make([aircraft("H1")], [request("R1", near="A2", north=80, start="10:00", end="14:00", duration=100)])
+    first = solve(inst)
+    assert [(r.from_, r.to) for r in first.plan.relocations] == [("A", "A2")]
+    return inst, first.plan
+
+
+def changed(inst: Instance, policy: dict | None = None, **aircraft_fields) -> Instance:
+    """The instance with policy fields and fields of every aircraft changed."""
+    data = inst.model_dump(mode="json", by_alias=True)
+    data["policy"] = {**data.get("policy", {}), **(policy or {})}
+    data["aircraft"] = [{**a, **aircraft_fields} for a in data["aircraft"]]
+    return Instance.model_validate(data)
+
+
+def test_frozen_relocation_beyond_the_new_relocation_limit_is_a_clear_input_error():
+    inst, plan = _relocating_plan()
+    after = plan.relocations[0].takeoff.strftime("%H:%M")
+    now = instant(after) + (instant("00:01") - instant("00:00"))
+    with pytest.raises(InputError, match=r"relocation of H1 to A2.*relocate only 0 time"):
+        solve(changed(inst, policy={"max_relocations_per_aircraft": 0}), baseline=plan, now=now)
+
+
+def test_frozen_flight_from_a_base_the_aircraft_no_longer_operates_from_is_a_clear_input_error():
+    inst, plan = _relocating_plan()
+    sortie = plan.sorties[0]
+    now = sortie.takeoff + (instant("00:01") - instant("00:00"))
+    with pytest.raises(InputError, match=r"relocation of H1 to A2.*leaves from A while .* operates from A2"):
+        solve(changed(inst, home_base="A2"), baseline=plan, now=now)
+
+
+def test_frozen_relocation_and_sortie_are_kept_when_they_still_fit():
+    inst, plan = _relocating_plan()
+    now = plan.sorties[0].takeoff + (instant("00:01") - instant("00:00"))
+    result = solve(inst, baseline=plan, now=now)
+    assert result.plan.run["frozen_flights"] == 2
+    assert result.plan.run["changes"] == 0
