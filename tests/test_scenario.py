@@ -269,3 +269,14 @@ def test_aircraft_down_merges_with_the_maintenance_it_overlaps():
     scenario = Scenario.model_validate({"changes": [{"aircraft_down": {"aircraft": "N1", "from": t("12:00")}}]})
     windows = apply_scenario(inst, scenario).aircraft_by_id("N1").maintenance
     assert [(m.start, m.end) for m in windows] == [(when("07:00"), inst.horizon.end)]
+
+
+SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "instances" / "scenarios").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_every_bundled_scenario_applies_to_arizona_surge(path: Path):
+    surge = load_instance(path.parent.parent / "arizona-surge.yaml")
+    scenario = load_scenario(path)
+    changed = apply_scenario(surge, scenario)
+    assert scenario.changes and changed.name == f"{surge.name}+{scenario.name}"
