@@ -16,6 +16,8 @@ from rich.console import Console
 from allocator.errors import InputError
 
 if TYPE_CHECKING:
+    from allocator.domain import Instance
+    from allocator.result import Plan
     from allocator.solver.search import Progress
 
 app = typer.Typer(
@@ -39,6 +41,16 @@ def setup_logging(verbose: bool) -> None:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+
+
+def load_inputs(instance: Path, plan: Path | None = None) -> tuple[Instance, Plan | None]:
+    """The instance and, when given, a plan file; bad input is one sentence and exit 2."""
+    from allocator.io import load_instance, load_plan
+
+    try:
+        return load_instance(instance), load_plan(plan) if plan is not None else None
+    except InputError as exc:
+        raise fail(str(exc)) from None
 
 
 def check_output_path(path: Path | None) -> None:
@@ -143,13 +155,8 @@ def check(
 ) -> None:
     """Check a plan against SPEC section 4 and its reported objective; exit 1 on any violation."""
     from allocator.check import check as run_check
-    from allocator.io import load_instance, load_plan
 
-    try:
-        inst = load_instance(instance)
-        loaded = load_plan(plan)
-    except InputError as exc:
-        raise fail(str(exc)) from None
+    inst, loaded = load_inputs(instance, plan)
     report = run_check(inst, loaded)
     for v in report.violations:
         out.print(f"[{v.rule}] {v.message}", markup=False, highlight=False)

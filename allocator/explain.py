@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -238,18 +238,24 @@ class _Context:
         best = min(pool, key=lambda b: (b != ac.home_base if in_range else False, prep.transit(kind, req, b), b))
         return best, sorted(in_range), 2 * prep.transit(kind, req, best) + req.duration_min
 
+    def request_fields(self, req: Request) -> dict[str, Any]:
+        """What every explanation says about its request."""
+        return {
+            "request": req.id,
+            "agency": req.agency,
+            "unit": req.unit,
+            "sector": req.sector,
+            "priority": req.priority,
+            "value": self.prep.instance.value(req),
+        }
+
     # -- unserved -------------------------------------------------------------------------------------
     def unserved(self, req: Request, unserved: Unserved) -> Explanation:
         reason = unserved.reason
         evidence = [self.unserved_evidence(req, ac) for ac in self.eligible(req)]
-        evidence.sort(key=lambda e: (_ORDER[e.status], e.cost if e.cost is not None else 1 << 40, e.aircraft))
+        evidence.sort(key=_preference)
         explanation = Explanation(
-            request=req.id,
-            agency=req.agency,
-            unit=req.unit,
-            sector=req.sector,
-            priority=req.priority,
-            value=self.prep.instance.value(req),
+            **self.request_fields(req),
             served=False,
             reason=reason,
             detail=unserved.detail,
@@ -575,14 +581,9 @@ class _Context:
                 )
             else:
                 evidence.append(self.alternative(req, ac, on, off))
-        evidence.sort(key=lambda e: (_ORDER[e.status], e.cost if e.cost is not None else 1 << 40, e.aircraft))
+        evidence.sort(key=_preference)
         return Explanation(
-            request=req.id,
-            agency=req.agency,
-            unit=req.unit,
-            sector=req.sector,
-            priority=req.priority,
-            value=self.prep.instance.value(req),
+            **self.request_fields(req),
             served=True,
             fleet_types=self.fleet_types(req),
             aircraft=evidence,
@@ -659,6 +660,11 @@ class _Context:
 
 
 _ORDER = {"flies it": 0, "free": 1, "busy": 2, "out_of_hours": 3, "down": 4, "unavailable": 5, "out_of_range": 6}
+
+
+def _preference(e: AircraftEvidence) -> tuple:
+    """Evidence order: by status, then the cheapest, then by tail number."""
+    return (_ORDER[e.status], e.cost if e.cost is not None else 1 << 40, e.aircraft)
 
 
 def _by_request(plan: Plan) -> dict[str, tuple[tuple[str, ...], object, object]]:

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from allocator.cli import app, check_output_path, err, fail, out, setup_logging
-from allocator.errors import InputError
+from allocator.cli import app, check_output_path, err, fail, load_inputs, out, setup_logging
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -236,16 +235,12 @@ def report(
 ) -> None:
     """Write a self-contained HTML report of a plan: headline, Gantt, coverage, fulfilment, unserved."""
     from allocator.check import check as run_check
-    from allocator.io import load_instance, load_plan
     from allocator.report import write_report
     from allocator.solver import solve_fcfs_plan
 
     check_output_path(output)
-    try:
-        inst = load_instance(instance)
-        loaded = load_plan(plan)
-    except InputError as exc:
-        raise fail(str(exc)) from None
+    inst, loaded = load_inputs(instance, plan)
+    assert loaded is not None
     verdict = run_check(inst, loaded)
     fcfs = loaded.run.get("fcfs")
     if not isinstance(fcfs, dict) or "service" not in fcfs:

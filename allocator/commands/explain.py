@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from allocator.cli import app, check_output_path, err, fail, out, setup_logging
+from allocator.cli import app, check_output_path, err, fail, load_inputs, out, setup_logging
 from allocator.errors import InputError
 
 if TYPE_CHECKING:
@@ -20,13 +20,8 @@ if TYPE_CHECKING:
 def _load(instance: Path, plan: Path | None) -> tuple[Instance, Plan | None]:
     """The instance and (optionally) a plan that passes the checker for it; exit 2 otherwise."""
     from allocator.check import check
-    from allocator.io import load_instance, load_plan
 
-    try:
-        inst = load_instance(instance)
-        loaded = load_plan(plan) if plan is not None else None
-    except InputError as exc:
-        raise fail(str(exc)) from None
+    inst, loaded = load_inputs(instance, plan)
     if loaded is not None:
         report = check(inst, loaded)
         if not report.ok:

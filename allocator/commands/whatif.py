@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from allocator.cli import app, check_output_path, err, fail, out, setup_logging
+from allocator.cli import app, check_output_path, err, fail, load_inputs, out, setup_logging
 from allocator.errors import InputError
 
 if TYPE_CHECKING:
@@ -123,18 +123,14 @@ def replan(
     verbose: VerboseOpt = False,
 ) -> None:
     """Repair a plan after the instance changed: keep what still fits, change as few sorties as possible."""
-    from allocator.io import load_instance, load_plan
     from allocator.scenario import replan as run_replan
 
     setup_logging(verbose)
     check_output_path(output)
     check_output_path(diff_out)
     at = _instant(now)
-    try:
-        inst = load_instance(instance)
-        before = load_plan(baseline)
-    except InputError as exc:
-        raise fail(str(exc)) from None
+    inst, before = load_inputs(instance, baseline)
+    assert before is not None
     _same_instance(before, inst, baseline)
     try:
         result = run_replan(inst, before, at, _options(time_limit, workers or os.cpu_count() or 1, seed))

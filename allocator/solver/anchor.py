@@ -85,6 +85,7 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
     inst = prep.instance
     aircraft = {a.id: a for a in inst.aircraft}
     requests = {r.id: r for r in inst.requests}
+    bases = {b.id for b in inst.bases}
     when = format_instant(now)
     frozen = sorted([*anchor.frozen_sorties, *anchor.frozen_relocations], key=lambda f: (f.aircraft, f.takeoff))
     base: dict[str, str] = {}  # operating base of each aircraft along its frozen flights
@@ -111,7 +112,7 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
             operating = base.get(ac.id, ac.home_base)
             if f.base != operating:
                 raise InputError(f"{lead} it leaves from {f.base} while the aircraft now operates from {operating}.")
-            if f.base not in {b.id for b in inst.bases}:
+            if f.base not in bases:
                 raise InputError(f"{lead} base {f.base} is no longer in the instance.")
             if not _sortie_fits(prep, ac, req, f):
                 raise InputError(f"{lead} it no longer meets the transit times or endurance from {f.base}.")
@@ -122,7 +123,7 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
                 raise InputError(f"{lead} it leaves from {f.origin} while the aircraft now operates from {operating}.")
             if moves[ac.id] > prep.max_relocations(ac):
                 raise InputError(f"{lead} {ac.id} may now relocate only {prep.max_relocations(ac)} time(s).")
-            if f.dest not in {b.id for b in inst.bases}:
+            if f.dest not in bases:
                 raise InputError(f"{lead} base {f.dest} is no longer in the instance.")
             if f.landing - f.takeoff != prep.ferry(ac, f.origin, f.dest):
                 raise InputError(f"{lead} it did not take the shortest ferry time, which re-planning assumes.")
