@@ -110,19 +110,25 @@ def _solve_cp(
             return max(0.1, options.time_limit_s - spent)
         return max(0.1, options.time_limit_s - (time.monotonic() - started))
 
+    def completion_budget() -> float:
+        """Seconds for completing a hint: a few, more on large models whose presolve alone takes long."""
+        return max(min(3.0, 0.1 * remaining()), 0.15 * remaining())
+
     # the starting plan: a schedule acceptable for the re-plan's constraints, or none
     start_plan: Schedule | None = best[-1] if admissible(anchor, best[-1]) else None
     start_service = score(prep, start_plan).service if start_plan is not None else None
     upper: int | None = _static_bound(prep, anchor)
+    decomposed = False
     # with flights frozen before `now` the sector plans would ignore them and the relaxations' bounds would
     # count the past as open again: the decomposition costs time and gives little, so it is left out
-    if options.decompose and len(prep.instance.sectors) > 1 and anchor.not_before is None:
+    if options.decompose and len(prep.instance.sectors) > 1 and anchor.not_before is None and _decomposition_pays(prep):
         share = options.decompose_share
         if share is None:
             share = 0.9 if prep.horizon_min > 2 * 24 * 60 else 0.3
         budget = remaining() * share
         parts = solve_by_sector(prep.instance, budget, options.workers, options.seed, options.sector_bounds)
         spent += budget
+        decomposed = True
         if parts.upper_bound is not None:
             upper = min(upper, parts.upper_bound)
         sector_service = score(prep, parts.schedule).service
@@ -155,7 +161,7 @@ def _solve_cp(
     for label, candidate in candidates:
         add_hint(v, candidate, relabel=not anchor.pins_aircraft)
         hinted_now = None
-        if not admissible(anchor, candidate) or not complete_hint(v, time_limit_s=min(3.0, 0.1 * remaining())):
+        if not admissible(anchor, candidate) or not complete_hint(v, time_limit_s=completion_budget()):
             log.info("the %s is not a valid start for this solve", label)
             continue
         hinted_now = candidate
@@ -166,7 +172,7 @@ def _solve_cp(
             log.info("starting from the %s: service %d", label, service)
     if start_plan is not None and start_plan is not hinted_now:
         hinted = add_hint(v, start_plan, relabel=not anchor.pins_aircraft)
-        complete_hint(v, time_limit_s=min(3.0, 0.1 * remaining()))
+        complete_hint(v, time_limit_s=completion_budget())
         log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
     if upper is not None and start_service is not None and start_service >= upper:
         log.info("the starting plan reaches the upper bound: proven optimal before the full model")
@@ -270,6 +276,7 @@ def _solve_cp(
             "seed": options.seed,
             "time_limit_s": options.time_limit_s,
             "interrupted": interrupted,
+            "sector_decomposition": decomposed,
             "variables": len(v.model.proto.variables),
             "constraints": len(v.model.proto.constraints),
             "fcfs": {
@@ -298,6 +305,17 @@ def _solve_cp(
         interrupted=interrupted,
         baseline=baseline,
     )
+
+
+DECOMPOSE_MAX_PAIRS = 50_000  # aircraft x requests
+
+
+def _decomposition_pays(prep: Prepared) -> bool:
+    """Every sector relaxation holds nearly the whole fleet (any aircraft may relocate anywhere), so the
+    decomposition costs about one full model per sector: worth it while the models are small (measured
+    on the national week, 240 aircraft x 750 requests: every relaxation timed out and the restrictions
+    merged scored below FCFS, whose sorties cross sector lines)."""
+    return len(prep.instance.aircraft) * len(prep.instance.requests) <= DECOMPOSE_MAX_PAIRS
 
 
 def _static_bound(prep: Prepared, anchor: Anchor | None = None) -> int:

@@ -198,12 +198,16 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
             if into[k - 1]:
                 arrived = m.new_bool_var(f"arrives_in[{tag},{k}]")
                 m.add(arrived == sum(into[k - 1]))
+                rv.derived.append((arrived, lambda val, lits=into[k - 1]: sum(val(lit) for lit in lits)))
                 busy.append(
                     m.new_optional_interval_var(slot.start, slot.size, slot.end, arrived, f"relocation_in[{tag},{k}]")
                 )
                 rv.arrived.setdefault(ac.id, {})[k] = arrived
             absent = m.new_bool_var(f"absent[{tag},{k}]")
             m.add(absent == slot.present - sum(into[k - 1]))
+            rv.derived.append(
+                (absent, lambda val, slot=slot, lits=into[k - 1]: val(slot.present) - sum(val(lit) for lit in lits))
+            )
             rv.absent.setdefault(ac.id, {})[k] = absent
             present = absent
         if present is False:
@@ -211,14 +215,21 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
         finish = m.new_int_var(0, horizon_end, f"absence_end[{tag},{k}]")
         if following is None:
             m.add(finish == horizon_end)
+            rv.derived.append((finish, lambda val, end=horizon_end: end))
         else:
             m.add(finish == following.start).only_enforce_if(following.present)
             m.add(finish == horizon_end).only_enforce_if(following.present.Not())
+            rv.derived.append(
+                (finish, lambda val, f=following, end=horizon_end: val(f.start) if val(f.present) else end)
+            )
         if present is True:
             busy.append(m.new_interval_var(begin, finish - begin, finish, f"absence[{tag},{k}]"))
         else:
             size = m.new_int_var(0, horizon_end, f"absence_len[{tag},{k}]")
             busy.append(m.new_optional_interval_var(begin, size, finish, present, f"absence[{tag},{k}]"))
+            rv.derived.append(
+                (size, lambda val, p=present, b=begin, f=finish: max(0, val(f) - val(b)) if val(p) else 0)
+            )
     return busy
 
 
@@ -298,9 +309,10 @@ def _fill_and_penalty(v: Variables, rv: RuleVars) -> None:
     busy = [i for intervals in rv.busy.values() for i in intervals]
     # In a best cover, every stretch at a given level starts at the rule start or where some busy
     # interval ends: one fill anchored at each of those places makes the cover a matter of lengths.
-    anchors: list[tuple[cp_model.LinearExprT, list]] = [(rv.start, [])] * rv.count
-    anchors += [(b.end_expr(), b.presence_literals()) for b in busy if _may_end_inside(b, rv)]
-    for j, (anchor, presence) in enumerate(anchors):
+    anchors: list[cp_model.IntervalVar | None] = [None] * rv.count
+    anchors += [b for b in busy if _may_end_inside(b, rv)]
+    for j, after in enumerate(anchors):
+        anchor, presence = (rv.start, []) if after is None else (after.end_expr(), after.presence_literals())
         name = f"fill[{rv.sector}#{rv.index},{j}]"
         present = m.new_bool_var(name)
         size = m.new_int_var(0, length, f"{name}.size")
@@ -311,7 +323,7 @@ def _fill_and_penalty(v: Variables, rv: RuleVars) -> None:
         m.add(start == anchor).only_enforce_if(present)
         for lit in presence:
             m.add_implication(present, lit)
-        rv.fills.append(FillVar(present, start, size, end, interval))
+        rv.fills.append(FillVar(present, start, size, end, interval, after))
     fills = [f.interval for f in rv.fills]
     m.add_cumulative(fills, [1] * len(fills), rv.count)
     m.add_cumulative([*busy, *fills], [1] * (len(busy) + len(fills)), len(rv.busy))

@@ -15,6 +15,7 @@ full model.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from allocator.domain import Instance
@@ -23,7 +24,7 @@ from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
-from allocator.solver.search import add_hint, decode, run_stage
+from allocator.solver.search import add_hint, complete_hint, decode, run_stage
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,9 @@ def _solve_part(part: Instance, time_limit_s: float, workers: int, seed: int) ->
     start = solve_fcfs(prep)
     objective.maximise_service(v)
     add_hint(v, start)
+    began = time.monotonic()
+    complete_hint(v, time_limit_s=0.25 * time_limit_s)
+    time_limit_s -= time.monotonic() - began
     outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None)
     log.info(
         "%s: %s service %s bound %s in %.1fs",

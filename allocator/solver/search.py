@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ortools.sat.python import cp_model
 
@@ -18,6 +20,9 @@ from allocator.solver.variables import Variables
 log = logging.getLogger(__name__)
 
 DETERMINISTIC_PER_SECOND = 0.5  # CP-SAT deterministic time granted per second of a one-worker budget
+# Beyond this many variables CP-SAT's presolve probing runs for tens of seconds (measured: 19 s on the
+# 30,000-variable Arizona part of the national week, before any search): it is switched off.
+LARGE_MODEL_VARIABLES = 25_000
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,8 @@ def run_stage(
         params.max_time_in_seconds = limit
     params.num_workers = workers
     params.random_seed = seed
+    if len(model.proto.variables) > LARGE_MODEL_VARIABLES:
+        params.cp_model_probing_level = 0  # presolve probing alone would take the whole limit
     params.catch_sigint_signal = False
     params.log_search_progress = log_search
     started = time.monotonic()
@@ -230,10 +237,18 @@ def canonical(v: Variables, schedule: Schedule) -> Schedule:
 
 def add_hint(v: Variables, schedule: Schedule, relabel: bool = True) -> int:
     """Hint the model with a valid schedule (e.g. the FCFS plan); returns the number of sorties hinted.
-    With `relabel`, identical aircraft are renamed to follow the symmetry-breaking order (not for a
-    re-plan, where aircraft identities matter)."""
+    Besides the decisions, the relocation slots and the alert coverage fills are hinted (the best fills
+    for the schedule), so that `complete_hint` only has auxiliaries left to find. With `relabel`,
+    identical aircraft are renamed to follow the symmetry-breaking order (not for a re-plan, where
+    aircraft identities matter)."""
     m = v.model
     m.clear_hints()
+    values: dict[int, int] = {}
+
+    def hint(var: cp_model.IntVar, value: int) -> None:
+        m.add_hint(var, value)
+        values[var.index] = int(value)
+
     schedule = without_dominated_relocations(v, schedule)
     if relabel:
         schedule = canonical(v, schedule)
@@ -249,9 +264,8 @@ def add_hint(v: Variables, schedule: Schedule, relabel: bool = True) -> int:
     hinted = 0
     on_hint: dict[str, int] = {s.request: s.on_station for s in schedule.sorties}
     for rid, sorties in v.sorties.items():
-        m.add_hint(v.served[rid], rid in on_hint)
-        if rid in on_hint:
-            m.add_hint(v.on[rid], on_hint[rid])
+        hint(v.served[rid], rid in on_hint)
+        hint(v.on[rid], on_hint.get(rid, _lowest(v.on[rid])))
         for s in sorties:
             if id(s) in frozen:
                 pick = True
@@ -260,17 +274,90 @@ def add_hint(v: Variables, schedule: Schedule, relabel: bool = True) -> int:
             else:
                 pick = (s.shape.aircraft, s.shape.request, s.shape.base, s.slot) in chosen
             hinted += pick
-            m.add_hint(s.present, pick)
+            hint(s.present, pick)
     for ac_id, slots in v.slots.items():
         flown = relocations.get(ac_id, [])
+        turnaround = v.prep.type_of(v.prep.instance.aircraft_by_id(ac_id)).turnaround_min
         for k, slot in enumerate(slots):
             reloc = flown[k] if k < len(flown) else None
-            m.add_hint(slot.present, reloc is not None)
-            if reloc is not None:
-                m.add_hint(slot.start, reloc.takeoff)
+            hint(slot.present, reloc is not None)
+            takeoff = reloc.takeoff if reloc is not None else _lowest(slot.start)
+            size = slot.ferry.get((reloc.origin, reloc.dest), 0) + turnaround if reloc is not None else 0
+            hint(slot.start, takeoff)
+            hint(slot.size, size)
+            hint(slot.end, takeoff + size)
             for pair, lit in slot.routes.items():
-                m.add_hint(lit, reloc is not None and pair == (reloc.origin, reloc.dest))
+                hint(lit, reloc is not None and pair == (reloc.origin, reloc.dest))
+    try:
+        _hint_coverage(v, values)
+    except KeyError:  # a schedule outside the model's candidates: CP-SAT completes what is missing
+        log.debug("coverage fills not hinted: the schedule uses a sortie the model does not have")
     return hinted
+
+
+def _lowest(var: cp_model.IntVar) -> int:
+    return var.proto.domain[0]
+
+
+def _expression_value(expr, values: dict[int, int]) -> int:
+    """The value of a linear expression proto given variable values (KeyError if one is unknown)."""
+    return expr.offset + sum(c * values[i] for i, c in zip(expr.vars, expr.coeffs, strict=True))
+
+
+def _literal_value(literal: int, values: dict[int, int]) -> int:
+    return values[literal] if literal >= 0 else 1 - values[-literal - 1]
+
+
+def _interval_value(interval: cp_model.IntervalVar, values: dict[int, int]) -> tuple[int, int] | None:
+    """The interval's span given variable values, or None when it is absent."""
+    proto = interval.proto
+    if not all(_literal_value(lit, values) for lit in proto.enforcement_literal):
+        return None
+    return _expression_value(proto.interval.start, values), _expression_value(proto.interval.end, values)
+
+
+def _hint_coverage(v: Variables, values: dict[int, int]) -> None:
+    """Hint each coverage rule's auxiliaries and its best fills for the hinted schedule: at every minute
+    `min(count, aircraft on alert)`, each rise starting a fill anchored where a busy interval ends."""
+    m = v.model
+
+    def value(x: Any) -> int:
+        return int(x) if isinstance(x, (int, bool)) else values[x.index]
+
+    for rv in v.rules:
+        for var, define in rv.derived:
+            values[var.index] = define(value)
+            m.add_hint(var, values[var.index])
+        if not rv.fills:
+            continue
+        spans = [span for intervals in rv.busy.values() for i in intervals if (span := _interval_value(i, values))]
+        anchored: dict[int, list[int]] = defaultdict(list)  # minute -> fills that may start there
+        for j, fill in enumerate(rv.fills):
+            at = rv.start if fill.anchor is None else (_interval_value(fill.anchor, values) or (None, None))[1]
+            if at is not None and rv.start <= at < rv.end:
+                anchored[at].append(j)
+        pool = len(rv.busy)
+        cuts = sorted({rv.start, rv.end, *(t for span in spans for t in span if rv.start < t < rv.end)})
+        placed: dict[int, tuple[int, int]] = {}
+        active: list[tuple[int, int]] = []  # (fill, start)
+        for t in cuts[:-1]:
+            level = min(rv.count, max(0, pool - sum(1 for a, b in spans if a <= t < b)))
+            while len(active) > level:
+                j, begin = active.pop()
+                placed[j] = (begin, t)
+            while len(active) < level and anchored[t]:
+                active.append((anchored[t].pop(), t))
+        for j, begin in active:
+            placed[j] = (begin, rv.end)
+        for j, fill in enumerate(rv.fills):
+            begin, end = placed.get(j, (rv.start, rv.start))
+            for var, x in ((fill.present, j in placed), (fill.start, begin), (fill.size, end - begin), (fill.end, end)):
+                m.add_hint(var, x)
+                values[var.index] = int(x)
+        if not isinstance(rv.penalty, int):
+            covered = sum(end - begin for begin, end in placed.values())
+            shortfall = rv.count * (rv.end - rv.start) - covered
+            m.add_hint(rv.penalty, math.ceil(rv.rule.penalty_per_hour * shortfall / 60))
 
 
 def complete_hint(v: Variables, time_limit_s: float = 5.0) -> bool:

@@ -20,6 +20,7 @@ maintenance) are not created at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -80,6 +81,7 @@ class FillVar:
     size: cp_model.IntVar
     end: cp_model.IntVar
     interval: cp_model.IntervalVar
+    anchor: cp_model.IntervalVar | None = None  # starts where this busy interval ends (None: at the rule start)
 
 
 @dataclass
@@ -95,6 +97,9 @@ class RuleVars:
     absent: dict[str, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # relocated out, by slot
     arrived: dict[str, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # relocated in, by slot
     fills: list[FillVar] = field(default_factory=list)
+    # auxiliary variables as functions of the decisions (for completing a hint): (variable, value given
+    # a lookup of already known values), in an order in which each only needs earlier ones
+    derived: list[tuple[cp_model.IntVar, Callable[[Callable[[Any], int]], int]]] = field(default_factory=list)
     count: int = 0  # aircraft still to find on alert, after those on alert whatever the plan
     penalty: cp_model.IntVar | int = 0
 

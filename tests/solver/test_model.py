@@ -54,6 +54,18 @@ def test_model_accepts_the_fcfs_plan_with_its_exact_service(name: str):
     assert value == score(prep, schedule).service
 
 
+@pytest.mark.parametrize("name", sorted(INSTANCES))
+def test_hinted_coverage_fills_give_the_schedules_exact_penalty(name: str):
+    # the hint computes the best fills itself, so that CP-SAT only completes auxiliaries
+    prep = Prepared(INSTANCES[name]())
+    schedule = solve_fcfs(prep)
+    v = build_model(prep)
+    add_hint(v, schedule)
+    hint = dict(zip(v.model.proto.solution_hint.vars, v.model.proto.solution_hint.values, strict=True))
+    penalties = [rv.penalty if isinstance(rv.penalty, int) else hint[rv.penalty.index] for rv in v.rules]
+    assert sum(penalties) == sum(rule.penalty for rule in score(prep, schedule).coverage)
+
+
 def test_model_accepts_the_sector_decomposition_plan():
     inst = generate(seed=2, days=1, aircraft=12, requests=30)
     prep = Prepared(inst)

@@ -10,9 +10,12 @@ import math
 from pathlib import Path
 
 import allocator
+import allocator.solver as solver_package
 from allocator import SolveOptions
+from allocator.generate import generate
 from allocator.io import load_instance
 from allocator.result import Reason, SolveStatus
+from allocator.solver import search
 from allocator.solver.prepare import Prepared
 from factory import aircraft, make, request, t
 
@@ -375,3 +378,27 @@ def test_one_worker_run_stopped_by_its_time_limit_is_reproducible():
     assert first.status == SolveStatus.FEASIBLE  # stopped by the limit, not by a proof
     assert first.sorties == second.sorties and first.relocations == second.relocations
     assert first.objective == second.objective
+
+
+def test_sector_decomposition_runs_on_small_multi_sector_instances():
+    inst = generate(seed=2, days=1, aircraft=10, requests=24)
+    result = allocator.solve(inst, SolveOptions(time_limit_s=4, workers=2, seed=0))
+    assert result.plan.run["sector_decomposition"] is True
+    assert result.plan.objective.service >= result.baseline.objective.service
+
+
+def test_sector_decomposition_is_skipped_on_large_instances(monkeypatch):
+    # every relaxation holds about the whole fleet: beyond the size limit the full model gets the time
+    monkeypatch.setattr(solver_package, "DECOMPOSE_MAX_PAIRS", 10)
+    inst = generate(seed=2, days=1, aircraft=10, requests=24)
+    result = allocator.solve(inst, SolveOptions(time_limit_s=4, workers=2, seed=0))
+    assert result.plan.run["sector_decomposition"] is False
+    assert result.plan.objective.service >= result.baseline.objective.service
+
+
+def test_large_model_search_settings_still_prove_the_tiny_instance(monkeypatch):
+    # probing is switched off above a model size; the tiny instance solved that way keeps its optimum
+    monkeypatch.setattr(search, "LARGE_MODEL_VARIABLES", 0)
+    result = solve(load_instance(Path(__file__).resolve().parents[2] / "instances" / "tiny.yaml"))
+    assert result.plan.status == SolveStatus.OPTIMAL
+    assert result.plan.objective.service == 1250
