@@ -141,7 +141,7 @@ class _ProgressLine:
         unit = "$" if p.stage == "cost" else ""
         self.status.update(
             f"{p.stage}: incumbent {unit}{number(p.incumbent)}  bound {unit}{number(p.bound)}  gap {gap}  "
-            f"at {p.elapsed_s:.1f}s"
+            f"at {p.elapsed_s:.1f}s" + ("  (service proven optimal)" if p.service_proven else "")
         )
 
     def close(self) -> None:

@@ -9,7 +9,6 @@ known (the baseline, the sector decomposition or first-come-first-served), score
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
@@ -28,7 +27,16 @@ from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import explain_unserved, static_reason
 from allocator.solver.schedule import Schedule
 from allocator.solver.scoring import score
-from allocator.solver.search import Progress, ProgressFn, add_hint, complete_hint, decode, hint_solution, run_stage
+from allocator.solver.search import (
+    Progress,
+    ProgressFn,
+    add_hint,
+    complete_hint,
+    decode,
+    hint_solution,
+    run_stage,
+    service_part,
+)
 from allocator.timeline import format_instant
 
 log = logging.getLogger(__name__)
@@ -200,6 +208,7 @@ def _solve_cp(
             options.progress,
             options.log_search,
             scale=weight,
+            service_weight=weight,
         )
         log.info(
             "stage 1 (service%s): %s objective %s bound %s in %.1fs",
@@ -212,7 +221,7 @@ def _solve_cp(
         spent += budget
         if first.bound is not None and first.has_solution:
             # weight * service - changes <= bound, with 0 <= changes <= weight - 1
-            first_bound = (math.floor(first.bound + 1e-6) + weight - 1) // weight
+            first_bound = service_part(first.bound, weight)
             bound = first_bound if bound is None else min(bound, first_bound)
         interrupted = first.interrupted
         service_proven = service_proven or first.status == "OPTIMAL"
@@ -223,6 +232,8 @@ def _solve_cp(
                 schedule, model_service = decode(v, first.solver), found
                 max_changes = round(first.solver.value(v.terms.changes)) if restable else None
                 hint_solution(v, first.solver)
+        # the service part can be proven while the fewest changes are not (a re-plan's stage 1)
+        service_proven = service_proven or (bound is not None and model_service is not None and model_service >= bound)
     if infeasible and (anchor.frozen_sorties or anchor.frozen_relocations) and not anchor.require:
         raise InputError("baseline: the flights that took off before --now cannot all be kept in this instance.")
     changes_proven = not restable or (first is not None and first.status == "OPTIMAL")

@@ -33,6 +33,7 @@ class Progress:
     incumbent: float | None
     bound: float | None
     elapsed_s: float
+    service_proven: bool = False  # the service stage's bound already equals the incumbent's service
 
     @property
     def gap(self) -> float | None:
@@ -55,32 +56,55 @@ class StageOutcome:
     wall_time_s: float
     interrupted: bool
     solver: cp_model.CpSolver
+    service_proven_at: float | None = None  # seconds into the stage when the service part was proven
+
+
+def service_part(objective: float, weight: int) -> int:
+    """The service in a stage objective `weight * service - changes` (0 <= changes < weight); for a
+    bound, the largest service it allows."""
+    return (math.floor(objective + 1e-6) + weight - 1) // weight
 
 
 class _Reporter(cp_model.CpSolverSolutionCallback):
-    def __init__(self, stage: str, progress: ProgressFn | None, started: float, scale: float = 1.0) -> None:
+    def __init__(
+        self, stage: str, progress: ProgressFn | None, started: float, scale: float = 1.0, service_weight: int = 0
+    ) -> None:
         super().__init__()
         self.stage = stage
         self.scale = scale
+        self.service_weight = service_weight  # > 0: the objective is `weight * service - changes`
         self.progress = progress
         self.started = started
         self.incumbent: float | None = None
         self.bound: float | None = None
+        self.proven_at: float | None = None
 
     def on_solution_callback(self) -> None:
         self.incumbent = self.objective_value
         self.bound = self.best_objective_bound
-        self._emit()
+        self.report()
 
     def on_bound(self, bound: float) -> None:
         self.bound = bound
-        self._emit()
+        self.report()
 
-    def _emit(self) -> None:
+    def report(self) -> None:
         def scaled(x: float | None) -> float | None:
             return None if x is None else x / self.scale
 
-        report = Progress(self.stage, scaled(self.incumbent), scaled(self.bound), time.monotonic() - self.started)
+        elapsed = time.monotonic() - self.started
+        if (
+            self.proven_at is None
+            and self.service_weight
+            and self.incumbent is not None
+            and self.bound is not None
+            and service_part(self.bound, self.service_weight) <= service_part(self.incumbent, self.service_weight)
+        ):
+            self.proven_at = elapsed
+            log.info("%s: service proven optimal after %.1fs", self.stage, elapsed)
+        report = Progress(
+            self.stage, scaled(self.incumbent), scaled(self.bound), elapsed, service_proven=self.proven_at is not None
+        )
         log.debug("%s: incumbent %s bound %s at %.1fs", report.stage, report.incumbent, report.bound, report.elapsed_s)
         if self.progress is not None:
             self.progress(report)
@@ -95,6 +119,7 @@ def run_stage(
     progress: ProgressFn | None,
     log_search: bool = False,
     scale: float = 1.0,
+    service_weight: int = 0,
 ) -> StageOutcome:
     """Solve one stage in a worker thread so that Ctrl-C stops the search and keeps the incumbent."""
     solver = cp_model.CpSolver()
@@ -114,7 +139,7 @@ def run_stage(
     params.catch_sigint_signal = False
     params.log_search_progress = log_search
     started = time.monotonic()
-    reporter = _Reporter(stage, progress, started, scale)
+    reporter = _Reporter(stage, progress, started, scale, service_weight)
     solver.best_bound_callback = reporter.on_bound
     outcome: dict[str, int] = {}
 
@@ -137,6 +162,9 @@ def run_stage(
     has_solution = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
     # without a solution CP-SAT's final bound is not meaningful; keep the last one it reported, if any
     bound = solver.best_objective_bound if has_solution else reporter.bound
+    if has_solution:  # a last report with the final incumbent and bound (a proof found at the end shows)
+        reporter.incumbent, reporter.bound = solver.objective_value, bound
+        reporter.report()
     return StageOutcome(
         status=solver.status_name(status),
         has_solution=has_solution,
@@ -145,6 +173,7 @@ def run_stage(
         wall_time_s=time.monotonic() - started,
         interrupted=interrupted,
         solver=solver,
+        service_proven_at=reporter.proven_at,
     )
 
 

@@ -13,6 +13,8 @@ from allocator import SolveOptions
 from allocator.domain import Instance
 from allocator.errors import InputError
 from allocator.result import Plan, SolveStatus
+from allocator.solver import Progress
+from allocator.solver.search import service_part
 from factory import aircraft, make, request, t
 
 FAST = SolveOptions(time_limit_s=10, workers=2, seed=0)
@@ -202,3 +204,22 @@ def test_frozen_relocation_and_sortie_are_kept_when_they_still_fit():
     result = solve(inst, baseline=plan, now=now)
     assert result.plan.run["frozen_flights"] == 2
     assert result.plan.run["changes"] == 0
+
+
+@pytest.mark.parametrize(
+    ("objective", "weight", "service"),
+    [(47, 10, 5), (50.0, 10, 5), (49.99, 10, 5), (41, 10, 5), (40, 10, 4), (7, 1, 7)],
+)
+def test_service_part_of_a_weighted_objective(objective: float, weight: int, service: int):
+    # stage 1 of a re-plan maximises weight * service - changes, with 0 <= changes < weight
+    assert service_part(objective, weight) == service
+
+
+def test_replan_reports_when_its_service_is_proven():
+    inst = make(FLEET, REQUESTS)
+    first = solve(inst)
+    reports: list[Progress] = []
+    again = solve(down(inst, "H2", "13:00"), baseline=first.plan, progress=reports.append)
+    assert again.plan.run["service_proven_optimal"] is True
+    assert any(r.service_proven for r in reports if r.stage.startswith("service"))
+    assert not any(r.service_proven for r in reports if r.stage == "cost")
