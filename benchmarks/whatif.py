@@ -25,6 +25,7 @@ from pathlib import Path
 from allocator import SolveOptions, check, load_instance, solve
 from allocator.diff import diff
 from allocator.domain import Instance
+from allocator.errors import InputError
 from allocator.generate import generate
 from allocator.scenario import Scenario, apply_scenario, replan
 from allocator.solver import Progress
@@ -91,7 +92,12 @@ def _replans(args: argparse.Namespace, label: str, base, changed: Instance, down
 
         opts = SolveOptions(time_limit_s=limit * args.scale, workers=args.workers, seed=args.seed, progress=progress)
         started = time.monotonic()
-        result = replan(changed, base, now=at, options=opts)
+        try:
+            result = replan(changed, base, now=at, options=opts)
+        except InputError as exc:  # e.g. it broke away from home with no relocation left (SPEC 4.6)
+            print(f"| {label} | {base.objective.service} ({base.bound.service}) | {down} | mid-horizon "
+                  f"| {limit * args.scale:g} | | | not a valid what-if: {exc} | | | | | |", flush=True)
+            return 0
         elapsed = time.monotonic() - started
         plan = result.plan
         if not _checked(label, changed, plan):

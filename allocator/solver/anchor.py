@@ -133,6 +133,34 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
             if f.takeoff < end and start < block_end:
                 since = format_instant(prep.timeline.instant(start))
                 raise InputError(f"{lead} it overlaps maintenance of {f.aircraft} from {since}.")
+    for ac_id, away in base.items():
+        _check_home_for_maintenance(prep, anchor, aircraft[ac_id], away, moves[ac_id], when)
+
+
+def _check_home_for_maintenance(prep: Prepared, anchor: Anchor, ac: Aircraft, away: str, moves: int, when: str) -> None:
+    """SPEC 4.6: an aircraft that a frozen relocation left away from home must be back at its home base
+    before its next maintenance window: with a relocation left, and time to fly it after `now`."""
+    if away == ac.home_base:
+        return
+    landed = max(r.landing for r in anchor.frozen_relocations if r.aircraft == ac.id)
+    upcoming = [start for start, end in prep.maintenance(ac) if end > landed]
+    if not upcoming:
+        return
+    kind = prep.type_of(ac)
+    earliest = max(anchor.not_before or 0, landed + kind.turnaround_min)
+    back_by = earliest + prep.ferry(ac, away, ac.home_base)
+    if moves < prep.max_relocations(ac) and back_by <= upcoming[0]:
+        return
+    since = format_instant(prep.timeline.instant(upcoming[0]))
+    why = (
+        f"it has no relocation left (at most {prep.max_relocations(ac)})"
+        if moves >= prep.max_relocations(ac)
+        else f"it could not be back before {format_instant(prep.timeline.instant(back_by))}"
+    )
+    raise InputError(
+        f"baseline: {ac.id} relocated to {away} before {when} and must be at its home base {ac.home_base} for "
+        f"maintenance from {since} (SPEC 4.6), but {why}."
+    )
 
 
 def admissible(anchor: Anchor, schedule: Schedule) -> bool:

@@ -223,3 +223,18 @@ def test_replan_reports_when_its_service_is_proven():
     assert again.plan.run["service_proven_optimal"] is True
     assert any(r.service_proven for r in reports if r.stage.startswith("service"))
     assert not any(r.service_proven for r in reports if r.stage == "cost")
+
+
+def test_aircraft_down_away_from_home_without_a_relocation_left_is_a_clear_input_error():
+    # SPEC 4.6: maintenance is at the home base; H1 has used its only relocation to reach A2
+    inst, plan = _relocating_plan()
+    expected = r"H1 relocated to A2 before .* home base A for maintenance from .* no relocation left"
+    with pytest.raises(InputError, match=expected):
+        solve(down(inst, "H1", "18:00"), baseline=plan, now=instant("15:30"))
+
+
+def test_aircraft_down_away_from_home_flies_home_first_when_it_may_relocate_again():
+    inst, plan = _relocating_plan()
+    again = solve(down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "18:00"),
+                  baseline=plan, now=instant("15:30"))
+    assert [(r.from_, r.to) for r in again.plan.relocations] == [("A", "A2"), ("A2", "A")]
