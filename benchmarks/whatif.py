@@ -16,6 +16,7 @@ proven optimal, changed baseline sorties. Every plan is run through the independ
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -43,7 +44,7 @@ CASES: dict[str, tuple[str, Callable[[], Instance], float, tuple[float, ...]]] =
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="*", choices=sorted(CASES), help="cases to run (default: day3 week3)")
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="default: cores")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--now-at", type=float, default=0.5, help="`now` as a fraction of the horizon")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every time limit")
