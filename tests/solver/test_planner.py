@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import pytest
+
 import allocator
 import allocator.solver as solver_package
 from allocator import SolveOptions
@@ -380,19 +382,14 @@ def test_one_worker_run_stopped_by_its_time_limit_is_reproducible():
     assert first.objective == second.objective
 
 
-def test_sector_decomposition_runs_on_small_multi_sector_instances():
-    inst = generate(seed=2, days=1, aircraft=10, requests=24)
-    result = allocator.solve(inst, SolveOptions(time_limit_s=4, workers=2, seed=0))
-    assert result.plan.run["sector_decomposition"] is True
-    assert result.plan.objective.service >= result.baseline.objective.service
-
-
-def test_sector_decomposition_is_skipped_on_large_instances(monkeypatch):
+@pytest.mark.parametrize(("max_pairs", "decomposed"), [(None, True), (10, False)])
+def test_sector_decomposition_runs_only_on_instances_small_enough(monkeypatch, max_pairs, decomposed):
     # every relaxation holds about the whole fleet: beyond the size limit the full model gets the time
-    monkeypatch.setattr(solver_package, "DECOMPOSE_MAX_PAIRS", 10)
-    inst = generate(seed=2, days=1, aircraft=10, requests=24)
+    if max_pairs is not None:
+        monkeypatch.setattr(solver_package, "DECOMPOSE_MAX_PAIRS", max_pairs)
+    inst = generate(seed=2, days=1, aircraft=10, requests=24)  # 240 aircraft x request pairs
     result = allocator.solve(inst, SolveOptions(time_limit_s=4, workers=2, seed=0))
-    assert result.plan.run["sector_decomposition"] is False
+    assert result.plan.run["sector_decomposition"] is decomposed
     assert result.plan.objective.service >= result.baseline.objective.service
 
 
