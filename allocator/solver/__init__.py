@@ -62,7 +62,7 @@ class SolveOptions:
     log_search: bool = False
     cost_stage_share: float | None = None  # of the time left for the cost stage; default 0.25, 0.1 with a baseline
     decompose: bool = True
-    decompose_share: float | None = None  # of the time limit; default 0.3, or 0.9 beyond a two-day horizon
+    decompose_share: float | None = None  # of the time limit; default 0.5, or 0.9 beyond a two-day horizon
     sector_bounds: bool = True
     baseline: Plan | None = None
     now: datetime | None = None
@@ -132,7 +132,7 @@ def _solve_cp(
     if options.decompose and len(prep.instance.sectors) > 1 and anchor.not_before is None and _decomposition_pays(prep):
         share = options.decompose_share
         if share is None:
-            share = 0.9 if prep.horizon_min > 2 * 24 * 60 else 0.3
+            share = 0.9 if prep.horizon_min > 2 * 24 * 60 else 0.5
         budget = remaining() * share
         parts = solve_by_sector(prep.instance, budget, options.workers, options.seed, options.sector_bounds)
         spent += budget
