@@ -56,7 +56,6 @@ class StageOutcome:
     wall_time_s: float
     interrupted: bool
     solver: cp_model.CpSolver
-    service_proven_at: float | None = None  # seconds into the stage when the service part was proven
 
 
 def service_part(objective: float, weight: int) -> int:
@@ -173,7 +172,6 @@ def run_stage(
         wall_time_s=time.monotonic() - started,
         interrupted=interrupted,
         solver=solver,
-        service_proven_at=reporter.proven_at,
     )
 
 
@@ -318,7 +316,7 @@ def add_hint(v: Variables, schedule: Schedule, relabel: bool = True) -> int:
             for pair, lit in slot.routes.items():
                 hint(lit, reloc is not None and pair == (reloc.origin, reloc.dest))
     try:
-        _hint_coverage(v, values)
+        _hint_coverage(v, values, hint)
     except KeyError:  # a schedule outside the model's candidates: CP-SAT completes what is missing
         log.debug("coverage fills not hinted: the schedule uses a sortie the model does not have")
     return hinted
@@ -345,18 +343,16 @@ def _interval_value(interval: cp_model.IntervalVar, values: dict[int, int]) -> t
     return _expression_value(proto.interval.start, values), _expression_value(proto.interval.end, values)
 
 
-def _hint_coverage(v: Variables, values: dict[int, int]) -> None:
+def _hint_coverage(v: Variables, values: dict[int, int], hint: Callable[[cp_model.IntVar, int], None]) -> None:
     """Hint each coverage rule's auxiliaries and its best fills for the hinted schedule: at every minute
     `min(count, aircraft on alert)`, each rise starting a fill anchored where a busy interval ends."""
-    m = v.model
 
     def value(x: Any) -> int:
         return int(x) if isinstance(x, (int, bool)) else values[x.index]
 
     for rv in v.rules:
         for var, define in rv.derived:
-            values[var.index] = define(value)
-            m.add_hint(var, values[var.index])
+            hint(var, define(value))
         if not rv.fills:
             continue
         spans = [span for intervals in rv.busy.values() for i in intervals if (span := _interval_value(i, values))]
@@ -381,12 +377,11 @@ def _hint_coverage(v: Variables, values: dict[int, int]) -> None:
         for j, fill in enumerate(rv.fills):
             begin, end = placed.get(j, (rv.start, rv.start))
             for var, x in ((fill.present, j in placed), (fill.start, begin), (fill.size, end - begin), (fill.end, end)):
-                m.add_hint(var, x)
-                values[var.index] = int(x)
+                hint(var, x)
         if not isinstance(rv.penalty, int):
             covered = sum(end - begin for begin, end in placed.values())
             shortfall = rv.count * (rv.end - rv.start) - covered
-            m.add_hint(rv.penalty, math.ceil(rv.rule.penalty_per_hour * shortfall / 60))
+            hint(rv.penalty, math.ceil(rv.rule.penalty_per_hour * shortfall / 60))
 
 
 def complete_hint(v: Variables, time_limit_s: float = 5.0) -> bool:
