@@ -6,7 +6,7 @@ import logging
 import math
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -363,10 +363,14 @@ def _hint_coverage(v: Variables, values: dict[int, int], hint: Callable[[cp_mode
                 anchored[at].append(j)
         pool = len(rv.busy)
         cuts = sorted({rv.start, rv.end, *(t for span in spans for t in span if rv.start < t < rv.end)})
+        starts, ends = Counter(a for a, _ in spans), Counter(b for _, b in spans)
+        busy = sum(1 for a, b in spans if a <= rv.start < b)
         placed: dict[int, tuple[int, int]] = {}
         active: list[tuple[int, int]] = []  # (fill, start)
         for t in cuts[:-1]:
-            level = min(rv.count, max(0, pool - sum(1 for a, b in spans if a <= t < b)))
+            if t > rv.start:
+                busy += starts[t] - ends[t]
+            level = min(rv.count, max(0, pool - busy))
             while len(active) > level:
                 j, begin = active.pop()
                 placed[j] = (begin, t)
