@@ -131,7 +131,8 @@ def _stand_in(prep: Prepared, ac, sector_id: str):
 def _solve_part(part: Instance, time_limit_s: float, workers: int, seed: int) -> tuple[Schedule, int | None, dict]:
 
     prep = Prepared(part)
-    v = build_model(prep)
+    # the sector plans are for a good start fast: the time grid's bound would slow them down
+    v = build_model(prep, coverage_grid_min=None)
     start = solve_fcfs(prep)
     objective.maximise_service(v)
     add_hint(v, start)

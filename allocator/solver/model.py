@@ -23,8 +23,12 @@ from allocator.solver.variables import (
 
 log = logging.getLogger(__name__)
 
+COVERAGE_GRID_MIN = 30  # bucket width of the time-indexed coverage bound (`rules.add_coverage_time_grid`)
 
-def build_model(prep: Prepared, anchor: Anchor | None = None) -> Variables:
+
+def build_model(
+    prep: Prepared, anchor: Anchor | None = None, coverage_grid_min: int | None = COVERAGE_GRID_MIN
+) -> Variables:
     """The full model of SPEC sections 4 and 5 for an instance; with an anchor, also the frozen flights,
     the earliest new takeoff, the required requests and the stability term of a re-plan (SPEC section 9)."""
     anchor = anchor or Anchor()
@@ -43,6 +47,8 @@ def build_model(prep: Prepared, anchor: Anchor | None = None) -> Variables:
     rules.add_maintenance_at_home(v)
     rules.add_hours(v)
     rules.add_coverage(v)
+    if coverage_grid_min:
+        rules.add_coverage_time_grid(v, coverage_grid_min)
     rules.add_fairness(v)
     rules.add_redundant_cumulatives(v)
     rules.add_incompatibility_cliques(v)

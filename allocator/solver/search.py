@@ -15,7 +15,8 @@ from ortools.sat.python import cp_model
 
 from allocator.solver.constraints import identity_key
 from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
-from allocator.solver.variables import Variables
+from allocator.solver.variables import TimeGrid, Variables
+from allocator.timeline import merge_intervals
 
 log = logging.getLogger(__name__)
 
@@ -317,6 +318,8 @@ def add_hint(v: Variables, schedule: Schedule, relabel: bool = True) -> int:
                 hint(lit, reloc is not None and pair == (reloc.origin, reloc.dest))
     try:
         _hint_coverage(v, values, hint)
+        if v.grid is not None:
+            _hint_grid(v, v.grid, values, hint)
     except KeyError:  # a schedule outside the model's candidates: CP-SAT completes what is missing
         log.debug("coverage fills not hinted: the schedule uses a sortie the model does not have")
     return hinted
@@ -386,6 +389,27 @@ def _hint_coverage(v: Variables, values: dict[int, int], hint: Callable[[cp_mode
             covered = sum(end - begin for begin, end in placed.values())
             shortfall = rv.count * (rv.end - rv.start) - covered
             hint(rv.penalty, math.ceil(rv.rule.penalty_per_hour * shortfall / 60))
+
+
+def _hint_grid(
+    v: Variables, grid: TimeGrid, values: dict[int, int], hint: Callable[[cp_model.IntVar, int], None]
+) -> None:
+    """Hint the time grid: which piece each takeoff, departure and arrival falls in, each aircraft's
+    alert minutes per sector and bucket (those outside its busy intervals), and the covered minutes."""
+    for p in grid.placements:
+        at = values[p.var.index] - p.shift
+        hint(p.lit, bool(values[p.present.index]) and p.lo <= at and (p.hi is None or at <= p.hi))
+    busy: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for rv in v.rules:
+        for ac_id, intervals in rv.busy.items():
+            spans = [span for i in intervals if (span := _interval_value(i, values))]
+            busy.setdefault((ac_id, rv.sector), merge_intervals(spans))
+    for (ac_id, sector, j), var in grid.alert.items():
+        taken = sum(grid.overlap(a, b, j) for a, b in busy[(ac_id, sector)])
+        hint(var, grid.end(j) - grid.begin(j) - taken)
+    for var, rv, j in grid.covered:
+        length = min(rv.end, grid.end(j)) - max(rv.start, grid.begin(j))
+        hint(var, min(rv.count * length, sum(values[grid.alert[(ac_id, rv.sector, j)].index] for ac_id in rv.busy)))
 
 
 def complete_hint(v: Variables, time_limit_s: float = 5.0) -> bool:

@@ -32,6 +32,12 @@ from allocator.solver.prepare import Prepared, SortieShape
 Domain = cp_model.Domain
 
 
+def upper(var: cp_model.IntVar) -> int:
+    """The largest value in the variable's domain (the proto's repeated field has no negative indexing)."""
+    domain = var.proto.domain
+    return domain[len(domain) - 1]
+
+
 @dataclass
 class SortieVar:
     """A candidate sortie: `present` decides it, `interval` blocks the aircraft."""
@@ -105,6 +111,89 @@ class RuleVars:
 
 
 @dataclass
+class Placement:
+    """`lit` is true iff `present` and `lo <= var - shift <= hi` (`hi` None: after every piece)."""
+
+    lit: cp_model.IntVar
+    var: cp_model.IntVar
+    shift: int
+    lo: int
+    hi: int | None
+    present: cp_model.IntVar
+
+
+@dataclass
+class TimeGrid:
+    """Buckets of `width` minutes from the horizon start, for the time-indexed coverage bound."""
+
+    width: int
+    horizon: int
+    alert: dict[tuple[str, str, int], cp_model.IntVar] = field(default_factory=dict)  # (aircraft, sector, j)
+    covered: list[tuple[cp_model.IntVar, RuleVars, int]] = field(default_factory=list)
+    placements: list[Placement] = field(default_factory=list)
+
+    def buckets(self, start: int, end: int) -> range:
+        return range(start // self.width, (end - 1) // self.width + 1) if end > start else range(0)
+
+    def begin(self, j: int) -> int:
+        return j * self.width
+
+    def end(self, j: int) -> int:
+        return min((j + 1) * self.width, self.horizon)
+
+    def overlap(self, start: int, end: int, j: int) -> int:
+        return max(0, min(end, self.end(j)) - max(start, self.begin(j)))
+
+    def pieces(self, lo: int, hi: int) -> list[tuple[int, int]]:
+        """`[lo, hi]` cut at the bucket edges, as (first, last) pairs."""
+        out = []
+        while lo <= hi:
+            edge = (lo // self.width + 1) * self.width
+            out.append((lo, min(hi, edge - 1)))
+            lo = edge
+        return out
+
+    def pieces_of(self, var: cp_model.IntVar, last: int) -> list[tuple[int, int]]:
+        """The variable's range up to `last`, cut at the bucket edges (later values fall in no piece)."""
+        lo, hi = var.proto.domain[0], min(upper(var), last)
+        return self.pieces(lo, hi)
+
+    def place(
+        self,
+        m: cp_model.CpModel,
+        var: cp_model.IntVar,
+        present: cp_model.IntVar,
+        name: str,
+        pieces: list[tuple[int, int]],
+        shift: int = 0,
+        complete: bool = False,
+    ) -> list[tuple[int, int, cp_model.IntVar]]:
+        """A literal per piece for `var - shift` falling in it; with one for "after the last piece" (unless
+        the pieces are `complete`: they hold every value `var` takes when `present`) they sum to `present`.
+        A single piece holding every value is `present` itself."""
+        if not pieces:
+            return []
+        top = pieces[-1][1] if complete else upper(var) - shift
+        if len(pieces) == 1 and pieces[0][1] >= top:
+            return [(pieces[0][0], pieces[0][1], present)]
+        out = []
+        for k, (lo, hi) in enumerate(pieces):
+            lit = m.new_bool_var(f"{name}[{k}]")
+            m.add(var >= lo + shift).only_enforce_if(lit)
+            m.add(var <= hi + shift).only_enforce_if(lit)
+            self.placements.append(Placement(lit, var, shift, lo, hi, present))
+            out.append((lo, hi, lit))
+        lits = [lit for _, _, lit in out]
+        if pieces[-1][1] < top:
+            later = m.new_bool_var(f"{name}[later]")
+            m.add(var >= pieces[-1][1] + 1 + shift).only_enforce_if(later)
+            self.placements.append(Placement(later, var, shift, pieces[-1][1] + 1, None, present))
+            lits.append(later)
+        m.add(sum(lits) == present)
+        return out
+
+
+@dataclass
 class Variables:
     model: cp_model.CpModel
     prep: Prepared
@@ -120,6 +209,7 @@ class Variables:
     fairness_deficit: dict[str, cp_model.IntVar] = field(default_factory=dict)
     frozen: list[SortieVar] = field(default_factory=list)  # baseline sorties flown before `now`
     kept: list[cp_model.IntVar] = field(default_factory=list)  # per baseline sortie: kept unchanged
+    grid: TimeGrid | None = None  # the time-indexed coverage bound, when built
     terms: Any = None  # objective.Terms, set by objective.define
 
     def flights(self, aircraft_id: str) -> list[cp_model.IntervalVar]:
