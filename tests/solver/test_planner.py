@@ -383,13 +383,15 @@ def test_one_worker_run_stopped_by_its_time_limit_is_reproducible():
 
 
 @pytest.mark.parametrize(("max_pairs", "decomposed"), [(None, True), (10, False)])
-def test_sector_decomposition_runs_only_on_instances_small_enough(monkeypatch, max_pairs, decomposed):
-    # every relaxation holds about the whole fleet: beyond the size limit the full model gets the time
+def test_decomposition_and_time_grid_run_only_on_instances_small_enough(monkeypatch, max_pairs, decomposed):
+    # every relaxation holds about the whole fleet and the grid adds thousands of literals: beyond the
+    # size limit the full model alone gets the time
     if max_pairs is not None:
-        monkeypatch.setattr(solver_package, "DECOMPOSE_MAX_PAIRS", max_pairs)
+        monkeypatch.setattr(solver_package, "LARGE_INSTANCE_PAIRS", max_pairs)
     inst = generate(seed=2, days=1, aircraft=10, requests=24)  # 240 aircraft x request pairs
     result = allocator.solve(inst, SolveOptions(time_limit_s=4, workers=2, seed=0))
     assert result.plan.run["sector_decomposition"] is decomposed
+    assert result.plan.run["coverage_grid_min"] == (30 if decomposed else None)
     assert result.plan.objective.service >= result.baseline.objective.service
 
 
