@@ -232,13 +232,15 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
                 (finish, lambda val, f=following, end=horizon_end: val(f.start) if val(f.present) else end)
             )
         if present is True:
-            busy.append(m.new_interval_var(begin, finish - begin, finish, f"absence[{tag},{k}]"))
+            absence = m.new_interval_var(begin, finish - begin, finish, f"absence[{tag},{k}]")
         else:
             size = m.new_int_var(0, horizon_end, f"absence_len[{tag},{k}]")
-            busy.append(m.new_optional_interval_var(begin, size, finish, present, f"absence[{tag},{k}]"))
+            absence = m.new_optional_interval_var(begin, size, finish, present, f"absence[{tag},{k}]")
             rv.derived.append(
                 (size, lambda val, p=present, b=begin, f=finish: max(0, val(f) - val(b)) if val(p) else 0)
             )
+        busy.append(absence)
+        rv.absences.add(absence.index)
     return busy
 
 
@@ -319,7 +321,9 @@ def _fill_and_penalty(v: Variables, rv: RuleVars) -> None:
     # In a best cover, every stretch at a given level starts at the rule start or where some busy
     # interval ends: one fill anchored at each of those places makes the cover a matter of lengths.
     anchors: list[cp_model.IntervalVar | None] = [None] * rv.count
-    anchors += [b for b in busy if _may_end_inside(b, rv)]
+    # an absence ends where the next relocation starts: the aircraft is still busy, flying (back in, a
+    # busy interval) or away again, so no stretch of cover starts there
+    anchors += [b for b in busy if b.index not in rv.absences and _may_end_inside(b, rv)]
     for j, after in enumerate(anchors):
         anchor, presence = (rv.start, []) if after is None else (after.end_expr(), after.presence_literals())
         name = f"fill[{rv.sector}#{rv.index},{j}]"

@@ -21,9 +21,11 @@ from allocator.timeline import merge_intervals
 log = logging.getLogger(__name__)
 
 DETERMINISTIC_PER_SECOND = 0.5  # CP-SAT deterministic time granted per second of a one-worker budget
-# Beyond this many variables CP-SAT's presolve probing runs for tens of seconds (measured: 19 s on the
-# 30,000-variable Arizona part of the national week, before any search): it is switched off.
-LARGE_MODEL_VARIABLES = 25_000
+# Beyond this many variables CP-SAT's presolve probing runs for tens of seconds before any search
+# (measured: 19 s on the 30,000-variable Arizona part of the national week; 23 s on the 15,700-variable
+# three-sector week with its coverage time grid, whose aircraft-down re-plan then reached 66,340 in 30 s
+# against 69,030 without probing): it is switched off.
+LARGE_MODEL_VARIABLES = 10_000
 
 
 @dataclass(frozen=True)

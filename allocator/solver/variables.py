@@ -102,6 +102,7 @@ class RuleVars:
     busy: dict[str, list[cp_model.IntervalVar]] = field(default_factory=dict)
     absent: dict[str, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # relocated out, by slot
     arrived: dict[str, dict[int, cp_model.IntVar]] = field(default_factory=dict)  # relocated in, by slot
+    absences: set[int] = field(default_factory=set)  # indices of the busy intervals that are absences
     fills: list[FillVar] = field(default_factory=list)
     # auxiliary variables as functions of the decisions (for completing a hint): (variable, value given
     # a lookup of already known values), in an order in which each only needs earlier ones
