@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ortools.sat.python import cp_model
+
 from allocator.domain import Instance
 from allocator.timeline import EARTH_RADIUS_NM
 
@@ -106,3 +108,14 @@ def make(
     if policy:
         data["policy"] = policy
     return Instance.model_validate(data)
+
+
+def solve_hint_fixed(model: Any) -> tuple[str, float | None]:
+    """Solve a CP-SAT model with every hinted variable fixed to its hint: the status and the objective."""
+    solver = cp_model.CpSolver()
+    solver.parameters.fix_variables_to_their_hinted_value = True
+    solver.parameters.max_time_in_seconds = 20
+    solver.parameters.num_workers = 1
+    status = solver.solve(model)
+    value = solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+    return solver.status_name(status), value

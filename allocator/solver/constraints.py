@@ -189,7 +189,7 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
     busy = [s.interval for s in v.by_aircraft[ac.id] if s.shape.base in sector_bases]
     if home_in:
         # not yet available, or in maintenance (always at home): merged, so that no minute counts twice
-        down = merge_intervals([(0, v.prep.available_from(ac)), *v.prep.maintenance(ac)])
+        down = _down_spans(v, ac)
         busy.extend(
             m.new_fixed_size_interval_var(start, end - start, f"down[{rv.sector}#{rv.index},{ac.id},{i}]")
             for i, (start, end) in enumerate(down)
@@ -543,34 +543,20 @@ def add_coverage_time_grid(v: Variables, width: int) -> None:
         v.model.add(sum(f.size for f in rv.fills) <= sum(covered))
 
 
+def _down_spans(v: Variables, ac: Aircraft) -> list[tuple[int, int]]:
+    """Minutes the aircraft is not yet available or in maintenance, merged (no minute counts twice)."""
+    return merge_intervals([(0, v.prep.available_from(ac)), *v.prep.maintenance(ac)])
+
+
 def _grid_aircraft(v: Variables, grid: TimeGrid, ac_id: str, rules: list[RuleVars]) -> None:
     """One pool aircraft's alert minutes per sector and bucket, bounded by what its flights surely take."""
     m, prep = v.model, v.prep
     ac = prep.instance.aircraft_by_id(ac_id)
     windows = merge_intervals([(rv.start, rv.end) for rv in rules])
     buckets = sorted({j for a, b in windows for j in grid.buckets(a, b)})
-    down = {j: 0 for j in buckets}
-    for a, b in merge_intervals([(0, prep.available_from(ac)), *prep.maintenance(ac)]):
-        for j in buckets:
-            down[j] += max(0, min(b, grid.end(j)) - max(a, grid.begin(j)))
-    flying: dict[str | None, dict[int, list]] = defaultdict(lambda: defaultdict(list))  # by base sector
-    for s in v.by_aircraft[ac_id]:
-        if not any(s.earliest_takeoff < b and s.latest_takeoff + s.block_min > a for a, b in windows):
-            continue
-        out = s.shape.out_min
-        pieces = grid.place(
-            m, v.on[s.shape.request], s.present, f"takeoff_in[{s.shape.request},{ac_id},{s.shape.base},{s.slot}]",
-            _domain_pieces(s.on_domain, grid, out), shift=out, complete=True,
-        )
-        sector = prep.instance.base(s.shape.base).sector
-        for lo, hi, lit in pieces:
-            for j in buckets:
-                # the block's overlap with the bucket is concave in the takeoff: least at an end
-                sure = min(grid.overlap(lo, lo + s.block_min, j), grid.overlap(hi, hi + s.block_min, j))
-                if sure:
-                    flying[sector][j].append(sure * lit)
+    down = {j: sum(grid.overlap(a, b, j) for a, b in _down_spans(v, ac)) for j in buckets}
+    flying = _sure_flying(v, grid, ac_id, windows, buckets)
     home_sector = prep.instance.base(ac.home_base).sector
-    sectors = sorted({rv.sector for rv in rules})
     slots = v.slots[ac_id]
     single = slots[0] if len(slots) == 1 else None
     departs = arrives = []
@@ -581,10 +567,9 @@ def _grid_aircraft(v: Variables, grid: TimeGrid, ac_id: str, rules: list[RuleVar
     for j in buckets:
         length = grid.end(j) - grid.begin(j)
         alert = {}
-        for sector in sectors:
+        for sector in sorted({rv.sector for rv in rules}):
             x = m.new_int_var(0, length, f"alert[{ac_id},{sector},{j}]")
-            grid.alert[(ac_id, sector, j)] = x
-            alert[sector] = x
+            alert[sector] = grid.alert[(ac_id, sector, j)] = x
             bases = prep.sector_bases.get(sector, set())
             into = [lit for slot in slots[:1] for b in bases for lit in slot.at(b)]
             own = sum(flying[sector][j])
@@ -593,8 +578,6 @@ def _grid_aircraft(v: Variables, grid: TimeGrid, ac_id: str, rules: list[RuleVar
                 gone = sum(max(0, grid.end(j) - max(hi, grid.begin(j))) * lit for _, hi, lit in departs)
                 m.add(x + own + down[j] + gone <= length + length * sum(into))
                 m.add(x + own + down[j] <= length)
-            elif not slots:
-                m.add(x == 0)
             elif single is not None:
                 m.add(x + own <= length * sum(into))
                 m.add(x <= sum(max(0, min(length, grid.end(j) - lo)) * lit for lo, _, lit in arrives))
@@ -603,8 +586,31 @@ def _grid_aircraft(v: Variables, grid: TimeGrid, ac_id: str, rules: list[RuleVar
         m.add(sum(alert.values()) + sum(everything) + down[j] <= length)
 
 
+def _sure_flying(
+    v: Variables, grid: TimeGrid, ac_id: str, windows: list[tuple[int, int]], buckets: list[int]
+) -> dict[str | None, dict[int, list]]:
+    """Per sector of the sortie's base and bucket: minutes the aircraft's sorties surely take there, as
+    terms `minutes * literal`, one literal per bucket the takeoff may fall in."""
+    flying: dict[str | None, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for s in v.by_aircraft[ac_id]:
+        if not any(s.earliest_takeoff < b and s.latest_takeoff + s.block_min > a for a, b in windows):
+            continue
+        out = s.shape.out_min
+        name = f"takeoff_in[{s.shape.request},{ac_id},{s.shape.base},{s.slot}]"
+        takeoffs = _domain_pieces(s.on_domain, grid, out)
+        pieces = grid.place(v.model, v.on[s.shape.request], s.present, name, takeoffs, shift=out, complete=True)
+        by_bucket = flying[v.prep.instance.base(s.shape.base).sector]
+        for lo, hi, lit in pieces:
+            for j in buckets:
+                # the block's overlap with the bucket is concave in the takeoff: least at an end
+                sure = min(grid.overlap(lo, lo + s.block_min, j), grid.overlap(hi, hi + s.block_min, j))
+                if sure:
+                    by_bucket[j].append(sure * lit)
+    return flying
+
+
 def _domain_pieces(domain: Domain, grid: TimeGrid, shift: int) -> list[tuple[int, int]]:
-    """The domain's values (less `shift`) cut at the grid, each piece as its first and last value."""
+    """The domain's values less `shift`, cut at the bucket edges, each piece as its first and last value."""
     pieces = []
     for lo, hi in grid.pieces(domain.min() - shift, domain.max() - shift):
         part = domain.intersection_with(Domain(lo + shift, hi + shift))

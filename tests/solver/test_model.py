@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from ortools.sat.python import cp_model
 
 from allocator.generate import generate
 from allocator.io import load_instance
@@ -18,7 +17,7 @@ from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
 from allocator.solver.scoring import score
 from allocator.solver.search import add_hint
-from factory import aircraft, make, request, t
+from factory import aircraft, make, request, solve_hint_fixed, t
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,13 +35,7 @@ def model_value_of(prep: Prepared, schedule: Schedule) -> tuple[str, float | Non
     v = build_model(prep)
     add_hint(v, schedule)
     objective.maximise_service(v)
-    solver = cp_model.CpSolver()
-    solver.parameters.fix_variables_to_their_hinted_value = True
-    solver.parameters.max_time_in_seconds = 20
-    solver.parameters.num_workers = 1
-    status = solver.solve(v.model)
-    value = solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
-    return solver.status_name(status), value
+    return solve_hint_fixed(v.model)
 
 
 @pytest.mark.parametrize("name", sorted(INSTANCES))

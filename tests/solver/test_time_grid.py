@@ -14,6 +14,7 @@ from allocator.solver.schedule import Schedule
 from allocator.solver.scoring import score
 from allocator.solver.search import add_hint, decode
 from allocator.solver.variables import TimeGrid
+from factory import solve_hint_fixed
 
 
 def small_day(seed: int):
@@ -43,13 +44,7 @@ def service_with_grid(prep: Prepared, schedule: Schedule) -> tuple[str, float | 
     hinted = set(v.model.proto.solution_hint.vars)
     grid_vars = [*v.grid.alert.values(), *(c for c, _, _ in v.grid.covered), *(p.lit for p in v.grid.placements)]
     unhinted = sum(1 for var in grid_vars if var.index not in hinted)
-    solver = cp_model.CpSolver()
-    solver.parameters.fix_variables_to_their_hinted_value = True
-    solver.parameters.num_workers = 1
-    solver.parameters.max_time_in_seconds = 20
-    status = solver.solve(v.model)
-    value = solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
-    return solver.status_name(status), value, unhinted
+    return (*solve_hint_fixed(v.model), unhinted)
 
 
 def test_grid_pieces_are_cut_at_bucket_edges():
