@@ -347,6 +347,107 @@ def _fill_and_penalty(v: Variables, rv: RuleVars) -> None:
     rv.penalty = penalty
 
 
+def add_coverage_time_grid(v: Variables, width: int) -> None:
+    """Redundant, time-indexed: in every `width`-minute bucket a rule covers at most its pool's alert
+    minutes, and an aircraft's minutes there go to alert in one sector, to flying, or to maintenance.
+
+    The exact model's fills and cumulatives leave the LP free to put an aircraft on alert while it flies
+    and in two sectors at once; here sorties, departures and arrivals get one literal per `width`
+    minutes of takeoff or arrival, and the minutes they surely take from each bucket count against it."""
+    rules = [rv for rv in v.rules if rv.fills]
+    if not rules:
+        return
+    grid = TimeGrid(width, v.prep.horizon_min)
+    v.grid = grid
+    for ac_id in sorted({ac_id for rv in rules for ac_id in rv.busy}):
+        _grid_aircraft(v, grid, ac_id, [rv for rv in rules if ac_id in rv.busy])
+    for rv in rules:
+        covered = []
+        for j in grid.buckets(rv.start, rv.end):
+            a, b = max(rv.start, grid.begin(j)), min(rv.end, grid.end(j))
+            c = v.model.new_int_var(0, rv.count * (b - a), f"covered[{rv.sector}#{rv.index},{j}]")
+            v.model.add(c <= sum(grid.alert[(ac_id, rv.sector, j)] for ac_id in rv.busy))
+            grid.covered.append((c, rv, j))
+            covered.append(c)
+        v.model.add(sum(f.size for f in rv.fills) <= sum(covered))
+
+
+def _down_spans(v: Variables, ac: Aircraft) -> list[tuple[int, int]]:
+    """Minutes the aircraft is not yet available or in maintenance, merged (no minute counts twice)."""
+    return merge_intervals([(0, v.prep.available_from(ac)), *v.prep.maintenance(ac)])
+
+
+def _grid_aircraft(v: Variables, grid: TimeGrid, ac_id: str, rules: list[RuleVars]) -> None:
+    """One pool aircraft's alert minutes per sector and bucket, bounded by what its flights surely take."""
+    m, prep = v.model, v.prep
+    ac = prep.instance.aircraft_by_id(ac_id)
+    windows = merge_intervals([(rv.start, rv.end) for rv in rules])
+    buckets = sorted({j for a, b in windows for j in grid.buckets(a, b)})
+    down = {j: sum(grid.overlap(a, b, j) for a, b in _down_spans(v, ac)) for j in buckets}
+    flying = _sure_flying(v, grid, ac_id, windows, buckets)
+    home_sector = prep.instance.base(ac.home_base).sector
+    slots = v.slots[ac_id]
+    single = slots[0] if len(slots) == 1 else None
+    departs = arrives = []
+    if single is not None:
+        last = grid.end(buckets[-1]) - 1  # a later departure or arrival misses every bucket
+        departs = grid.place(m, single.start, single.present, f"departs[{ac_id}]", grid.pieces_of(single.start, last))
+        arrives = grid.place(m, single.end, single.present, f"arrives[{ac_id}]", grid.pieces_of(single.end, last))
+    for j in buckets:
+        length = grid.end(j) - grid.begin(j)
+        alert = {}
+        for sector in sorted({rv.sector for rv in rules}):
+            x = m.new_int_var(0, length, f"alert[{ac_id},{sector},{j}]")
+            alert[sector] = grid.alert[(ac_id, sector, j)] = x
+            bases = prep.sector_bases.get(sector, set())
+            into = [lit for slot in slots[:1] for b in bases for lit in slot.at(b)]
+            own = sum(flying[sector][j])
+            if sector == home_sector:
+                # gone for good after a departure out of the sector (a single relocation never comes back)
+                gone = sum(max(0, grid.end(j) - max(hi, grid.begin(j))) * lit for _, hi, lit in departs)
+                m.add(x + own + down[j] + gone <= length + length * sum(into))
+                m.add(x + own + down[j] <= length)
+            elif single is not None:
+                m.add(x + own <= length * sum(into))
+                m.add(x <= sum(max(0, min(length, grid.end(j) - lo)) * lit for lo, _, lit in arrives))
+        # one place at a time, and never on alert while flying or down
+        everything = [t for by_bucket in flying.values() for t in by_bucket[j]]
+        m.add(sum(alert.values()) + sum(everything) + down[j] <= length)
+
+
+def _sure_flying(
+    v: Variables, grid: TimeGrid, ac_id: str, windows: list[tuple[int, int]], buckets: list[int]
+) -> dict[str | None, dict[int, list]]:
+    """Per sector of the sortie's base and bucket: minutes the aircraft's sorties surely take there, as
+    terms `minutes * literal`, one literal per bucket the takeoff may fall in."""
+    flying: dict[str | None, dict[int, list]] = defaultdict(lambda: defaultdict(list))
+    for s in v.by_aircraft[ac_id]:
+        if not any(s.earliest_takeoff < b and s.latest_takeoff + s.block_min > a for a, b in windows):
+            continue
+        out = s.shape.out_min
+        name = f"takeoff_in[{s.shape.request},{ac_id},{s.shape.base},{s.slot}]"
+        takeoffs = _domain_pieces(s.on_domain, grid, out)
+        pieces = grid.place(v.model, v.on[s.shape.request], s.present, name, takeoffs, shift=out, complete=True)
+        by_bucket = flying[v.prep.instance.base(s.shape.base).sector]
+        for lo, hi, lit in pieces:
+            for j in buckets:
+                # the block's overlap with the bucket is concave in the takeoff: least at an end
+                sure = min(grid.overlap(lo, lo + s.block_min, j), grid.overlap(hi, hi + s.block_min, j))
+                if sure:
+                    by_bucket[j].append(sure * lit)
+    return flying
+
+
+def _domain_pieces(domain: Domain, grid: TimeGrid, shift: int) -> list[tuple[int, int]]:
+    """The domain's values less `shift`, cut at the bucket edges, each piece as its first and last value."""
+    pieces = []
+    for lo, hi in grid.pieces(domain.min() - shift, domain.max() - shift):
+        part = domain.intersection_with(Domain(lo + shift, hi + shift))
+        if not part.is_empty():
+            pieces.append((part.min() - shift, part.max() - shift))
+    return pieces
+
+
 def add_fairness(v: Variables) -> None:
     """SPEC 5: value served below an agency's floor `ceil(share * requested)` costs `fairness_weight` each."""
     inst = v.prep.instance
@@ -515,106 +616,3 @@ def add_stability(v: Variables, anchor: Anchor) -> None:
         m.add_bool_or([s.present for s in same]).only_enforce_if(kept)
         m.add(v.on[b.request] == b.on_station).only_enforce_if(kept)
         v.kept.append(kept)
-
-
-
-def add_coverage_time_grid(v: Variables, width: int) -> None:
-    """Redundant, time-indexed: in every `width`-minute bucket a rule covers at most its pool's alert
-    minutes, and an aircraft's minutes there go to alert in one sector, to flying, or to maintenance.
-
-    The exact model's fills and cumulatives leave the LP free to put an aircraft on alert while it flies
-    and in two sectors at once; here sorties, departures and arrivals get one literal per `width`
-    minutes of takeoff or arrival, and the minutes they surely take from each bucket count against it."""
-    rules = [rv for rv in v.rules if rv.fills]
-    if not rules:
-        return
-    grid = TimeGrid(width, v.prep.horizon_min)
-    v.grid = grid
-    for ac_id in sorted({ac_id for rv in rules for ac_id in rv.busy}):
-        _grid_aircraft(v, grid, ac_id, [rv for rv in rules if ac_id in rv.busy])
-    for rv in rules:
-        covered = []
-        for j in grid.buckets(rv.start, rv.end):
-            a, b = max(rv.start, grid.begin(j)), min(rv.end, grid.end(j))
-            c = v.model.new_int_var(0, rv.count * (b - a), f"covered[{rv.sector}#{rv.index},{j}]")
-            v.model.add(c <= sum(grid.alert[(ac_id, rv.sector, j)] for ac_id in rv.busy))
-            grid.covered.append((c, rv, j))
-            covered.append(c)
-        v.model.add(sum(f.size for f in rv.fills) <= sum(covered))
-
-
-def _down_spans(v: Variables, ac: Aircraft) -> list[tuple[int, int]]:
-    """Minutes the aircraft is not yet available or in maintenance, merged (no minute counts twice)."""
-    return merge_intervals([(0, v.prep.available_from(ac)), *v.prep.maintenance(ac)])
-
-
-def _grid_aircraft(v: Variables, grid: TimeGrid, ac_id: str, rules: list[RuleVars]) -> None:
-    """One pool aircraft's alert minutes per sector and bucket, bounded by what its flights surely take."""
-    m, prep = v.model, v.prep
-    ac = prep.instance.aircraft_by_id(ac_id)
-    windows = merge_intervals([(rv.start, rv.end) for rv in rules])
-    buckets = sorted({j for a, b in windows for j in grid.buckets(a, b)})
-    down = {j: sum(grid.overlap(a, b, j) for a, b in _down_spans(v, ac)) for j in buckets}
-    flying = _sure_flying(v, grid, ac_id, windows, buckets)
-    home_sector = prep.instance.base(ac.home_base).sector
-    slots = v.slots[ac_id]
-    single = slots[0] if len(slots) == 1 else None
-    departs = arrives = []
-    if single is not None:
-        last = grid.end(buckets[-1]) - 1  # a later departure or arrival misses every bucket
-        departs = grid.place(m, single.start, single.present, f"departs[{ac_id}]", grid.pieces_of(single.start, last))
-        arrives = grid.place(m, single.end, single.present, f"arrives[{ac_id}]", grid.pieces_of(single.end, last))
-    for j in buckets:
-        length = grid.end(j) - grid.begin(j)
-        alert = {}
-        for sector in sorted({rv.sector for rv in rules}):
-            x = m.new_int_var(0, length, f"alert[{ac_id},{sector},{j}]")
-            alert[sector] = grid.alert[(ac_id, sector, j)] = x
-            bases = prep.sector_bases.get(sector, set())
-            into = [lit for slot in slots[:1] for b in bases for lit in slot.at(b)]
-            own = sum(flying[sector][j])
-            if sector == home_sector:
-                # gone for good after a departure out of the sector (a single relocation never comes back)
-                gone = sum(max(0, grid.end(j) - max(hi, grid.begin(j))) * lit for _, hi, lit in departs)
-                m.add(x + own + down[j] + gone <= length + length * sum(into))
-                m.add(x + own + down[j] <= length)
-            elif single is not None:
-                m.add(x + own <= length * sum(into))
-                m.add(x <= sum(max(0, min(length, grid.end(j) - lo)) * lit for lo, _, lit in arrives))
-        # one place at a time, and never on alert while flying or down
-        everything = [t for by_bucket in flying.values() for t in by_bucket[j]]
-        m.add(sum(alert.values()) + sum(everything) + down[j] <= length)
-
-
-def _sure_flying(
-    v: Variables, grid: TimeGrid, ac_id: str, windows: list[tuple[int, int]], buckets: list[int]
-) -> dict[str | None, dict[int, list]]:
-    """Per sector of the sortie's base and bucket: minutes the aircraft's sorties surely take there, as
-    terms `minutes * literal`, one literal per bucket the takeoff may fall in."""
-    flying: dict[str | None, dict[int, list]] = defaultdict(lambda: defaultdict(list))
-    for s in v.by_aircraft[ac_id]:
-        if not any(s.earliest_takeoff < b and s.latest_takeoff + s.block_min > a for a, b in windows):
-            continue
-        out = s.shape.out_min
-        name = f"takeoff_in[{s.shape.request},{ac_id},{s.shape.base},{s.slot}]"
-        takeoffs = _domain_pieces(s.on_domain, grid, out)
-        pieces = grid.place(v.model, v.on[s.shape.request], s.present, name, takeoffs, shift=out, complete=True)
-        by_bucket = flying[v.prep.instance.base(s.shape.base).sector]
-        for lo, hi, lit in pieces:
-            for j in buckets:
-                # the block's overlap with the bucket is concave in the takeoff: least at an end
-                sure = min(grid.overlap(lo, lo + s.block_min, j), grid.overlap(hi, hi + s.block_min, j))
-                if sure:
-                    by_bucket[j].append(sure * lit)
-    return flying
-
-
-def _domain_pieces(domain: Domain, grid: TimeGrid, shift: int) -> list[tuple[int, int]]:
-    """The domain's values less `shift`, cut at the bucket edges, each piece as its first and last value."""
-    pieces = []
-    for lo, hi in grid.pieces(domain.min() - shift, domain.max() - shift):
-        part = domain.intersection_with(Domain(lo + shift, hi + shift))
-        if not part.is_empty():
-            pieces.append((part.min() - shift, part.max() - shift))
-    return pieces
-

@@ -12,6 +12,9 @@ Decision variables:
 - per coverage rule: *absence* intervals of the aircraft that could stand alert
   for it (while they operate outside the sector), and optional *fill* intervals,
   each anchored where a busy interval ends (see `constraints.add_coverage`).
+- redundant, on small instances: the coverage *time grid*: per pool aircraft,
+  sector and bucket its alert minutes, and literals placing each takeoff,
+  departure and arrival in a bucket (see `constraints.add_coverage_time_grid`).
 
 Candidates that can never be part of a valid plan (ineligible, out of range,
 outside the window or the horizon, over the hour budget, always overlapping
