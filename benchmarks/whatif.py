@@ -92,12 +92,15 @@ def _replans(args: argparse.Namespace, label: str, base, changed: Instance, down
                 done.append(time.monotonic())
 
         opts = SolveOptions(time_limit_s=limit * args.scale, workers=args.workers, seed=args.seed, progress=progress)
+        lead = (
+            f"| {label} | {base.objective.service} ({base.bound.service}) | {down} "
+            f"| {'mid-horizon' if at else 'none'} | {limit * args.scale:g}"
+        )
         started = time.monotonic()
         try:
             result = replan(changed, base, now=at, options=opts)
         except InputError as exc:  # e.g. it broke away from home with no relocation left (SPEC 4.6)
-            print(f"| {label} | {base.objective.service} ({base.bound.service}) | {down} | mid-horizon "
-                  f"| {limit * args.scale:g} | | | not a valid what-if: {exc} | | | | | |", flush=True)
+            print(f"{lead} | | | not a valid what-if: {exc} | | | | | |", flush=True)
             return 0
         elapsed = time.monotonic() - started
         plan = result.plan
@@ -107,9 +110,7 @@ def _replans(args: argparse.Namespace, label: str, base, changed: Instance, down
         proven = plan.run.get("service_proven_optimal")
         proven_at = f"{service_done[0] - started:.1f}" if proven and service_done else ("no" if not proven else "?")
         print(
-            f"| {label} | {base.objective.service} ({base.bound.service}) | {down} "
-            f"| {'mid-horizon' if at else 'none'} | {limit * args.scale:g} | {elapsed:.1f} | {proven_at} "
-            f"| {plan.status} | {plan.objective.service} | {plan.bound.service} "
+            f"{lead} | {elapsed:.1f} | {proven_at} | {plan.status} | {plan.objective.service} | {plan.bound.service} "
             f"| {plan.run.get('changes')} of {len(base.sorties)} | {len(d.lost)} | {len(d.gained)} |",
             flush=True,
         )

@@ -21,6 +21,7 @@ from allocator.solver.variables import (
     SortieVar,
     TimeGrid,
     Variables,
+    last_value,
     upper,
 )
 from allocator.timeline import merge_intervals
@@ -250,7 +251,7 @@ def _may_end_inside(interval: cp_model.IntervalVar, rv: RuleVars) -> bool:
     domains = interval.model_proto.variables
     lo = hi = end.offset
     for index, coeff in zip(end.vars, end.coeffs, strict=True):
-        a, b = coeff * domains[index].domain[0], coeff * domains[index].domain[len(domains[index].domain) - 1]
+        a, b = coeff * domains[index].domain[0], coeff * last_value(domains[index].domain)
         lo, hi = lo + min(a, b), hi + max(a, b)
     return hi > rv.start and lo < rv.end
 
@@ -383,7 +384,8 @@ def _grid_aircraft(v: Variables, grid: TimeGrid, ac_id: str, rules: list[RuleVar
     ac = prep.instance.aircraft_by_id(ac_id)
     windows = merge_intervals([(rv.start, rv.end) for rv in rules])
     buckets = sorted({j for a, b in windows for j in grid.buckets(a, b)})
-    down = {j: sum(grid.overlap(a, b, j) for a, b in _down_spans(v, ac)) for j in buckets}
+    spans = _down_spans(v, ac)
+    down = {j: sum(grid.overlap(a, b, j) for a, b in spans) for j in buckets}
     flying = _sure_flying(v, grid, ac_id, windows, buckets)
     home_sector = prep.instance.base(ac.home_base).sector
     slots = v.slots[ac_id]
@@ -393,22 +395,26 @@ def _grid_aircraft(v: Variables, grid: TimeGrid, ac_id: str, rules: list[RuleVar
         last = grid.end(buckets[-1]) - 1  # a later departure or arrival misses every bucket
         departs = grid.place(m, single.start, single.present, f"departs[{ac_id}]", grid.pieces_of(single.start, last))
         arrives = grid.place(m, single.end, single.present, f"arrives[{ac_id}]", grid.pieces_of(single.end, last))
+    sectors = sorted({rv.sector for rv in rules})
+    # route literals of the first relocation that land the aircraft in each sector
+    into = {
+        sector: [lit for slot in slots[:1] for b in prep.sector_bases.get(sector, set()) for lit in slot.at(b)]
+        for sector in sectors
+    }
     for j in buckets:
         length = grid.end(j) - grid.begin(j)
         alert = {}
-        for sector in sorted({rv.sector for rv in rules}):
+        for sector in sectors:
             x = m.new_int_var(0, length, f"alert[{ac_id},{sector},{j}]")
             alert[sector] = grid.alert[(ac_id, sector, j)] = x
-            bases = prep.sector_bases.get(sector, set())
-            into = [lit for slot in slots[:1] for b in bases for lit in slot.at(b)]
             own = sum(flying[sector][j])
             if sector == home_sector:
                 # gone for good after a departure out of the sector (a single relocation never comes back)
                 gone = sum(max(0, grid.end(j) - max(hi, grid.begin(j))) * lit for _, hi, lit in departs)
-                m.add(x + own + down[j] + gone <= length + length * sum(into))
+                m.add(x + own + down[j] + gone <= length + length * sum(into[sector]))
                 m.add(x + own + down[j] <= length)
             elif single is not None:
-                m.add(x + own <= length * sum(into))
+                m.add(x + own <= length * sum(into[sector]))
                 m.add(x <= sum(max(0, min(length, grid.end(j) - lo)) * lit for lo, _, lit in arrives))
         # one place at a time, and never on alert while flying or down
         everything = [t for by_bucket in flying.values() for t in by_bucket[j]]

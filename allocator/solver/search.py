@@ -402,10 +402,11 @@ def _hint_grid(
         at = values[p.var.index] - p.shift
         hint(p.lit, bool(values[p.present.index]) and p.lo <= at and (p.hi is None or at <= p.hi))
     busy: dict[tuple[str, str], list[tuple[int, int]]] = {}
-    for rv in v.rules:
+    for rv in v.rules:  # rules of one sector share each aircraft's busy intervals: merged once
         for ac_id, intervals in rv.busy.items():
-            spans = [span for i in intervals if (span := _interval_value(i, values))]
-            busy.setdefault((ac_id, rv.sector), merge_intervals(spans))
+            if (ac_id, rv.sector) not in busy:
+                spans = [span for i in intervals if (span := _interval_value(i, values))]
+                busy[(ac_id, rv.sector)] = merge_intervals(spans)
     for (ac_id, sector, j), var in grid.alert.items():
         taken = sum(grid.overlap(a, b, j) for a, b in busy[(ac_id, sector)])
         hint(var, grid.end(j) - grid.begin(j) - taken)

@@ -35,10 +35,14 @@ from allocator.solver.prepare import Prepared, SortieShape
 Domain = cp_model.Domain
 
 
-def upper(var: cp_model.IntVar) -> int:
-    """The largest value in the variable's domain (the proto's repeated field has no negative indexing)."""
-    domain = var.proto.domain
+def last_value(domain) -> int:
+    """The largest value of a proto domain (its repeated field has no negative indexing: `[-1]` gives 0)."""
     return domain[len(domain) - 1]
+
+
+def upper(var: cp_model.IntVar) -> int:
+    """The largest value in the variable's domain."""
+    return last_value(var.proto.domain)
 
 
 @dataclass
