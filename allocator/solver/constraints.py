@@ -187,10 +187,16 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
     into = [[lit for b in sector_bases for lit in slot.at(b)] for slot in slots]
     if not home_in and not any(into):
         return None
-    busy = [s.interval for s in v.by_aircraft[ac.id] if s.shape.base in sector_bases]
+    # only what can overlap the rule window: the fills lie inside it, and one aircraft's busy intervals
+    # never overlap each other, so the rest could never push the cumulative over its capacity
+    busy = [
+        s.interval
+        for s in v.by_aircraft[ac.id]
+        if s.shape.base in sector_bases and s.earliest_takeoff < rv.end and s.latest_takeoff + s.block_min > rv.start
+    ]
     if home_in:
         # not yet available, or in maintenance (always at home): merged, so that no minute counts twice
-        down = _down_spans(v, ac)
+        down = [(start, end) for start, end in _down_spans(v, ac) if start < rv.end and end > rv.start]
         busy.extend(
             m.new_fixed_size_interval_var(start, end - start, f"down[{rv.sector}#{rv.index},{ac.id},{i}]")
             for i, (start, end) in enumerate(down)

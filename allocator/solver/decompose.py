@@ -128,18 +128,25 @@ def _stand_in(prep: Prepared, ac, sector_id: str):
     )
 
 
-def _solve_part(part: Instance, time_limit_s: float, workers: int, seed: int) -> tuple[Schedule, int | None, dict]:
+def _solve_part(
+    part: Instance, time_limit_s: float, workers: int, seed: int, for_bound: bool
+) -> tuple[Schedule, int | None, dict]:
 
+    began = time.monotonic()
     prep = Prepared(part)
     # the sector plans are for a good start fast: the time grid's bound would slow them down
     v = build_model(prep, coverage_grid_min=None)
     start = solve_fcfs(prep)
     objective.maximise_service(v)
     add_hint(v, start)
-    began = time.monotonic()
+    if workers > 1:  # building the model counts against the part's time (one worker: nominal budgets)
+        time_limit_s -= time.monotonic() - began
+    completing = time.monotonic()
     complete_hint(v, time_limit_s=0.25 * time_limit_s)
-    time_limit_s -= time.monotonic() - began
-    outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None)
+    time_limit_s -= time.monotonic() - completing
+    # a relaxation is there for its bound, which stalls long before the limit on the sector-week parts
+    # (Arizona: final at 8 s of 40); the time it leaves goes to the sector plans that follow
+    outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None, bound_stall=0.3 if for_bound else None)
     log.info(
         "%s: %s service %s bound %s in %.1fs",
         part.name,
@@ -171,29 +178,35 @@ def solve_by_sector(
     prep = Prepared(instance)
     relaxed = sector_relaxations(instance, prep) if bounds else []
     coupled = not bounds or (instance.policy.agency_min_share is not None and instance.policy.fairness_weight > 0)
-    parts = restricted + ([] if coupled else relaxed)
+    # the relaxations first: the time their bounds leave unused goes to the sector plans
+    parts = ([] if coupled else relaxed) + restricted
     weight = {p.name: 1 + len(p.requests) for p in parts}
-    total = sum(weight.values())
+    unplanned = sum(weight.values())
+    deadline = time.monotonic() + time_limit_s
     merged = Schedule()
-    bounds: list[int | None] = []
+    part_bounds: list[int | None] = []
     info = []
     for part in parts:
         # a sector plan is a search for good plans: no more workers than cores (measured on the Arizona part
         # of the three-sector week, 12 s on 2 cores: 31,767-32,327 with 8 workers, 34,863-35,549 with 2); a
         # relaxation is there for its bound, which CP-SAT's many LP workers find
         part_workers = min(workers, os.cpu_count() or workers) if part in restricted else workers
-        schedule, bound, part_info = _solve_part(part, time_limit_s * weight[part.name] / total, part_workers, seed)
+        # its share of the time left (one worker: of the nominal budget, for reproducible runs)
+        left = time_limit_s if workers == 1 else max(0.1, deadline - time.monotonic())
+        share = left * weight[part.name] / (sum(weight.values()) if workers == 1 else unplanned)
+        unplanned -= weight[part.name]
+        schedule, bound, part_info = _solve_part(part, share, part_workers, seed, part not in restricted)
         info.append(part_info)
         if part in restricted:
             merged.sorties.extend(schedule.sorties)
             merged.relocations.extend(schedule.relocations)
         else:
-            bounds.append(bound)
+            part_bounds.append(bound)
     needed = {r.sector for r in instance.requests} | {s.id for s in instance.sectors if s.coverage}
     relaxed_sectors = {p.name.split("/")[-2] for p in relaxed}
     upper = None
-    if not coupled and all(b is not None for b in bounds) and needed <= relaxed_sectors | _unreachable(prep):
-        upper = sum(b for b in bounds if b is not None)
+    if not coupled and all(b is not None for b in part_bounds) and needed <= relaxed_sectors | _unreachable(prep):
+        upper = sum(b for b in part_bounds if b is not None)
     return Decomposition(merged, upper, info)
 
 

@@ -79,6 +79,8 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self.started = started
         self.incumbent: float | None = None
         self.bound: float | None = None
+        self.bound_moved_at = started  # when the bound last improved (clock)
+        self.bound_moves = 0  # how often it did (the first report is presolve's, usually far off)
         self.proven_at: float | None = None
 
     def on_solution_callback(self) -> None:
@@ -87,6 +89,9 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         self.report()
 
     def on_bound(self, bound: float) -> None:
+        if self.bound is None or bound != self.bound:
+            self.bound_moved_at = time.monotonic()
+            self.bound_moves += 1
         self.bound = bound
         self.report()
 
@@ -122,8 +127,12 @@ def run_stage(
     log_search: bool = False,
     scale: float = 1.0,
     service_weight: int = 0,
+    bound_stall: float | None = None,
 ) -> StageOutcome:
-    """Solve one stage in a worker thread so that Ctrl-C stops the search and keeps the incumbent."""
+    """Solve one stage in a worker thread so that Ctrl-C stops the search and keeps the incumbent. With
+    `bound_stall` (a search run for its bound; ignored with one worker, which must stop on deterministic
+    time to be reproducible), the search also stops once its bound has not moved for that share of the
+    time spent so far (at least two seconds), counted from its first move after presolve's first bound."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     limit = max(0.05, time_limit_s)
@@ -150,13 +159,24 @@ def run_stage(
 
     thread = threading.Thread(target=work, name=f"cp-sat-{stage}", daemon=True)
     thread.start()
-    interrupted = False
+    interrupted = stalled = False
     while thread.is_alive():
         try:
             thread.join(0.1)
         except KeyboardInterrupt:
             log.warning("interrupted: stopping the search and keeping the best plan found")
             interrupted = True
+            solver.stop_search()
+        now = time.monotonic()
+        if (
+            bound_stall is not None
+            and workers > 1
+            and not stalled
+            and reporter.bound_moves >= 2
+            and now - reporter.bound_moved_at > max(2.0, bound_stall * (now - started))
+        ):
+            log.info("%s: bound %s unchanged for %.1fs: stopping", stage, reporter.bound, now - reporter.bound_moved_at)
+            stalled = True
             solver.stop_search()
     if "status" not in outcome:  # the search never ran
         return StageOutcome("UNKNOWN", False, None, None, time.monotonic() - started, interrupted, solver)
@@ -401,12 +421,13 @@ def _hint_grid(
     for p in grid.placements:
         at = values[p.var.index] - p.shift
         hint(p.lit, bool(values[p.present.index]) and p.lo <= at and (p.hi is None or at <= p.hi))
-    busy: dict[tuple[str, str], list[tuple[int, int]]] = {}
-    for rv in v.rules:  # rules of one sector share each aircraft's busy intervals: merged once
+    # each rule holds the busy intervals that can overlap its window: an aircraft's in a sector are the
+    # union over the sector's rules (the same interval may appear in several)
+    spans: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)
+    for rv in v.rules:
         for ac_id, intervals in rv.busy.items():
-            if (ac_id, rv.sector) not in busy:
-                spans = [span for i in intervals if (span := _interval_value(i, values))]
-                busy[(ac_id, rv.sector)] = merge_intervals(spans)
+            spans[(ac_id, rv.sector)].update(span for i in intervals if (span := _interval_value(i, values)))
+    busy = {key: merge_intervals(sorted(found)) for key, found in spans.items()}
     for (ac_id, sector, j), var in grid.alert.items():
         taken = sum(grid.overlap(a, b, j) for a, b in busy[(ac_id, sector)])
         hint(var, grid.end(j) - grid.begin(j) - taken)
