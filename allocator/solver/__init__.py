@@ -22,6 +22,7 @@ from allocator.solver import objective
 from allocator.solver.anchor import Anchor, admissible, anchor_of, changes, repaired, schedule_of
 from allocator.solver.decompose import solve_by_sector
 from allocator.solver.fcfs import solve_fcfs
+from allocator.solver.greedy import solve_greedy
 from allocator.solver.model import COVERAGE_GRID_MIN, build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import explain_unserved, static_reason
@@ -125,6 +126,13 @@ def _solve_cp(
     # the starting plan: a schedule acceptable for the re-plan's constraints, or none
     start_plan: Schedule | None = best[-1] if admissible(anchor, best[-1]) else None
     start_service = score(prep, start_plan).service if start_plan is not None else None
+    if anchor.baseline is None:  # a re-plan starts from its baseline, which it is to stay close to
+        greedy, order = solve_greedy(prep)
+        greedy_service = score(prep, greedy).service
+        if admissible(anchor, greedy) and (start_service is None or greedy_service > start_service):
+            log.info("greedy plan (%s): service %d (FCFS %s)", order, greedy_service, start_service)
+            start_plan, start_service = greedy, greedy_service
+            best.append(greedy)
     upper: int | None = _static_bound(prep, anchor)
     decomposed = False
     # with flights frozen before `now` the sector plans would ignore them and the relaxations' bounds would

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from allocator.domain import Instance
 from allocator.solver import objective
 from allocator.solver.fcfs import solve_fcfs
+from allocator.solver.greedy import solve_greedy
 from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
+from allocator.solver.scoring import score
 from allocator.solver.search import add_hint, complete_hint, decode, run_stage
 
 log = logging.getLogger(__name__)
@@ -136,7 +138,7 @@ def _solve_part(
     prep = Prepared(part)
     # the sector plans are for a good start fast: the time grid's bound would slow them down
     v = build_model(prep, coverage_grid_min=None)
-    start = solve_fcfs(prep)
+    start = max((solve_fcfs(prep), solve_greedy(prep)[0]), key=lambda plan: score(prep, plan).service)
     objective.maximise_service(v)
     add_hint(v, start)
     if workers > 1:  # building the model counts against the part's time (one worker: nominal budgets)
@@ -178,10 +180,12 @@ def solve_by_sector(
     prep = Prepared(instance)
     relaxed = sector_relaxations(instance, prep) if bounds else []
     coupled = not bounds or (instance.policy.agency_min_share is not None and instance.policy.fairness_weight > 0)
-    # the relaxations first: the time their bounds leave unused goes to the sector plans
-    parts = ([] if coupled else relaxed) + restricted
-    weight = {p.name: 1 + len(p.requests) for p in parts}
-    unplanned = sum(weight.values())
+    # the relaxations first, then the sector plans, each group smallest first: the time a part leaves
+    # unused (a bound that stalls, a small sector proven optimal) goes to the larger ones that follow
+    weight = {p.name: 1 + len(p.requests) for p in [*relaxed, *restricted]}
+    parts = sorted([] if coupled else relaxed, key=lambda p: weight[p.name])
+    parts += sorted(restricted, key=lambda p: weight[p.name])
+    unplanned = sum(weight[p.name] for p in parts)
     deadline = time.monotonic() + time_limit_s
     merged = Schedule()
     part_bounds: list[int | None] = []
@@ -193,7 +197,7 @@ def solve_by_sector(
         part_workers = min(workers, os.cpu_count() or workers) if part in restricted else workers
         # its share of the time left (one worker: of the nominal budget, for reproducible runs)
         left = time_limit_s if workers == 1 else max(0.1, deadline - time.monotonic())
-        share = left * weight[part.name] / (sum(weight.values()) if workers == 1 else unplanned)
+        share = left * weight[part.name] / (sum(weight[p.name] for p in parts) if workers == 1 else unplanned)
         unplanned -= weight[part.name]
         schedule, bound, part_info = _solve_part(part, share, part_workers, seed, part not in restricted)
         info.append(part_info)

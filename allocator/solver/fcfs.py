@@ -400,8 +400,14 @@ class _Chain:
 
 def solve_fcfs(prep: Prepared) -> Schedule:
     """The first-come-first-served plan of SPEC section 7 (decisions.md), valid under SPEC section 4."""
+    return plan_in_order(prep, fcfs_order(list(prep.instance.requests)))
+
+
+def plan_in_order(prep: Prepared, requests: list[Request]) -> Schedule:
+    """The approval chain run over the requests in the given order (each placed at its earliest minute,
+    on its cheapest aircraft, never revisited): a valid plan under SPEC section 4."""
     chain = _Chain(prep)
-    for req in fcfs_order(list(prep.instance.requests)):
+    for req in requests:
         chain.place(req)
     chain.schedule.sorties.sort()
     chain.schedule.relocations.sort()

@@ -418,16 +418,22 @@ def _hint_grid(
 ) -> None:
     """Hint the time grid: which piece each takeoff, departure and arrival falls in, each aircraft's
     alert minutes per sector and bucket (those outside its busy intervals), and the covered minutes."""
+    placed: dict[int, int] = {}
     for p in grid.placements:
         at = values[p.var.index] - p.shift
-        hint(p.lit, bool(values[p.present.index]) and p.lo <= at and (p.hi is None or at <= p.hi))
-    # each rule holds the busy intervals that can overlap its window: an aircraft's in a sector are the
-    # union over the sector's rules (the same interval may appear in several)
-    spans: dict[tuple[str, str], set[tuple[int, int]]] = defaultdict(set)
-    for rv in v.rules:
+        placed[p.lit.index] = int(bool(values[p.present.index]) and p.lo <= at and (p.hi is None or at <= p.hi))
+        hint(p.lit, placed[p.lit.index])
+    running: dict[int, int] = {}
+    for total, lits, previous in grid.running:  # in the order built: each after the one it extends
+        before = 0 if isinstance(previous, int) else running[previous.index]
+        running[total.index] = before + sum(placed.get(lit.index, values.get(lit.index, 0)) for lit in lits)
+        hint(total, running[total.index])
+    busy: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for rv in v.rules:  # rules of one sector share each aircraft's busy intervals: merged once
         for ac_id, intervals in rv.busy.items():
-            spans[(ac_id, rv.sector)].update(span for i in intervals if (span := _interval_value(i, values)))
-    busy = {key: merge_intervals(sorted(found)) for key, found in spans.items()}
+            if (ac_id, rv.sector) not in busy:
+                spans = [span for i in intervals if (span := _interval_value(i, values))]
+                busy[(ac_id, rv.sector)] = merge_intervals(spans)
     for (ac_id, sector, j), var in grid.alert.items():
         taken = sum(grid.overlap(a, b, j) for a, b in busy[(ac_id, sector)])
         hint(var, grid.end(j) - grid.begin(j) - taken)

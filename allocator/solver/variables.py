@@ -139,6 +139,8 @@ class TimeGrid:
     alert: dict[tuple[str, str, int], cp_model.IntVar] = field(default_factory=dict)  # (aircraft, sector, j)
     covered: list[tuple[cp_model.IntVar, RuleVars, int]] = field(default_factory=list)
     placements: list[Placement] = field(default_factory=list)
+    # running sums `total == previous + sum(literals)` (departed or arrived before a bucket)
+    running: list[tuple[cp_model.IntVar, list[cp_model.IntVar], cp_model.LinearExprT]] = field(default_factory=list)
 
     def buckets(self, start: int, end: int) -> range:
         return range(start // self.width, (end - 1) // self.width + 1) if end > start else range(0)

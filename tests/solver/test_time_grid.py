@@ -42,7 +42,12 @@ def service_with_grid(prep: Prepared, schedule: Schedule) -> tuple[str, float | 
     add_hint(v, schedule, relabel=False)
     objective.maximise_service(v)
     hinted = set(v.model.proto.solution_hint.vars)
-    grid_vars = [*v.grid.alert.values(), *(c for c, _, _ in v.grid.covered), *(p.lit for p in v.grid.placements)]
+    grid_vars = [
+        *v.grid.alert.values(),
+        *(c for c, _, _ in v.grid.covered),
+        *(p.lit for p in v.grid.placements),
+        *(total for total, _, _ in v.grid.running),
+    ]
     unhinted = sum(1 for var in grid_vars if var.index not in hinted)
     return (*solve_hint_fixed(v.model), unhinted)
 
@@ -92,6 +97,18 @@ def test_placement_literals_are_false_when_absent():
 def test_time_grid_accepts_every_plan_of_the_model_without_it(seed: int):
     # a redundant constraint that cut off a valid plan would make the reported bound a lie
     prep = Prepared(small_day(seed))
+    _, _, schedule = best_service(prep, None, 3)
+    status, value, unhinted = service_with_grid(prep, schedule)
+    assert status == "OPTIMAL"
+    assert value == score(prep, schedule).service
+    assert unhinted == 0
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_time_grid_accepts_the_plans_of_a_three_day_horizon(seed: int):
+    # several rules per sector (one a day) and departures or arrivals on any day: the running sums of
+    # the relocation literals and the busy intervals each rule keeps must still admit every plan
+    prep = Prepared(generate(seed=seed, days=3, aircraft=8, requests=30))
     _, _, schedule = best_service(prep, None, 3)
     status, value, unhinted = service_with_grid(prep, schedule)
     assert status == "OPTIMAL"
