@@ -31,6 +31,8 @@ from allocator.solver.search import add_hint, complete_hint, decode, run_stage
 
 log = logging.getLogger(__name__)
 
+RELAXATION_WORKERS = 8  # the least CP-SAT workers a sector relaxation runs with (unless one was asked for)
+
 
 @dataclass
 class Decomposition:
@@ -193,8 +195,13 @@ def solve_by_sector(
     for part in parts:
         # a sector plan is a search for good plans: no more workers than cores (measured on the Arizona part
         # of the three-sector week, 12 s on 2 cores: 31,767-32,327 with 8 workers, 34,863-35,549 with 2); a
-        # relaxation is there for its bound, which CP-SAT's many LP workers find
-        part_workers = min(workers, os.cpu_count() or workers) if part in restricted else workers
+        # relaxation is there for its bound, which CP-SAT's LP-based workers find: at least 8 of them (with 2,
+        # the week's Arizona bound stalls at 44,103 where 8 reach 35,999 in the same 8 s); one stays one, as
+        # a reproducible run must
+        if part in restricted:
+            part_workers = min(workers, os.cpu_count() or workers)
+        else:
+            part_workers = workers if workers == 1 else max(workers, RELAXATION_WORKERS)
         # its share of the time left (one worker: of the nominal budget, for reproducible runs)
         left = time_limit_s if workers == 1 else max(0.1, deadline - time.monotonic())
         share = left * weight[part.name] / (sum(weight[p.name] for p in parts) if workers == 1 else unplanned)
