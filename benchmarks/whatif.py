@@ -65,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         now = inst.horizon.start + args.now_at * (inst.horizon.end - inst.horizon.start)
         now = now - timedelta(seconds=now.second, microseconds=now.microsecond)
         later = [s.aircraft for s in base.sorties if s.takeoff >= now]
-        busiest = sorted(sorted(set(later)), key=later.count, reverse=True)[: args.aircraft]
-        for rank, down in enumerate(busiest):
+        busiest = sorted(sorted(set(later)), key=later.count, reverse=True)
+        rank = 0  # valid what-ifs so far: an aircraft that cannot go down (SPEC 4.6) makes way for the next
+        for down in busiest:
+            if rank == args.aircraft:
+                break
             # it breaks at `now`; if it is flying then, it goes down once landed and turned around
             kind = inst.type_of(inst.aircraft_by_id(down))
             flown = [*base.sorties, *base.relocations]
@@ -76,14 +79,19 @@ def main(argv: list[str] | None = None) -> int:
             changed = apply_scenario(inst, Scenario.model_validate({"name": f"{down}-down", "changes": [change]}))
             # every limit with `now`; the busiest aircraft also without `now` (the whole plan may move)
             runs = [(limit, now) for limit in limits] + ([(limits[-1], None)] if rank == 0 else [])
-            if _replans(args, label, base, changed, down, runs):
+            outcome = _replans(args, label, base, changed, down, runs)
+            if outcome == CHECK_FAILED:
                 return 1
+            rank += outcome == DONE
     return 0
 
 
+DONE, CHECK_FAILED, INVALID = 0, 1, 2
+
+
 def _replans(args: argparse.Namespace, label: str, base, changed: Instance, down: str, runs: list) -> int:
-    """Re-plan the changed instance against the baseline for each (limit, now) and print a row per run;
-    1 if a plan fails the checker."""
+    """Re-plan the changed instance against the baseline for each (limit, now) and print a row per run:
+    DONE, CHECK_FAILED if a plan fails the checker, INVALID if the what-if cannot be honoured."""
     for limit, at in runs:
         service_done: list[float] = []  # when the service stage's bound first met its incumbent
 
@@ -101,11 +109,11 @@ def _replans(args: argparse.Namespace, label: str, base, changed: Instance, down
             result = replan(changed, base, now=at, options=opts)
         except InputError as exc:  # e.g. it broke away from home with no relocation left (SPEC 4.6)
             print(f"{lead} | | | not a valid what-if: {exc} | | | | | |", flush=True)
-            return 0
+            return INVALID
         elapsed = time.monotonic() - started
         plan = result.plan
         if not _checked(label, changed, plan):
-            return 1
+            return CHECK_FAILED
         d = diff(base, plan, changed)
         proven = plan.run.get("service_proven_optimal")
         proven_at = f"{service_done[0] - started:.1f}" if proven and service_done else ("no" if not proven else "?")
@@ -114,7 +122,7 @@ def _replans(args: argparse.Namespace, label: str, base, changed: Instance, down
             f"| {plan.run.get('changes')} of {len(base.sorties)} | {len(d.lost)} | {len(d.gained)} |",
             flush=True,
         )
-    return 0
+    return DONE
 
 
 def _checked(label: str, inst: Instance, plan) -> bool:
