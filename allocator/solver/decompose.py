@@ -144,10 +144,10 @@ def _solve_part(
     objective.maximise_service(v)
     add_hint(v, start)
     if workers > 1:  # building the model counts against the part's time (one worker: nominal budgets)
-        time_limit_s -= time.monotonic() - began
+        time_limit_s = max(0.1, time_limit_s - (time.monotonic() - began))
     completing = time.monotonic()
     complete_hint(v, time_limit_s=0.25 * time_limit_s)
-    time_limit_s -= time.monotonic() - completing
+    time_limit_s = max(0.1, time_limit_s - (time.monotonic() - completing))
     # a relaxation is there for its bound, which stalls long before the limit on the sector-week parts
     # (Arizona: final at 8 s of 40); the time it leaves goes to the sector plans that follow
     outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None, bound_stall=0.3 if for_bound else None)
