@@ -32,6 +32,7 @@ from allocator.scenario import Scenario, apply_scenario, replan
 from allocator.solver import Progress
 
 ROOT = Path(__file__).resolve().parent.parent
+DONE, CHECK_FAILED, INVALID = 0, 1, 2  # how one aircraft's re-plans went
 
 # label, instance, baseline time limit, re-plan time limits (with `now`; the last one also without)
 CASES: dict[str, tuple[str, Callable[[], Instance], float, tuple[float, ...]]] = {
@@ -84,9 +85,6 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             rank += outcome == DONE
     return 0
-
-
-DONE, CHECK_FAILED, INVALID = 0, 1, 2
 
 
 def _replans(args: argparse.Namespace, label: str, base, changed: Instance, down: str, runs: list) -> int:

@@ -187,7 +187,7 @@ def solve_by_sector(
     weight = {p.name: 1 + len(p.requests) for p in [*relaxed, *restricted]}
     parts = sorted([] if coupled else relaxed, key=lambda p: weight[p.name])
     parts += sorted(restricted, key=lambda p: weight[p.name])
-    unplanned = sum(weight[p.name] for p in parts)
+    total = unplanned = sum(weight[p.name] for p in parts)
     deadline = time.monotonic() + time_limit_s
     merged = Schedule()
     part_bounds: list[int | None] = []
@@ -204,7 +204,7 @@ def solve_by_sector(
             part_workers = workers if workers == 1 else max(workers, RELAXATION_WORKERS)
         # its share of the time left (one worker: of the nominal budget, for reproducible runs)
         left = time_limit_s if workers == 1 else max(0.1, deadline - time.monotonic())
-        share = left * weight[part.name] / (sum(weight[p.name] for p in parts) if workers == 1 else unplanned)
+        share = left * weight[part.name] / (total if workers == 1 else unplanned)
         unplanned -= weight[part.name]
         schedule, bound, part_info = _solve_part(part, share, part_workers, seed, part not in restricted)
         info.append(part_info)
