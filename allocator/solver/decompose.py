@@ -31,8 +31,6 @@ from allocator.solver.search import add_hint, complete_hint, decode, run_stage
 
 log = logging.getLogger(__name__)
 
-RELAXATION_WORKERS = 8  # the least CP-SAT workers a sector relaxation runs with (unless one was asked for)
-
 
 @dataclass
 class Decomposition:
@@ -135,22 +133,26 @@ def _stand_in(prep: Prepared, ac, sector_id: str):
 def _solve_part(
     part: Instance, time_limit_s: float, workers: int, seed: int, for_bound: bool
 ) -> tuple[Schedule, int | None, dict]:
-
+    """A sector restriction's plan (from its FCFS or greedy plan, whichever is better) or, `for_bound`,
+    a sector relaxation's bound (no plan: that of a relaxation is not a plan of the instance)."""
     began = time.monotonic()
     prep = Prepared(part)
     # the sector plans are for a good start fast: the time grid's bound would slow them down
     v = build_model(prep, coverage_grid_min=None)
-    start = max((solve_fcfs(prep), solve_greedy(prep)[0]), key=lambda plan: score(prep, plan).service)
     objective.maximise_service(v)
-    add_hint(v, start)
+    start = Schedule()
+    if not for_bound:
+        start = max((solve_fcfs(prep), solve_greedy(prep)[0]), key=lambda plan: score(prep, plan).service)
+        add_hint(v, start)
     if workers > 1:  # building the model counts against the part's time (one worker: nominal budgets)
         time_limit_s = max(0.1, time_limit_s - (time.monotonic() - began))
-    completing = time.monotonic()
-    complete_hint(v, time_limit_s=0.25 * time_limit_s)
-    time_limit_s = max(0.1, time_limit_s - (time.monotonic() - completing))
-    # a relaxation is there for its bound, which stalls long before the limit on the sector-week parts
-    # (Arizona: final at 8 s of 40); the time it leaves goes to the sector plans that follow
-    outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None, bound_stall=0.3 if for_bound else None)
+    if not for_bound:
+        completing = time.monotonic()
+        complete_hint(v, time_limit_s=0.25 * time_limit_s)
+        time_limit_s = max(0.1, time_limit_s - (time.monotonic() - completing))
+    # a relaxation is there for its bound, which stalls long before the limit on the sector-week parts:
+    # the time it leaves goes to the sector plans that follow
+    outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None, bound_only=for_bound)
     log.info(
         "%s: %s service %s bound %s in %.1fs",
         part.name,
@@ -161,7 +163,8 @@ def _solve_part(
     )
     if outcome.interrupted:
         raise KeyboardInterrupt
-    schedule = decode(v, outcome.solver) if outcome.has_solution else start  # the part's FCFS plan is valid
+    # a sector plan without a CP-SAT solution is its starting plan (valid)
+    schedule = decode(v, outcome.solver) if outcome.has_solution and not for_bound else start
     bound = round(outcome.bound) if outcome.bound is not None else None
     info = {
         "part": part.name,
@@ -193,15 +196,10 @@ def solve_by_sector(
     part_bounds: list[int | None] = []
     info = []
     for part in parts:
-        # a sector plan is a search for good plans: no more workers than cores (measured on the Arizona part
+        # no more workers than cores: a sector plan is a search for good plans (measured on the Arizona part
         # of the three-sector week, 12 s on 2 cores: 31,767-32,327 with 8 workers, 34,863-35,549 with 2); a
-        # relaxation is there for its bound, which CP-SAT's LP-based workers find: at least 8 of them (with 2,
-        # the week's Arizona bound stalls at 44,103 where 8 reach 35,999 in the same 8 s); one stays one, as
-        # a reproducible run must
-        if part in restricted:
-            part_workers = min(workers, os.cpu_count() or workers)
-        else:
-            part_workers = workers if workers == 1 else max(workers, RELAXATION_WORKERS)
+        # relaxation is there for its bound, which CP-SAT's LP-based workers find (`run_stage(bound_only)`)
+        part_workers = min(workers, os.cpu_count() or workers)
         # its share of the time left (one worker: of the nominal budget, for reproducible runs)
         left = time_limit_s if workers == 1 else max(0.1, deadline - time.monotonic())
         share = left * weight[part.name] / (total if workers == 1 else unplanned)

@@ -218,3 +218,14 @@ def test_enumerated_instances_are_not_trivial() -> None:
         competing += optimum < flyable
     assert serving >= 10
     assert competing >= 4
+
+
+@pytest.mark.parametrize("seed", SEEDS[:8])
+def test_bound_stage_never_cuts_off_the_enumerated_optimum(seed: int) -> None:
+    # with more than one worker the full model's linear relaxation runs first, alone, for a bound that
+    # then cuts stage 1: it must never fall below the true optimum
+    inst = random_instance(seed)
+    expected = Brute(inst).optimum()
+    result = allocator.solve(inst, SolveOptions(time_limit_s=10, workers=2, seed=0))
+    assert result.service == expected
+    assert result.bound is not None and result.bound >= expected

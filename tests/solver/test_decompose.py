@@ -1,0 +1,46 @@
+"""The sector decomposition: its merged plan is a valid plan, and its relaxations bound the optimum."""
+
+from __future__ import annotations
+
+import pytest
+
+import allocator
+from allocator import SolveOptions
+from allocator.generate import generate
+from allocator.result import SolveStatus
+from allocator.solver.decompose import sector_relaxations, sector_restrictions, solve_by_sector
+from allocator.solver.prepare import Prepared
+from allocator.solver.scoring import score
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_sector_relaxation_bounds_sum_to_at_least_the_proven_optimum(seed: int):
+    inst = generate(seed=seed, days=1, aircraft=12, requests=30)
+    full = allocator.solve(inst, SolveOptions(time_limit_s=30, workers=2, decompose=False))
+    assert full.status == SolveStatus.OPTIMAL  # precondition: the optimum is known
+    parts = solve_by_sector(inst, time_limit_s=6, workers=2, seed=0, bounds=True)
+    assert parts.upper_bound is not None
+    assert parts.upper_bound >= full.service
+
+
+def test_merged_sector_plans_score_within_the_relaxations_bound():
+    # (the model accepts the merged plan at its exact service: tests/solver/test_model.py)
+    inst = generate(seed=2, days=1, aircraft=12, requests=30)
+    parts = solve_by_sector(inst, time_limit_s=6, workers=2, seed=0, bounds=True)
+    assert parts.upper_bound is not None
+    assert 0 < score(Prepared(inst), parts.schedule).service <= parts.upper_bound
+
+
+def test_each_sector_is_restricted_to_its_own_aircraft_and_relaxed_to_every_useful_one():
+    inst = generate(seed=2, days=1, aircraft=12, requests=30)
+    sector_of = {b.id: b.sector for b in inst.bases}
+    for part in sector_restrictions(inst):
+        sector = part.sectors[0].id
+        assert all(sector_of[a.home_base] == sector for a in part.aircraft)
+        assert all(r.sector == sector for r in part.requests)
+    relaxed = sector_relaxations(inst)
+    assert relaxed
+    for part in relaxed:
+        sector = part.name.split("/")[-2]
+        assert all(r.sector == sector for r in part.requests)
+        assert len(part.aircraft) >= sum(1 for a in inst.aircraft if sector_of[a.home_base] == sector)
