@@ -178,7 +178,7 @@ def _solve_cp(
         # sector day: 7,442 vs 7,905 at 10 s), so their time goes to the sector plans instead
         bounds = long if options.sector_bounds is None else options.sector_bounds
         budget = remaining() * share
-        parts = solve_by_sector(prep.instance, budget, options.workers, options.seed, bounds)
+        parts = solve_by_sector(prep.instance, budget, options.workers, options.seed, bounds, lp_plans=long)
         spent += budget
         decomposed = True
         if parts.upper_bound is not None:

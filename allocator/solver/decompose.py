@@ -31,6 +31,11 @@ from allocator.solver.search import add_hint, complete_hint, decode, run_stage
 
 log = logging.getLogger(__name__)
 
+# The relaxations' coverage time grid, in minutes: three-sector week, Arizona's bound 35,939 (35,999
+# without the grid) and Laredo's 26,191 (26,426), in 2-6 s of search; 30-minute buckets give the same
+# bounds later
+RELAXATION_GRID_MIN = 60
+
 
 @dataclass
 class Decomposition:
@@ -131,14 +136,16 @@ def _stand_in(prep: Prepared, ac, sector_id: str):
 
 
 def _solve_part(
-    part: Instance, time_limit_s: float, workers: int, seed: int, for_bound: bool
+    part: Instance, time_limit_s: float, workers: int, seed: int, for_bound: bool, lp_only: bool
 ) -> tuple[Schedule, int | None, dict]:
     """A sector restriction's plan (from its FCFS or greedy plan, whichever is better) or, `for_bound`,
-    a sector relaxation's bound (no plan: that of a relaxation is not a plan of the instance)."""
+    a sector relaxation's bound (no plan: that of a relaxation is not a plan of the instance); `lp_only`:
+    a plan searched by CP-SAT's LP-based workers alone (`run_stage`)."""
     began = time.monotonic()
     prep = Prepared(part)
-    # the sector plans are for a good start fast: the time grid's bound would slow them down
-    v = build_model(prep, coverage_grid_min=None)
+    # the sector plans are for a good start fast: the time grid's bound would slow them down; for the
+    # relaxations that bound is the point
+    v = build_model(prep, coverage_grid_min=RELAXATION_GRID_MIN if for_bound else None)
     objective.maximise_service(v)
     start = Schedule()
     if not for_bound:
@@ -152,7 +159,7 @@ def _solve_part(
         time_limit_s = max(0.1, time_limit_s - (time.monotonic() - completing))
     # a relaxation is there for its bound, which stalls long before the limit on the sector-week parts:
     # the time it leaves goes to the sector plans that follow
-    outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None, bound_only=for_bound)
+    outcome = run_stage(v.model, part.name, time_limit_s, workers, seed, None, lp_only=lp_only, bound_only=for_bound)
     log.info(
         "%s: %s service %s bound %s in %.1fs",
         part.name,
@@ -177,10 +184,13 @@ def _solve_part(
 
 
 def solve_by_sector(
-    instance: Instance, time_limit_s: float, workers: int, seed: int, bounds: bool = True
+    instance: Instance, time_limit_s: float, workers: int, seed: int, bounds: bool = True, lp_plans: bool = False
 ) -> Decomposition:
     """Plan each sector on its own (merged: a valid plan) and, with `bounds`, bound each sector's service
-    (summed: a bound on the whole)."""
+    (summed: a bound on the whole). With `lp_plans` the sector plans are searched by CP-SAT's LP-based
+    workers alone: better on sector-weeks given 15-20 s each (see `search.BOUND_SUBSOLVERS`), worse on
+    sector-days given a second or two (three-sector day, 10 s, four seeds: 7,219-7,401 against
+    7,371-7,402)."""
     restricted = sector_restrictions(instance)
     prep = Prepared(instance)
     relaxed = sector_relaxations(instance, prep) if bounds else []
@@ -204,7 +214,7 @@ def solve_by_sector(
         left = time_limit_s if workers == 1 else max(0.1, deadline - time.monotonic())
         share = left * weight[part.name] / (total if workers == 1 else unplanned)
         unplanned -= weight[part.name]
-        schedule, bound, part_info = _solve_part(part, share, part_workers, seed, part not in restricted)
+        schedule, bound, part_info = _solve_part(part, share, part_workers, seed, part not in restricted, lp_plans)
         info.append(part_info)
         if part in restricted:
             merged.sorties.extend(schedule.sorties)

@@ -27,9 +27,12 @@ DETERMINISTIC_PER_SECOND = 0.5  # CP-SAT deterministic time granted per second o
 # three-sector week with its coverage time grid, whose aircraft-down re-plan then reached 66,340 in 30 s
 # against 69,030 without probing): it is switched off.
 LARGE_MODEL_VARIABLES = 10_000
-# A search run for its bound alone uses CP-SAT's LP-based full-problem workers, in this order (one per
-# worker), and no LNS: measured on the Arizona relaxation of the three-sector week (2 cores), `max_lp`
-# with `default_lp` reach the bound of 35,999 1.5 s into the search, CP-SAT's 8-worker portfolio 6.5 s in
+# A search run for its bound, or on a model whose linear relaxation is strong, uses CP-SAT's LP-based
+# full-problem workers, in this order (one per worker), and no LNS. Measured on the three-sector week's
+# sector parts (2 cores): `max_lp` with `default_lp` reach the Arizona relaxation's bound of 35,999 1.5 s
+# into the search where CP-SAT's 8-worker portfolio takes 6.5 s; in 18 s they plan Arizona to 35,116-
+# 35,513 and Laredo to 25,426-25,556, where CP-SAT's 2-worker portfolio reaches 34,707-35,365 and
+# 25,392-25,442 (three seeds each)
 BOUND_SUBSOLVERS = ("max_lp", "default_lp", "reduced_costs", "pseudo_costs", "core", "lb_tree_search")
 BOUND_STALL = 0.3  # a bound-only search stops once its bound has not moved for this share of its run
 
@@ -133,14 +136,16 @@ def run_stage(
     log_search: bool = False,
     scale: float = 1.0,
     service_weight: int = 0,
+    lp_only: bool = False,
     bound_only: bool = False,
 ) -> StageOutcome:
     """Solve one stage in a worker thread so that Ctrl-C stops the search and keeps the incumbent. With
-    `bound_only` (a search run for its bound, e.g. a sector relaxation's; ignored with one worker, which
-    must stop on deterministic time to be reproducible), only LP-based workers search (`BOUND_SUBSOLVERS`)
-    and the search stops once its bound has not moved for `BOUND_STALL` of the time spent so far (at
-    least two seconds, or a tenth of the limit if less), counted from its first move after presolve's
-    first bound."""
+    `lp_only`, only LP-based full-problem workers search (`BOUND_SUBSOLVERS`, as many as cores), after a
+    single presolve pass. `bound_only` (a search run for its bound, e.g. a sector relaxation's) is
+    `lp_only` that also stops once its bound has not moved for `BOUND_STALL` of the time spent so far
+    (at least two seconds, or a tenth of the limit if less), counted from its first move after presolve's
+    first bound. Both are ignored with one worker, which must stop on deterministic time to be
+    reproducible."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     limit = max(0.05, time_limit_s)
@@ -154,13 +159,16 @@ def run_stage(
     params.num_workers = workers
     params.random_seed = seed
     bound_only = bound_only and workers > 1
-    if bound_only:  # no more workers than cores, and none that only looks for plans
+    if bound_only or (lp_only and workers > 1):  # no more workers than cores, none that only looks for plans
         params.num_workers = min(workers, os.cpu_count() or workers, len(BOUND_SUBSOLVERS))
         params.subsolvers.extend(BOUND_SUBSOLVERS[: params.num_workers])
         params.use_lns = False
         params.use_feasibility_jump = False
         params.num_violation_ls = 0
         params.ignore_subsolvers.extend(["fs_random", "fs_random_no_lp"])
+        # one presolve pass: the second mostly repeats probing (Arizona's relaxation of the week: search
+        # from 1.1 s instead of 3.3-5.2 s, the same bound of 35,999 at 2.5 s instead of 5.2-7.6 s)
+        params.max_presolve_iterations = 1
     if len(model.proto.variables) > LARGE_MODEL_VARIABLES:
         params.cp_model_probing_level = 0  # presolve probing alone would take the whole limit
     params.catch_sigint_signal = False

@@ -8,9 +8,13 @@ import allocator
 from allocator import SolveOptions
 from allocator.generate import generate
 from allocator.result import SolveStatus
+from allocator.solver import objective
 from allocator.solver.decompose import sector_relaxations, sector_restrictions, solve_by_sector
+from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.scoring import score
+from allocator.solver.search import add_hint
+from factory import solve_hint_fixed
 
 
 @pytest.mark.parametrize("seed", [2, 5])
@@ -44,3 +48,15 @@ def test_each_sector_is_restricted_to_its_own_aircraft_and_relaxed_to_every_usef
         sector = part.name.split("/")[-2]
         assert all(r.sector == sector for r in part.requests)
         assert len(part.aircraft) >= sum(1 for a in inst.aircraft if sector_of[a.home_base] == sector)
+
+
+def test_sector_plans_searched_by_lp_workers_alone_are_accepted_by_the_model_at_their_service():
+    inst = generate(seed=2, days=1, aircraft=12, requests=30)
+    prep = Prepared(inst)
+    schedule = solve_by_sector(inst, time_limit_s=4, workers=2, seed=0, bounds=False, lp_plans=True).schedule
+    v = build_model(prep)
+    add_hint(v, schedule)
+    objective.maximise_service(v)
+    status, value = solve_hint_fixed(v.model)
+    assert status == "OPTIMAL"
+    assert value == score(prep, schedule).service > 0
