@@ -9,7 +9,6 @@ known (the baseline, the sector decomposition or first-come-first-served), score
 from __future__ import annotations
 
 import logging
-import math
 import time
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime
@@ -142,10 +141,15 @@ def _solve_cp(
     else:
         objective.maximise_service(v)
     long = prep.horizon_min > 2 * 24 * 60
-    if not restable and not long and _small(prep) and options.workers > 1:
-        # the full model's linear relaxation, searched alone, bounds service in a second or two (three-sector
-        # day: 7,442 0.7 s into the search; 2.6 s in as one of CP-SAT's 8 workers), and the bound, as a cut,
-        # lets stage 1 stop as soon as a plan reaches it
+    weight = objective.stability_weight(v) if restable else 1
+    # the full model's linear relaxation, searched alone, bounds service in seconds where CP-SAT's whole
+    # portfolio takes long or never gets there; the bound is a cut for stage 1, which stops as soon as a
+    # plan reaches it. Up to two days (three-sector day: 7,442 0.7 s into that search, 2.6 s in as one of
+    # 8 workers), stopped once the bound stalls; for a re-plan after `now` beyond two days, which has no
+    # sector relaxations, for its whole share (week, an aircraft down at mid-week: 73,172 at 2 s, 71,490
+    # at 7 s, where stage 1 ends at 74,738 after 30 s). A re-plan up to two days is proven without it.
+    frozen_long = long and anchor.not_before is not None
+    if options.workers > 1 and _small(prep) and ((not long and not restable) or frozen_long):
         lp = run_stage(
             v.model,
             "bound",
@@ -154,14 +158,16 @@ def _solve_cp(
             options.seed,
             options.progress,
             options.log_search,
-            bound_only=True,
+            scale=weight,
+            lp_only=True,
+            bound_only=not frozen_long,
         )
         if lp.interrupted:
             raise KeyboardInterrupt
         if lp.bound is not None and lp.status != "INFEASIBLE":
-            upper = min(upper, math.floor(lp.bound + 1e-6))
+            upper = min(upper, service_part(lp.bound, weight))
             log.info("bound stage: service at most %d (%s in %.1fs)", upper, lp.status, lp.wall_time_s)
-        if lp.has_solution:  # the LP workers find plans too
+        if lp.has_solution and not restable:  # the LP workers find plans too (a re-plan starts from its baseline)
             found = decode(v, lp.solver)
             found_service = score(prep, found).service
             if admissible(anchor, found) and (start_service is None or found_service > start_service):
@@ -192,7 +198,6 @@ def _solve_cp(
         if admissible(anchor, parts.schedule) and (start_service is None or sector_service > start_service):
             start_plan, start_service = parts.schedule, sector_service
             best.append(parts.schedule)
-    weight = objective.stability_weight(v) if restable else 1
     # the baseline and a given starting plan, without what no longer fits, are the natural starts: hint
     # each and keep the best that completes into a solution of the model
     candidates = []

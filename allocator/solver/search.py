@@ -165,7 +165,9 @@ def run_stage(
         params.use_lns = False
         params.use_feasibility_jump = False
         params.num_violation_ls = 0
-        params.ignore_subsolvers.extend(["fs_random", "fs_random_no_lp"])
+        params.ignore_subsolvers.extend(
+            ["fs_random", "fs_random_no_lp", "fs_random_quick_restart", "fs_random_quick_restart_no_lp"]
+        )
         # one presolve pass: the second mostly repeats probing (Arizona's relaxation of the week: search
         # from 1.1 s instead of 3.3-5.2 s, the same bound of 35,999 at 2.5 s instead of 5.2-7.6 s)
         params.max_presolve_iterations = 1

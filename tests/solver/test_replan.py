@@ -4,7 +4,7 @@ flights are kept and nothing new takes off before `now`."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,9 @@ import allocator
 from allocator import SolveOptions
 from allocator.domain import Instance
 from allocator.errors import InputError
+from allocator.generate import generate
 from allocator.result import Plan, SolveStatus
+from allocator.scenario import Scenario, apply_scenario
 from allocator.solver import Progress
 from allocator.solver.search import service_part
 from factory import aircraft, make, request, t
@@ -238,3 +240,23 @@ def test_aircraft_down_away_from_home_flies_home_first_when_it_may_relocate_agai
     again = solve(down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "18:00"),
                   baseline=plan, now=instant("15:30"))
     assert [(r.from_, r.to) for r in again.plan.relocations] == [("A", "A2"), ("A2", "A")]
+
+
+def test_long_replan_after_now_is_bounded_apart_without_cutting_off_the_optimum():
+    # beyond two days a re-plan after `now` gets its bound from the full model's LP-based workers alone
+    # (with 2 workers); one worker skips that stage and proves the optimum for comparison
+    inst = generate(seed=3, days=3, aircraft=5, requests=15)
+    base = allocator.solve(inst, SolveOptions(time_limit_s=5, workers=2, seed=0)).plan
+    now = inst.horizon.start + (inst.horizon.end - inst.horizon.start) / 2
+    busiest = max({s.aircraft for s in base.sorties}, key=lambda a: sum(s.aircraft == a for s in base.sorties))
+    turnaround = timedelta(minutes=inst.type_of(inst.aircraft_by_id(busiest)).turnaround_min)
+    flown = [*base.sorties, *base.relocations]
+    airborne = [f.landing + turnaround for f in flown if f.aircraft == busiest and f.takeoff < now]
+    broken = max([now, *airborne]).isoformat()
+    change = {"aircraft_down": {"aircraft": busiest, "from": broken}}
+    changed = apply_scenario(inst, Scenario.model_validate({"changes": [change]}))
+    exact = allocator.solve(changed, SolveOptions(time_limit_s=30, workers=1, baseline=base, now=now))
+    assert exact.plan.run["service_proven_optimal"]
+    bounded = allocator.solve(changed, SolveOptions(time_limit_s=10, workers=2, baseline=base, now=now))
+    assert bounded.bound is not None and bounded.bound >= exact.service
+    assert bounded.service <= exact.service
