@@ -31,6 +31,7 @@ from allocator.solver.scoring import score
 from allocator.solver.search import (
     Progress,
     ProgressFn,
+    StageOutcome,
     add_hint,
     complete_hint,
     decode,
@@ -119,6 +120,12 @@ def _solve_cp(
             return max(0.1, options.time_limit_s - spent)
         return max(0.1, options.time_limit_s - (time.monotonic() - started))
 
+    def stage(name: str, budget: float, **how: Any) -> StageOutcome:
+        """Run one CP-SAT stage on the full model with the options' workers, seed, progress and log."""
+        return run_stage(
+            v.model, name, budget, options.workers, options.seed, options.progress, options.log_search, **how
+        )
+
     def completion_budget() -> float:
         """Seconds for completing a hint: a few, more on large models whose presolve alone takes long."""
         return max(min(3.0, 0.1 * remaining()), 0.15 * remaining())
@@ -150,18 +157,7 @@ def _solve_cp(
     # at 7 s, where stage 1 ends at 74,738 after 30 s). A re-plan up to two days is proven without it.
     frozen_long = long and anchor.not_before is not None
     if options.workers > 1 and _small(prep) and ((not long and not restable) or frozen_long):
-        lp = run_stage(
-            v.model,
-            "bound",
-            BOUND_SHARE * remaining(),
-            options.workers,
-            options.seed,
-            options.progress,
-            options.log_search,
-            scale=weight,
-            lp_only=True,
-            bound_only=not frozen_long,
-        )
+        lp = stage("bound", BOUND_SHARE * remaining(), scale=weight, lp_only=True, bound_only=not frozen_long)
         if lp.interrupted:
             raise KeyboardInterrupt
         if lp.bound is not None and lp.status != "INFEASIBLE":
@@ -237,22 +233,13 @@ def _solve_cp(
     first = None
     if not service_proven or restable:
         if upper is not None:
-            v.model.add(v.terms.service <= upper)  # a valid cut from the sector relaxations
+            v.model.add(v.terms.service <= upper)  # a valid cut: the bound stage's or the sector relaxations'
         share = options.cost_stage_share
         if share is None:
             share = 0.1 if restable else 0.25  # a re-plan's cost matters after its changes, which stage 1 settles
         budget = remaining() * (1 - share)
-        first = run_stage(
-            v.model,
-            "service" if not restable else "service, then fewest changes",
-            budget,
-            options.workers,
-            options.seed,
-            options.progress,
-            options.log_search,
-            scale=weight,
-            service_weight=weight,
-        )
+        name = "service" if not restable else "service, then fewest changes"
+        first = stage(name, budget, scale=weight, service_weight=weight)
         log.info(
             "stage 1 (service%s): %s objective %s bound %s in %.1fs",
             ", then fewest changes" if restable else "",
@@ -283,16 +270,7 @@ def _solve_cp(
     cost_proven = False
     if model_service is not None and not interrupted and (not restable or max_changes is not None):
         objective.minimise_cost_keeping(v, model_service, max_changes)
-        second = run_stage(
-            v.model,
-            "cost",
-            remaining(),
-            options.workers,
-            options.seed,
-            options.progress,
-            options.log_search,
-            scale=objective.COST_UNITS_PER_DOLLAR,
-        )
+        second = stage("cost", remaining(), scale=objective.COST_UNITS_PER_DOLLAR)
         log.info("stage 2 (cost): %s objective %s in %.1fs", second.status, second.objective, second.wall_time_s)
         interrupted = second.interrupted
         if second.has_solution:
