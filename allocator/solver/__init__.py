@@ -133,13 +133,19 @@ def _solve_cp(
     # the starting plan: a schedule acceptable for the re-plan's constraints, or none
     start_plan: Schedule | None = best[-1] if admissible(anchor, best[-1]) else None
     start_service = score(prep, start_plan).service if start_plan is not None else None
+
+    def offer(schedule: Schedule, label: str) -> None:
+        """Make the schedule the starting plan if the re-plan's constraints accept it and it serves more."""
+        nonlocal start_plan, start_service
+        service = score(prep, schedule).service
+        if admissible(anchor, schedule) and (start_service is None or service > start_service):
+            log.info("starting plan: %s, service %d (was %s)", label, service, start_service)
+            start_plan, start_service = schedule, service
+            best.append(schedule)
+
     if anchor.baseline is None:  # a re-plan starts from its baseline, which it is to stay close to
         greedy, order = solve_greedy(prep)
-        greedy_service = score(prep, greedy).service
-        if admissible(anchor, greedy) and (start_service is None or greedy_service > start_service):
-            log.info("greedy plan (%s): service %d (FCFS %s)", order, greedy_service, start_service)
-            start_plan, start_service = greedy, greedy_service
-            best.append(greedy)
+        offer(greedy, f"greedy ({order})")
     upper: int | None = _static_bound(prep, anchor)
     v = build_model(prep, anchor, COVERAGE_GRID_MIN if _small(prep) else None)
     restable = anchor.baseline is not None  # stability ranks plans between service and cost
@@ -164,11 +170,7 @@ def _solve_cp(
             upper = min(upper, service_part(lp.bound, weight))
             log.info("bound stage: service at most %d (%s in %.1fs)", upper, lp.status, lp.wall_time_s)
         if lp.has_solution and not restable:  # the LP workers find plans too (a re-plan starts from its baseline)
-            found = decode(v, lp.solver)
-            found_service = score(prep, found).service
-            if admissible(anchor, found) and (start_service is None or found_service > start_service):
-                start_plan, start_service = found, found_service
-                best.append(found)
+            offer(decode(v, lp.solver), "the bound stage's")
     decomposed = False
     # with flights frozen before `now` the sector plans would ignore them and the relaxations' bounds would
     # count the past as open again: the decomposition costs time and gives little, so it is left out
@@ -191,9 +193,7 @@ def _solve_cp(
             log.error("sector bound %d is below a known plan's service %d: ignoring it", upper, known)
             upper = None
         log.info("sector decomposition: service %d (FCFS %s), upper bound %s", sector_service, start_service, upper)
-        if admissible(anchor, parts.schedule) and (start_service is None or sector_service > start_service):
-            start_plan, start_service = parts.schedule, sector_service
-            best.append(parts.schedule)
+        offer(parts.schedule, "the merged sector plans")
     # the baseline and a given starting plan, without what no longer fits, are the natural starts: hint
     # each and keep the best that completes into a solution of the model
     candidates = []
@@ -341,7 +341,7 @@ def _solve_cp(
 
 
 LARGE_INSTANCE_PAIRS = 50_000  # aircraft x requests
-BOUND_SHARE = 0.3  # of the time left: at most this for the bound stage (it stops once its bound stalls)
+BOUND_SHARE = 0.3  # of the time left: at most this for the bound stage (up to two days it stops once its bound stalls)
 
 
 def _small(prep: Prepared) -> bool:

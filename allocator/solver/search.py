@@ -159,7 +159,8 @@ def run_stage(
     params.num_workers = workers
     params.random_seed = seed
     bound_only = bound_only and workers > 1
-    if bound_only or (lp_only and workers > 1):  # no more workers than cores, none that only looks for plans
+    lp_only = (lp_only or bound_only) and workers > 1
+    if lp_only:  # no more workers than cores, none that only looks for plans
         params.num_workers = min(workers, os.cpu_count() or workers, len(BOUND_SUBSOLVERS))
         params.subsolvers.extend(BOUND_SUBSOLVERS[: params.num_workers])
         params.use_lns = False
