@@ -182,8 +182,11 @@ def _solve_cp(
         # sector day: 7,442 vs 7,905 at 10 s), so their time goes to the sector plans instead
         bounds = long if options.sector_bounds is None else options.sector_bounds
         budget = remaining() * share
-        parts = solve_by_sector(prep.instance, budget, options.workers, options.seed, bounds, lp_plans=long)
-        spent += budget
+        cost_time = (remaining() - budget) * SECTOR_COST_SHARE if long else 0.0
+        parts = solve_by_sector(
+            prep.instance, budget, options.workers, options.seed, bounds, lp_plans=long, cost_time_s=cost_time
+        )
+        spent += budget + cost_time
         decomposed = True
         if parts.upper_bound is not None:
             upper = min(upper, parts.upper_bound)
@@ -194,6 +197,8 @@ def _solve_cp(
             upper = None
         log.info("sector decomposition: service %d (FCFS %s), upper bound %s", sector_service, start_service, upper)
         offer(parts.schedule, "the merged sector plans")
+        if parts.interrupted:
+            raise KeyboardInterrupt
     # the baseline and a given starting plan, without what no longer fits, are the natural starts: hint
     # each and keep the best that completes into a solution of the model
     candidates = []
@@ -341,6 +346,11 @@ def _solve_cp(
 
 
 LARGE_INSTANCE_PAIRS = 50_000  # aircraft x requests
+# beyond two days, of the time the sector plans leave, for their cost stages (each sector plan's cheapest
+# keeping its service): the full model's stages add no service there and have too little time to lower
+# the merged plan's cost (three-sector week: at 60 s its cost stage ends without a solution; at 180 s
+# stage 1 still returns the merged plan)
+SECTOR_COST_SHARE = 0.8
 BOUND_SHARE = 0.3  # of the time left: at most this for the bound stage (up to two days it stops once its bound stalls)
 
 

@@ -27,7 +27,8 @@ from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
 from allocator.solver.scoring import score
-from allocator.solver.search import add_hint, complete_hint, decode, run_stage
+from allocator.solver.search import add_hint, complete_hint, decode, hint_solution, run_stage
+from allocator.solver.variables import Variables
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Decomposition:
     schedule: Schedule
     upper_bound: int | None  # None when some relaxation had no bound or fairness couples sectors
     parts: list[dict] = field(default_factory=list)
+    interrupted: bool = False  # during the cost stages (the merged plan is valid)
 
 
 def sector_restrictions(instance: Instance) -> list[Instance]:
@@ -135,9 +137,21 @@ def _stand_in(prep: Prepared, ac, sector_id: str):
     )
 
 
+@dataclass
+class _Part:
+    """One part's outcome: a sector plan (a relaxation's is empty) and bound; a sector plan CP-SAT found
+    also keeps its model, hinted with that plan, for the cost stage."""
+
+    schedule: Schedule
+    bound: int | None
+    info: dict
+    model: Variables | None = None
+    service: int | None = None
+
+
 def _solve_part(
     part: Instance, time_limit_s: float, workers: int, seed: int, for_bound: bool, lp_only: bool
-) -> tuple[Schedule, int | None, dict]:
+) -> _Part:
     """A sector restriction's plan (from its FCFS or greedy plan, whichever is better) or, `for_bound`,
     a sector relaxation's bound (no plan: that of a relaxation is not a plan of the instance); `lp_only`:
     a plan searched by CP-SAT's LP-based workers alone (`run_stage`)."""
@@ -170,8 +184,6 @@ def _solve_part(
     )
     if outcome.interrupted:
         raise KeyboardInterrupt
-    # a sector plan without a CP-SAT solution is its starting plan (valid)
-    schedule = decode(v, outcome.solver) if outcome.has_solution and not for_bound else start
     bound = round(outcome.bound) if outcome.bound is not None else None
     info = {
         "part": part.name,
@@ -180,17 +192,51 @@ def _solve_part(
         "bound": bound,
         "time_s": round(outcome.wall_time_s, 2),
     }
-    return schedule, bound, info
+    if for_bound or not outcome.has_solution:  # a sector plan without a CP-SAT solution is its start (valid)
+        return _Part(start, bound, info)
+    hint_solution(v, outcome.solver)
+    return _Part(decode(v, outcome.solver), bound, info, v, round(outcome.solver.value(v.terms.service)))
+
+
+def _cheapest_keeping(part: _Part, time_limit_s: float, workers: int, seed: int) -> None:
+    """A sector plan's cost stage: the cheapest plan found in the time that serves at least as much."""
+    v = part.model
+    assert v is not None and part.service is not None
+    objective.minimise_cost_keeping(v, part.service)
+    name = f"{v.prep.instance.name} (cost)"
+    # one presolve pass: the second takes Arizona's sector-week model past a 2 s cost stage
+    outcome = run_stage(v.model, name, time_limit_s, workers, seed, None, one_presolve_pass=True)
+    before = score(v.prep, part.schedule).cost
+    if outcome.has_solution:
+        part.schedule = decode(v, outcome.solver)
+    log.info(
+        "%s: %s, cost %d -> %d in %.1fs",
+        name,
+        outcome.status,
+        before,
+        score(v.prep, part.schedule).cost,
+        outcome.wall_time_s,
+    )
+    part.info["cost_status"] = outcome.status
+    if outcome.interrupted:  # after keeping its incumbent
+        raise KeyboardInterrupt
 
 
 def solve_by_sector(
-    instance: Instance, time_limit_s: float, workers: int, seed: int, bounds: bool = True, lp_plans: bool = False
+    instance: Instance,
+    time_limit_s: float,
+    workers: int,
+    seed: int,
+    bounds: bool = True,
+    lp_plans: bool = False,
+    cost_time_s: float = 0.0,
 ) -> Decomposition:
     """Plan each sector on its own (merged: a valid plan) and, with `bounds`, bound each sector's service
     (summed: a bound on the whole). With `lp_plans` the sector plans are searched by CP-SAT's LP-based
     workers alone: better on sector-weeks given 15-20 s each (see `search.BOUND_SUBSOLVERS`), worse on
     sector-days given a second or two (three-sector day, 10 s, four seeds: 7,219-7,401 against
-    7,371-7,402)."""
+    7,371-7,402). With `cost_time_s`, that many seconds more go to the sector plans' cost stages (each
+    plan's cheapest keeping its service), after every plan's service is searched."""
     restricted = sector_restrictions(instance)
     prep = Prepared(instance)
     relaxed = sector_relaxations(instance, prep) if bounds else []
@@ -202,7 +248,7 @@ def solve_by_sector(
     parts += sorted(restricted, key=lambda p: weight[p.name])
     total = unplanned = sum(weight[p.name] for p in parts)
     deadline = time.monotonic() + time_limit_s
-    merged = Schedule()
+    plans: list[_Part] = []
     part_bounds: list[int | None] = []
     info = []
     for part in parts:
@@ -214,19 +260,36 @@ def solve_by_sector(
         left = time_limit_s if workers == 1 else max(0.1, deadline - time.monotonic())
         share = left * weight[part.name] / (total if workers == 1 else unplanned)
         unplanned -= weight[part.name]
-        schedule, bound, part_info = _solve_part(part, share, part_workers, seed, part not in restricted, lp_plans)
-        info.append(part_info)
+        outcome = _solve_part(part, share, part_workers, seed, part not in restricted, lp_plans)
+        info.append(outcome.info)
         if part in restricted:
-            merged.sorties.extend(schedule.sorties)
-            merged.relocations.extend(schedule.relocations)
+            plans.append(outcome)
         else:
-            part_bounds.append(bound)
+            part_bounds.append(outcome.bound)
+    # the cost stages, each with its share of the time left, as the service searches above
+    costed = [(p, 1 + len(p.model.prep.instance.requests)) for p in plans if p.model is not None and cost_time_s > 0]
+    total = unplanned = sum(w for _, w in costed)
+    deadline = time.monotonic() + cost_time_s
+    interrupted = False
+    for plan, w in costed:
+        left = cost_time_s if workers == 1 else max(0.1, deadline - time.monotonic())
+        share = left * w / (total if workers == 1 else unplanned)
+        unplanned -= w
+        try:
+            _cheapest_keeping(plan, share, min(workers, os.cpu_count() or workers), seed)
+        except KeyboardInterrupt:  # every sector has its plan: they are merged and kept
+            interrupted = True
+            break
+    merged = Schedule()
+    for plan in plans:
+        merged.sorties.extend(plan.schedule.sorties)
+        merged.relocations.extend(plan.schedule.relocations)
     needed = {r.sector for r in instance.requests} | {s.id for s in instance.sectors if s.coverage}
     relaxed_sectors = {p.name.split("/")[-2] for p in relaxed}
     upper = None
     if not coupled and all(b is not None for b in part_bounds) and needed <= relaxed_sectors | _unreachable(prep):
         upper = sum(b for b in part_bounds if b is not None)
-    return Decomposition(merged, upper, info)
+    return Decomposition(merged, upper, info, interrupted)
 
 
 def _unreachable(prep: Prepared) -> set[str]:

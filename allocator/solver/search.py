@@ -138,14 +138,15 @@ def run_stage(
     service_weight: int = 0,
     lp_only: bool = False,
     bound_only: bool = False,
+    one_presolve_pass: bool = False,
 ) -> StageOutcome:
     """Solve one stage in a worker thread so that Ctrl-C stops the search and keeps the incumbent. With
     `lp_only`, only LP-based full-problem workers search (`BOUND_SUBSOLVERS`, as many as cores), after a
-    single presolve pass. `bound_only` (a search run for its bound, e.g. a sector relaxation's) is
-    `lp_only` that also stops once its bound has not moved for `BOUND_STALL` of the time spent so far
-    (at least two seconds, or a tenth of the limit if less), counted from its first move after presolve's
-    first bound. Both are ignored with one worker, which must stop on deterministic time to be
-    reproducible."""
+    single presolve pass (which `one_presolve_pass` asks for alone). `bound_only` (a search run for its
+    bound, e.g. a sector relaxation's) is `lp_only` that also stops once its bound has not moved for
+    `BOUND_STALL` of the time spent so far (at least two seconds, or a tenth of the limit if less),
+    counted from its first move after presolve's first bound. Both are ignored with one worker, which
+    must stop on deterministic time to be reproducible."""
     solver = cp_model.CpSolver()
     params = solver.parameters
     limit = max(0.05, time_limit_s)
@@ -171,6 +172,8 @@ def run_stage(
         )
         # one presolve pass: the second mostly repeats probing (Arizona's relaxation of the week: search
         # from 1.1 s instead of 3.3-5.2 s, the same bound of 35,999 at 2.5 s instead of 5.2-7.6 s)
+        params.max_presolve_iterations = 1
+    if one_presolve_pass:  # for a stage that starts from a complete hint and has seconds
         params.max_presolve_iterations = 1
     if len(model.proto.variables) > LARGE_MODEL_VARIABLES:
         params.cp_model_probing_level = 0  # presolve probing alone would take the whole limit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 import allocator
@@ -60,3 +62,41 @@ def test_sector_plans_searched_by_lp_workers_alone_are_accepted_by_the_model_at_
     status, value = solve_hint_fixed(v.model)
     assert status == "OPTIMAL"
     assert value == score(prep, schedule).service > 0
+
+
+def test_sector_cost_stages_keep_the_service_and_lower_the_cost():
+    inst = generate(seed=2, days=3, aircraft=12, requests=40)
+    prep = Prepared(inst)
+    # one worker: both runs search the same sector plans for service, so only the cost stages differ
+    plain = solve_by_sector(inst, time_limit_s=3, workers=1, seed=0, bounds=False)
+    costed = solve_by_sector(inst, time_limit_s=3, workers=1, seed=0, bounds=False, cost_time_s=3)
+    before, after = score(prep, plain.schedule), score(prep, costed.schedule)
+    assert after.service >= before.service > 0
+    assert after.cost < before.cost
+    assert {part["cost_status"] for part in costed.parts} <= {"OPTIMAL", "FEASIBLE"}
+    v = build_model(prep)
+    add_hint(v, costed.schedule)
+    objective.maximise_service(v)
+    assert solve_hint_fixed(v.model) == ("OPTIMAL", after.service)
+
+
+def test_ctrl_c_in_the_sector_cost_stages_keeps_the_merged_sector_plans(monkeypatch: pytest.MonkeyPatch):
+    from allocator.solver import decompose
+
+    real = decompose.run_stage
+
+    def interrupted_in_cost_stages(model, stage, *args, **kwargs):
+        outcome = real(model, stage, *args, **kwargs)
+        return dataclasses.replace(outcome, interrupted=stage.endswith("(cost)"))
+
+    inst = generate(seed=2, days=3, aircraft=12, requests=40)
+    prep = Prepared(inst)
+    plain = solve_by_sector(inst, time_limit_s=3, workers=1, seed=0, bounds=False)
+    monkeypatch.setattr(decompose, "run_stage", interrupted_in_cost_stages)
+    stopped = solve_by_sector(inst, time_limit_s=3, workers=1, seed=0, bounds=False, cost_time_s=3)
+    assert stopped.interrupted
+    assert [part.get("cost_status") is not None for part in stopped.parts] == [True, False, False]
+    # every sector's plan is in the merged one: the service of all of them
+    assert score(prep, stopped.schedule).service >= score(prep, plain.schedule).service > 0
+    result = allocator.solve(inst, SolveOptions(time_limit_s=6, workers=2))
+    assert result.interrupted and result.plan.run["interrupted"]
