@@ -3,8 +3,9 @@
     python benchmarks/run.py                 # all sizes, default time limits
     python benchmarks/run.py --only day3 week3 --workers 8
 
-Columns: size, CP-SAT variables, wall time, status, service, proven bound, gap, served %, the
-first-come-first-served baseline's service and served %, and the ratio optimized / FCFS service.
+Columns: size, CP-SAT variables, wall time, status, service, proven bound, gap, served %, cost of the
+flying in dollars, the first-come-first-served baseline's service, served % and cost, and the ratio
+optimized / FCFS service.
 Every plan is also run through the independent checker; a violation aborts the benchmark.
 """
 
@@ -42,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = args.only or list(CASES)
     print("| instance | aircraft | requests | variables | limit s | time s | status | service | bound | gap % "
-          "| served % | FCFS service | FCFS served % | opt/FCFS |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| served % | cost $ | FCFS service | FCFS served % | FCFS cost $ | opt/FCFS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         label, make, limit = CASES[name]
         inst = make()
@@ -61,8 +62,8 @@ def main(argv: list[str] | None = None) -> int:
         ratio = plan.objective.service / base.objective.service if base.objective.service else float("inf")
         print(f"| {label} | {len(inst.aircraft)} | {len(inst.requests)} | {result.num_variables} | {limit:g} "
               f"| {elapsed:.1f} | {plan.status} | {plan.objective.service} | {plan.bound.service} | {gap} "
-              f"| {plan.metrics['served_pct']} | {base.objective.service} | {base.metrics['served_pct']} "
-              f"| {ratio:.2f} |", flush=True)
+              f"| {plan.metrics['served_pct']} | {plan.objective.cost:,} | {base.objective.service} "
+              f"| {base.metrics['served_pct']} | {base.objective.cost:,} | {ratio:.2f} |", flush=True)
     return 0
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from allocator.domain import Instance
@@ -246,37 +247,28 @@ def solve_by_sector(
     weight = {p.name: 1 + len(p.requests) for p in [*relaxed, *restricted]}
     parts = sorted([] if coupled else relaxed, key=lambda p: weight[p.name])
     parts += sorted(restricted, key=lambda p: weight[p.name])
-    total = unplanned = sum(weight[p.name] for p in parts)
-    deadline = time.monotonic() + time_limit_s
+    # no more workers than cores: a sector plan is a search for good plans (measured on the Arizona part of
+    # the three-sector week, 12 s on 2 cores: 31,767-32,327 with 8 workers, 34,863-35,549 with 2); a
+    # relaxation is there for its bound, which CP-SAT's LP-based workers find (`run_stage(bound_only)`)
+    part_workers = min(workers, os.cpu_count() or workers)
     plans: list[_Part] = []
     part_bounds: list[int | None] = []
     info = []
-    for part in parts:
-        # no more workers than cores: a sector plan is a search for good plans (measured on the Arizona part
-        # of the three-sector week, 12 s on 2 cores: 31,767-32,327 with 8 workers, 34,863-35,549 with 2); a
-        # relaxation is there for its bound, which CP-SAT's LP-based workers find (`run_stage(bound_only)`)
-        part_workers = min(workers, os.cpu_count() or workers)
-        # its share of the time left (one worker: of the nominal budget, for reproducible runs)
-        left = time_limit_s if workers == 1 else max(0.1, deadline - time.monotonic())
-        share = left * weight[part.name] / (total if workers == 1 else unplanned)
-        unplanned -= weight[part.name]
+    shares = _time_shares([weight[p.name] for p in parts], time_limit_s, workers)
+    for part, share in zip(parts, shares, strict=True):
         outcome = _solve_part(part, share, part_workers, seed, part not in restricted, lp_plans)
         info.append(outcome.info)
         if part in restricted:
             plans.append(outcome)
         else:
             part_bounds.append(outcome.bound)
-    # the cost stages, each with its share of the time left, as the service searches above
-    costed = [(p, 1 + len(p.model.prep.instance.requests)) for p in plans if p.model is not None and cost_time_s > 0]
-    total = unplanned = sum(w for _, w in costed)
-    deadline = time.monotonic() + cost_time_s
+    # then the cost stages, sharing their time in the same way
+    costed = [plan for plan in plans if plan.model is not None and cost_time_s > 0]
+    shares = _time_shares([1 + len(plan.model.prep.instance.requests) for plan in costed], cost_time_s, workers)
     interrupted = False
-    for plan, w in costed:
-        left = cost_time_s if workers == 1 else max(0.1, deadline - time.monotonic())
-        share = left * w / (total if workers == 1 else unplanned)
-        unplanned -= w
+    for plan, share in zip(costed, shares, strict=True):
         try:
-            _cheapest_keeping(plan, share, min(workers, os.cpu_count() or workers), seed)
+            _cheapest_keeping(plan, share, part_workers, seed)
         except KeyboardInterrupt:  # every sector has its plan: they are merged and kept
             interrupted = True
             break
@@ -290,6 +282,17 @@ def solve_by_sector(
     if not coupled and all(b is not None for b in part_bounds) and needed <= relaxed_sectors | _unreachable(prep):
         upper = sum(b for b in part_bounds if b is not None)
     return Decomposition(merged, upper, info, interrupted)
+
+
+def _time_shares(weights: list[int], time_limit_s: float, workers: int) -> Iterator[float]:
+    """Each part's share of the time left when it starts, in proportion to its weight, so that what one
+    part leaves unused goes to those after it (one worker: of the nominal budget, for reproducible runs)."""
+    deadline = time.monotonic() + time_limit_s
+    total = unplanned = sum(weights)
+    for w in weights:
+        left = time_limit_s if workers == 1 else max(0.1, deadline - time.monotonic())
+        yield left * w / (total if workers == 1 else unplanned)
+        unplanned -= w
 
 
 def _unreachable(prep: Prepared) -> set[str]:
