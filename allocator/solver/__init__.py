@@ -182,7 +182,8 @@ def _solve_cp(
         # sector day: 7,442 vs 7,905 at 10 s), so their time goes to the sector plans instead
         bounds = long if options.sector_bounds is None else options.sector_bounds
         budget = remaining() * share
-        cost_time = (remaining() - budget) * SECTOR_COST_SHARE if long else 0.0
+        # a re-plan ranks its changes before cost, and only the full model counts them
+        cost_time = (remaining() - budget) * SECTOR_COST_SHARE if long and not restable else 0.0
         parts = solve_by_sector(
             prep.instance, budget, options.workers, options.seed, bounds, lp_plans=long, cost_time_s=cost_time
         )

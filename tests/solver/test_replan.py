@@ -260,3 +260,22 @@ def test_long_replan_after_now_is_bounded_apart_without_cutting_off_the_optimum(
     bounded = allocator.solve(changed, SolveOptions(time_limit_s=10, workers=2, baseline=base, now=now))
     assert bounded.bound is not None and bounded.bound >= exact.service
     assert bounded.service <= exact.service
+
+
+def test_long_replan_without_now_gives_the_sector_plans_no_cost_stage(monkeypatch: pytest.MonkeyPatch):
+    # a re-plan ranks fewest changes before cost; only a plain solve's sector plans are made cheapest
+    import allocator.solver as solver_module
+
+    real = solver_module.solve_by_sector
+    cost_times: list[float] = []
+
+    def recording(*args, **kwargs):
+        cost_times.append(kwargs["cost_time_s"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(solver_module, "solve_by_sector", recording)
+    inst = generate(seed=2, days=3, aircraft=12, requests=40)
+    baseline = solve(inst, time_limit_s=4).plan
+    replanned = solve(inst, time_limit_s=4, baseline=baseline)
+    assert cost_times[0] > 0 and cost_times[1] == 0
+    assert replanned.plan.run["changes"] == 0 or replanned.service > baseline.objective.service
