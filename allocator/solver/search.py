@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -188,25 +190,32 @@ def run_stage(
         outcome["status"] = solver.solve(model, reporter)
 
     thread = threading.Thread(target=work, name=f"cp-sat-{stage}", daemon=True)
-    thread.start()
     interrupted = stalled = False
-    while thread.is_alive():
-        try:
-            thread.join(0.1)
-        except KeyboardInterrupt:
+
+    def on_ctrl_c() -> None:
+        nonlocal interrupted
+        if not interrupted:
             log.warning("interrupted: stopping the search and keeping the best plan found")
-            interrupted = True
-            solver.stop_search()
-        now = time.monotonic()
-        if (
-            bound_only
-            and not stalled
-            and reporter.bound_moves >= 2
-            and now - reporter.bound_moved_at > max(min(2.0, 0.1 * limit), BOUND_STALL * (now - started))
-        ):
-            log.info("%s: bound %s unchanged for %.1fs: stopping", stage, reporter.bound, now - reporter.bound_moved_at)
-            stalled = True
-            solver.stop_search()
+        interrupted = True
+        solver.stop_search()
+
+    with _ctrl_c_calls(on_ctrl_c):
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.1)
+            if interrupted:  # again: a stop asked before the search began is not seen
+                solver.stop_search()
+            now = time.monotonic()
+            if (
+                bound_only
+                and not stalled
+                and reporter.bound_moves >= 2
+                and now - reporter.bound_moved_at > max(min(2.0, 0.1 * limit), BOUND_STALL * (now - started))
+            ):
+                quiet = now - reporter.bound_moved_at
+                log.info("%s: bound %s unchanged for %.1fs: stopping", stage, reporter.bound, quiet)
+                stalled = True
+                solver.stop_search()
     if "status" not in outcome:  # the search never ran
         return StageOutcome("UNKNOWN", False, None, None, time.monotonic() - started, interrupted, solver)
     status = outcome["status"]
@@ -225,6 +234,23 @@ def run_stage(
         interrupted=interrupted,
         solver=solver,
     )
+
+
+@contextmanager
+def _ctrl_c_calls(handler: Callable[[], None]) -> Iterator[None]:
+    """Within the block Ctrl-C calls `handler` instead of raising KeyboardInterrupt wherever the main
+    thread happens to be: raised outside the wait, it would leave the solver thread running and the
+    interpreter would abort at exit. Only the main thread can set signal handlers; elsewhere Ctrl-C never
+    arrives anyway."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, lambda signum, frame: handler())
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
 def decode(v: Variables, solver: cp_model.CpSolver) -> Schedule:
