@@ -100,3 +100,32 @@ def test_ctrl_c_in_the_sector_cost_stages_keeps_the_merged_sector_plans(monkeypa
     assert score(prep, stopped.schedule).service >= score(prep, plain.schedule).service > 0
     result = allocator.solve(inst, SolveOptions(time_limit_s=6, workers=2))
     assert result.interrupted and result.plan.run["interrupted"]
+
+
+def test_retiming_a_sector_plan_keeps_its_sorties_and_relocations_and_frees_them_afterwards():
+    from allocator.solver.decompose import _retimed
+    from allocator.solver.greedy import solve_greedy
+    from allocator.solver.search import complete_hint, decode, hint_solution, run_stage
+
+    inst = generate(seed=2, days=3, aircraft=12, requests=40)
+    prep = Prepared(inst)
+    v = build_model(prep, coverage_grid_min=None)
+    objective.maximise_service(v)
+    add_hint(v, solve_greedy(prep)[0])
+    assert complete_hint(v)
+    found = run_stage(v.model, "service", 2, 2, 0, None, lp_only=True)
+    assert found.has_solution
+    hint_solution(v, found.solver)
+    retimed = _retimed(v, found, 3, 2, 0)
+    assert retimed.objective is not None and found.objective is not None
+    assert retimed.objective >= found.objective
+
+    def decisions(schedule):
+        return (
+            sorted((s.aircraft, s.request, s.base) for s in schedule.sorties),
+            sorted((r.aircraft, r.origin, r.dest) for r in schedule.relocations),
+        )
+
+    assert decisions(decode(v, retimed.solver)) == decisions(decode(v, found.solver))
+    booleans = [s.present for sorties in v.by_aircraft.values() for s in sorties]
+    assert all(list(v.model.proto.variables[b.index].domain) == [0, 1] for b in booleans)
