@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # bounds later
 RELAXATION_GRID_MIN = 60
 # of a sector plan's time when LP-based workers search it: kept to retime the plan they find with CP-SAT's
-# whole portfolio (`_retimed`). Three-sector week, 60 s plan, 2 s each for Arizona and Laredo: +186 and +62
+# whole portfolio (`_retimed`). Three-sector week, 60 s: Arizona +521 to +640, Laredo +55 to +162
 RETIME_SHARE = 0.2
 
 
@@ -158,7 +158,7 @@ def _solve_part(
 ) -> _Part:
     """A sector restriction's plan (from its FCFS or greedy plan, whichever is better) or, `for_bound`,
     a sector relaxation's bound (no plan: that of a relaxation is not a plan of the instance); `lp_only`:
-    a plan searched by CP-SAT's LP-based workers alone (`run_stage`)."""
+    a plan searched by CP-SAT's LP-based workers alone (`run_stage`), then retimed (`_retimed`)."""
     began = time.monotonic()
     prep = Prepared(part)
     # the sector plans are for a good start fast: the time grid's bound would slow them down; for the
