@@ -138,7 +138,7 @@ class _ProgressLine:
             return "-" if x is None else f"{x:,.0f}"
 
         gap = "-" if p.gap is None else f"{100 * p.gap:.2f}%"
-        unit = "$" if p.stage == "cost" else ""
+        unit = "$" if p.stage.endswith("cost") else ""
         self.status.update(
             f"{p.stage}: incumbent {unit}{number(p.incumbent)}  bound {unit}{number(p.bound)}  gap {gap}  "
             f"at {p.elapsed_s:.1f}s" + ("  (service proven optimal)" if p.service_proven else "")

@@ -185,7 +185,14 @@ def _solve_cp(
         # a re-plan ranks its changes before cost, and only the full model counts them
         cost_time = (remaining() - budget) * SECTOR_COST_SHARE if long and not restable else 0.0
         parts = solve_by_sector(
-            prep.instance, budget, options.workers, options.seed, bounds, lp_plans=long, cost_time_s=cost_time
+            prep.instance,
+            budget,
+            options.workers,
+            options.seed,
+            bounds,
+            lp_plans=long,
+            cost_time_s=cost_time,
+            progress=options.progress,
         )
         spent += budget + cost_time
         decomposed = True

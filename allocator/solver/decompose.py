@@ -28,7 +28,7 @@ from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
 from allocator.solver.scoring import score
-from allocator.solver.search import StageOutcome, add_hint, complete_hint, decode, hint_solution, run_stage
+from allocator.solver.search import ProgressFn, StageOutcome, add_hint, complete_hint, decode, hint_solution, run_stage
 from allocator.solver.variables import Variables
 
 log = logging.getLogger(__name__)
@@ -151,10 +151,18 @@ class _Part:
     info: dict
     model: Variables | None = None
     service: int | None = None
+    label: str = ""  # "sector AZ": for the progress line
 
 
 def _solve_part(
-    part: Instance, time_limit_s: float, workers: int, seed: int, for_bound: bool, lp_only: bool
+    part: Instance,
+    time_limit_s: float,
+    workers: int,
+    seed: int,
+    for_bound: bool,
+    lp_only: bool,
+    label: str,
+    progress: ProgressFn | None = None,
 ) -> _Part:
     """A sector restriction's plan (from its FCFS or greedy plan, whichever is better) or, `for_bound`,
     a sector relaxation's bound (no plan: that of a relaxation is not a plan of the instance); `lp_only`:
@@ -179,7 +187,8 @@ def _solve_part(
     # the time it leaves goes to the sector plans that follow
     retime = lp_only and not for_bound and workers > 1
     search_s = time_limit_s * (1 - RETIME_SHARE) if retime else time_limit_s
-    outcome = run_stage(v.model, part.name, search_s, workers, seed, None, lp_only=lp_only, bound_only=for_bound)
+    stage = f"{label} {'bound' if for_bound else 'plan'}"
+    outcome = run_stage(v.model, stage, search_s, workers, seed, progress, lp_only=lp_only, bound_only=for_bound)
     log.info(
         "%s: %s service %s bound %s in %.1fs",
         part.name,
@@ -202,12 +211,21 @@ def _solve_part(
         return _Part(start, bound, info)
     hint_solution(v, outcome.solver)
     if retime and outcome.status != "OPTIMAL":
-        outcome = _retimed(v, outcome, time_limit_s - outcome.wall_time_s, workers, seed)
+        outcome = _retimed(v, outcome, time_limit_s - outcome.wall_time_s, workers, seed, f"{label} timing", progress)
         info["service"] = outcome.objective
-    return _Part(decode(v, outcome.solver), bound, info, v, round(outcome.solver.value(v.terms.service)))
+    service = round(outcome.solver.value(v.terms.service))
+    return _Part(decode(v, outcome.solver), bound, info, v, service, label)
 
 
-def _retimed(v: Variables, found: StageOutcome, time_limit_s: float, workers: int, seed: int) -> StageOutcome:
+def _retimed(
+    v: Variables,
+    found: StageOutcome,
+    time_limit_s: float,
+    workers: int,
+    seed: int,
+    name: str,
+    progress: ProgressFn | None = None,
+) -> StageOutcome:
     """The plan found with its sorties and relocations kept and their times searched again by CP-SAT's
     whole portfolio, for the alert cover their timing costs (the LP-based search has no neighbourhood
     search to retime them); the better of the two, hinted."""
@@ -216,8 +234,7 @@ def _retimed(v: Variables, found: StageOutcome, time_limit_s: float, workers: in
     domains = [v.model.proto.variables[lit.index].domain for lit in decisions]  # Booleans: [0, 1]
     for lit, domain in zip(decisions, domains, strict=True):  # for this search only: the cost stage is free
         domain[0] = domain[1] = found.solver.value(lit)
-    name = f"{v.prep.instance.name} (timing)"
-    retimed = run_stage(v.model, name, max(0.1, time_limit_s), workers, seed, None, one_presolve_pass=True)
+    retimed = run_stage(v.model, name, max(0.1, time_limit_s), workers, seed, progress, one_presolve_pass=True)
     for domain in domains:
         domain[0], domain[1] = 0, 1
     log.info("%s: %s service %s in %.1fs", name, retimed.status, retimed.objective, retimed.wall_time_s)
@@ -229,14 +246,17 @@ def _retimed(v: Variables, found: StageOutcome, time_limit_s: float, workers: in
     return retimed
 
 
-def _cheapest_keeping(part: _Part, time_limit_s: float, workers: int, seed: int) -> None:
+def _cheapest_keeping(
+    part: _Part, time_limit_s: float, workers: int, seed: int, progress: ProgressFn | None = None
+) -> None:
     """A sector plan's cost stage: the cheapest plan found in the time that serves at least as much."""
     v = part.model
     assert v is not None and part.service is not None
     objective.minimise_cost_keeping(v, part.service)
-    name = f"{v.prep.instance.name} (cost)"
+    name = f"{part.label} cost"
     # one presolve pass: the second takes Arizona's sector-week model past a 2 s cost stage
-    outcome = run_stage(v.model, name, time_limit_s, workers, seed, None, one_presolve_pass=True)
+    dollars = objective.COST_UNITS_PER_DOLLAR
+    outcome = run_stage(v.model, name, time_limit_s, workers, seed, progress, scale=dollars, one_presolve_pass=True)
     before = score(v.prep, part.schedule).cost
     if outcome.has_solution:
         part.schedule = decode(v, outcome.solver)
@@ -261,13 +281,15 @@ def solve_by_sector(
     bounds: bool = True,
     lp_plans: bool = False,
     cost_time_s: float = 0.0,
+    progress: ProgressFn | None = None,
 ) -> Decomposition:
     """Plan each sector on its own (merged: a valid plan) and, with `bounds`, bound each sector's service
     (summed: a bound on the whole). With `lp_plans` the sector plans are searched by CP-SAT's LP-based
     workers alone: better on sector-weeks given 15-20 s each (see `search.BOUND_SUBSOLVERS`), worse on
     sector-days given a second or two (three-sector day, 10 s, four seeds: 7,219-7,401 against
     7,371-7,402). With `cost_time_s`, that many seconds more go to the sector plans' cost stages (each
-    plan's cheapest keeping its service), after every plan's service is searched."""
+    plan's cheapest keeping its service), after every plan's service is searched. `progress` hears each
+    part's searches (stages "sector AZ bound", "... plan", "... timing", "... cost")."""
     restricted = sector_restrictions(instance)
     prep = Prepared(instance)
     relaxed = sector_relaxations(instance, prep) if bounds else []
@@ -286,7 +308,8 @@ def solve_by_sector(
     info = []
     shares = _time_shares([weight[p.name] for p in parts], time_limit_s, workers)
     for part, share in zip(parts, shares, strict=True):
-        outcome = _solve_part(part, share, part_workers, seed, part not in restricted, lp_plans)
+        label = f"sector {part.sectors[0].id if part in restricted else part.name.split('/')[-2]}"
+        outcome = _solve_part(part, share, part_workers, seed, part not in restricted, lp_plans, label, progress)
         info.append(outcome.info)
         if part in restricted:
             plans.append(outcome)
@@ -298,7 +321,7 @@ def solve_by_sector(
     interrupted = False
     for plan, share in zip(costed, shares, strict=True):
         try:
-            _cheapest_keeping(plan, share, part_workers, seed)
+            _cheapest_keeping(plan, share, part_workers, seed, progress)
         except KeyboardInterrupt:  # every sector has its plan: they are merged and kept
             interrupted = True
             break

@@ -55,7 +55,8 @@ class Progress:
             return None
         if self.bound == self.incumbent:
             return 0.0
-        return abs(self.bound - self.incumbent) / max(1.0, abs(self.bound))
+        # of the larger: the bound when maximising service, the incumbent when minimising cost
+        return abs(self.bound - self.incumbent) / max(1.0, abs(self.bound), abs(self.incumbent))
 
 
 ProgressFn = Callable[[Progress], None]

@@ -87,7 +87,7 @@ def test_ctrl_c_in_the_sector_cost_stages_keeps_the_merged_sector_plans(monkeypa
 
     def interrupted_in_cost_stages(model, stage, *args, **kwargs):
         outcome = real(model, stage, *args, **kwargs)
-        return dataclasses.replace(outcome, interrupted=stage.endswith("(cost)"))
+        return dataclasses.replace(outcome, interrupted=stage.endswith(" cost"))
 
     inst = generate(seed=2, days=3, aircraft=12, requests=40)
     prep = Prepared(inst)
@@ -116,7 +116,7 @@ def test_retiming_a_sector_plan_keeps_its_sorties_and_relocations_and_frees_them
     found = run_stage(v.model, "service", 2, 2, 0, None, lp_only=True)
     assert found.has_solution
     hint_solution(v, found.solver)
-    retimed = _retimed(v, found, 3, 2, 0)
+    retimed = _retimed(v, found, 3, 2, 0, "timing")
     assert retimed.objective is not None and found.objective is not None
     assert retimed.objective >= found.objective
 
@@ -129,3 +129,14 @@ def test_retiming_a_sector_plan_keeps_its_sorties_and_relocations_and_frees_them
     assert decisions(decode(v, retimed.solver)) == decisions(decode(v, found.solver))
     booleans = [s.present for sorties in v.by_aircraft.values() for s in sorties]
     assert all(list(v.model.proto.variables[b.index].domain) == [0, 1] for b in booleans)
+
+
+def test_progress_is_reported_for_each_sector_search():
+    inst = generate(seed=2, days=3, aircraft=12, requests=40)
+    reports = []
+    solve_by_sector(inst, time_limit_s=6, workers=2, seed=0, lp_plans=True, cost_time_s=2, progress=reports.append)
+    stages = {p.stage for p in reports}
+    sectors = {s.id for s in inst.sectors if any(r.sector == s.id for r in inst.requests)}
+    assert {f"sector {s} plan" for s in sectors} <= stages
+    assert any(stage.endswith(" cost") for stage in stages)
+    assert all(p.incumbent is None or p.incumbent >= 0 for p in reports)

@@ -11,7 +11,7 @@ from allocator.solver import objective
 from allocator.solver.greedy import solve_greedy
 from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
-from allocator.solver.search import add_hint, complete_hint, run_stage
+from allocator.solver.search import Progress, add_hint, complete_hint, run_stage
 
 
 def test_ctrl_c_during_a_stage_stops_it_with_its_incumbent_and_restores_the_handler():
@@ -32,3 +32,10 @@ def test_ctrl_c_during_a_stage_stops_it_with_its_incumbent_and_restores_the_hand
     assert outcome.wall_time_s < 30
     assert outcome.status in ("FEASIBLE", "OPTIMAL") and outcome.has_solution
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_progress_gap_is_relative_to_the_bound_for_service_and_to_the_incumbent_for_cost():
+    assert Progress("service", 900, 1000, 1.0).gap == 0.1
+    assert Progress("sector AZ cost", 605_275, 0, 1.0).gap == 1.0  # not 60 million percent
+    assert Progress("cost", 500, 400, 1.0).gap == 0.2
+    assert Progress("service", None, 1000, 1.0).gap is None
