@@ -308,7 +308,7 @@ def solve_by_sector(
     info = []
     shares = _time_shares([weight[p.name] for p in parts], time_limit_s, workers)
     for part, share in zip(parts, shares, strict=True):
-        label = f"sector {part.sectors[0].id if part in restricted else part.name.split('/')[-2]}"
+        label = f"sector {_sector_of(part)}"
         outcome = _solve_part(part, share, part_workers, seed, part not in restricted, lp_plans, label, progress)
         info.append(outcome.info)
         if part in restricted:
@@ -330,11 +330,17 @@ def solve_by_sector(
         merged.sorties.extend(plan.schedule.sorties)
         merged.relocations.extend(plan.schedule.relocations)
     needed = {r.sector for r in instance.requests} | {s.id for s in instance.sectors if s.coverage}
-    relaxed_sectors = {p.name.split("/")[-2] for p in relaxed}
+    relaxed_sectors = {_sector_of(p) for p in relaxed}
     upper = None
     if not coupled and all(b is not None for b in part_bounds) and needed <= relaxed_sectors | _unreachable(prep):
         upper = sum(b for b in part_bounds if b is not None)
     return Decomposition(merged, upper, info, interrupted)
+
+
+def _sector_of(part: Instance) -> str:
+    """The sector a part was cut for, from its name: `NAME/SECTOR` or `NAME/SECTOR/relaxed`."""
+    *_, sector, last = part.name.split("/")
+    return sector if last == "relaxed" else last
 
 
 def _time_shares(weights: list[int], time_limit_s: float, workers: int) -> Iterator[float]:

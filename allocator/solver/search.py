@@ -173,10 +173,10 @@ def run_stage(
         params.ignore_subsolvers.extend(
             ["fs_random", "fs_random_no_lp", "fs_random_quick_restart", "fs_random_quick_restart_no_lp"]
         )
+    if lp_only or one_presolve_pass:
         # one presolve pass: the second mostly repeats probing (Arizona's relaxation of the week: search
-        # from 1.1 s instead of 3.3-5.2 s, the same bound of 35,999 at 2.5 s instead of 5.2-7.6 s)
-        params.max_presolve_iterations = 1
-    if one_presolve_pass:  # for a stage that starts from a complete hint and has seconds
+        # from 1.1 s instead of 3.3-5.2 s, the same bound of 35,999 at 2.5 s instead of 5.2-7.6 s; a cost
+        # stage starting from a complete hint gets seconds to search instead of presolving again)
         params.max_presolve_iterations = 1
     if len(model.proto.variables) > LARGE_MODEL_VARIABLES:
         params.cp_model_probing_level = 0  # presolve probing alone would take the whole limit

@@ -10,12 +10,13 @@ import allocator
 from allocator import SolveOptions
 from allocator.generate import generate
 from allocator.result import SolveStatus
-from allocator.solver import objective
-from allocator.solver.decompose import sector_relaxations, sector_restrictions, solve_by_sector
+from allocator.solver import decompose, objective
+from allocator.solver.decompose import _retimed, sector_relaxations, sector_restrictions, solve_by_sector
+from allocator.solver.greedy import solve_greedy
 from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.scoring import score
-from allocator.solver.search import add_hint
+from allocator.solver.search import add_hint, complete_hint, decode, hint_solution, run_stage
 from factory import solve_hint_fixed
 
 
@@ -47,7 +48,7 @@ def test_each_sector_is_restricted_to_its_own_aircraft_and_relaxed_to_every_usef
     relaxed = sector_relaxations(inst)
     assert relaxed
     for part in relaxed:
-        sector = part.name.split("/")[-2]
+        sector = decompose._sector_of(part)
         assert all(r.sector == sector for r in part.requests)
         assert len(part.aircraft) >= sum(1 for a in inst.aircraft if sector_of[a.home_base] == sector)
 
@@ -81,8 +82,6 @@ def test_sector_cost_stages_keep_the_service_and_lower_the_cost():
 
 
 def test_ctrl_c_in_the_sector_cost_stages_keeps_the_merged_sector_plans(monkeypatch: pytest.MonkeyPatch):
-    from allocator.solver import decompose
-
     real = decompose.run_stage
 
     def interrupted_in_cost_stages(model, stage, *args, **kwargs):
@@ -103,10 +102,6 @@ def test_ctrl_c_in_the_sector_cost_stages_keeps_the_merged_sector_plans(monkeypa
 
 
 def test_retiming_a_sector_plan_keeps_its_sorties_and_relocations_and_frees_them_afterwards():
-    from allocator.solver.decompose import _retimed
-    from allocator.solver.greedy import solve_greedy
-    from allocator.solver.search import complete_hint, decode, hint_solution, run_stage
-
     inst = generate(seed=2, days=3, aircraft=12, requests=40)
     prep = Prepared(inst)
     v = build_model(prep, coverage_grid_min=None)
