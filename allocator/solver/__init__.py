@@ -172,6 +172,7 @@ def _solve_cp(
         if lp.has_solution and not restable:  # the LP workers find plans too (a re-plan starts from its baseline)
             offer(decode(v, lp.solver), "the bound stage's")
     decomposed = False
+    full_search = True  # the full model's stages run (not after the sector plans of a plain long solve)
     # with flights frozen before `now` the sector plans would ignore them and the relaxations' bounds would
     # count the past as open again: the decomposition costs time and gives little, so it is left out
     if options.decompose and len(prep.instance.sectors) > 1 and anchor.not_before is None and _small(prep):
@@ -182,8 +183,11 @@ def _solve_cp(
         # sector day: 7,442 vs 7,905 at 10 s), so their time goes to the sector plans instead
         bounds = long if options.sector_bounds is None else options.sector_bounds
         budget = remaining() * share
-        # a re-plan ranks its changes before cost, and only the full model counts them
-        cost_time = (remaining() - budget) * SECTOR_COST_SHARE if long and not restable else 0.0
+        # beyond two days a plain solve ends with the sector plans: the time they leave goes to their cost
+        # stages, not to the full model (a re-plan ranks its changes before cost, and only the full model
+        # counts them; a required request or a given start needs the full model too)
+        sectors_only = long and not restable and not anchor.require and options.hint is None
+        cost_time = remaining() - budget if sectors_only else 0.0
         parts = solve_by_sector(
             prep.instance,
             budget,
@@ -207,6 +211,7 @@ def _solve_cp(
         offer(parts.schedule, "the merged sector plans")
         if parts.interrupted:
             raise KeyboardInterrupt
+        full_search = not sectors_only
     # the baseline and a given starting plan, without what no longer fits, are the natural starts: hint
     # each and keep the best that completes into a solution of the model
     candidates = []
@@ -230,7 +235,7 @@ def _solve_cp(
             start_plan, start_service = candidate, service
             best.append(candidate)
             log.info("starting from the %s: service %d", label, service)
-    if start_plan is not None and start_plan is not hinted_now:
+    if start_plan is not None and start_plan is not hinted_now and full_search:
         hinted = add_hint(v, start_plan, relabel=not anchor.pins_aircraft)
         complete_hint(v, time_limit_s=completion_budget())
         log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
@@ -244,7 +249,7 @@ def _solve_cp(
     infeasible = False
     max_changes: int | None = None
     first = None
-    if not service_proven or restable:
+    if full_search and (not service_proven or restable):
         if upper is not None:
             v.model.add(v.terms.service <= upper)  # a valid cut: the bound stage's or the sector relaxations'
         share = options.cost_stage_share
@@ -281,7 +286,7 @@ def _solve_cp(
         raise InputError("baseline: the flights that took off before --now cannot all be kept in this instance.")
     changes_proven = not restable or (first is not None and first.status == "OPTIMAL")
     cost_proven = False
-    if model_service is not None and not interrupted and (not restable or max_changes is not None):
+    if full_search and model_service is not None and not interrupted and (not restable or max_changes is not None):
         objective.minimise_cost_keeping(v, model_service, max_changes)
         second = stage("cost", remaining(), scale=objective.COST_UNITS_PER_DOLLAR)
         log.info("stage 2 (cost): %s objective %s in %.1fs", second.status, second.objective, second.wall_time_s)
@@ -322,6 +327,7 @@ def _solve_cp(
             "time_limit_s": options.time_limit_s,
             "interrupted": interrupted,
             "sector_decomposition": decomposed,
+            "full_model_searched": full_search,
             "coverage_grid_min": v.grid.width if v.grid is not None else None,
             "variables": len(v.model.proto.variables),
             "constraints": len(v.model.proto.constraints),
@@ -354,11 +360,6 @@ def _solve_cp(
 
 
 LARGE_INSTANCE_PAIRS = 50_000  # aircraft x requests
-# beyond two days, of the time the sector plans leave, for their cost stages (each sector plan's cheapest
-# keeping its service): the full model's stages add no service there and have too little time to lower
-# the merged plan's cost (three-sector week: at 60 s its cost stage ends without a solution; at 180 s
-# stage 1 still returns the merged plan)
-SECTOR_COST_SHARE = 0.8
 BOUND_SHARE = 0.3  # of the time left: at most this for the bound stage (up to two days it stops once its bound stalls)
 
 

@@ -40,6 +40,11 @@ RELAXATION_GRID_MIN = 60
 # of a sector plan's time when LP-based workers search it: kept to retime the plan they find with CP-SAT's
 # whole portfolio (`_retimed`). Three-sector week, 60 s: Arizona +521 to +640, Laredo +55 to +162
 RETIME_SHARE = 0.2
+# a relaxation's weight in the time sharing, per request, against a sector plan's 1: it stops once its bound
+# stalls, leaving the rest to the sector plans, but needs a few seconds to reach a bound at all (three-sector
+# week at 30 s with equal weights: Arizona's relaxation got 2.9 s and no bound, so the week's bound was the
+# static 75,059)
+RELAXATION_WEIGHT = 2
 
 
 @dataclass
@@ -296,7 +301,8 @@ def solve_by_sector(
     coupled = not bounds or (instance.policy.agency_min_share is not None and instance.policy.fairness_weight > 0)
     # the relaxations first, then the sector plans, each group smallest first: the time a part leaves
     # unused (a bound that stalls, a small sector proven optimal) goes to the larger ones that follow
-    weight = {p.name: 1 + len(p.requests) for p in [*relaxed, *restricted]}
+    weight = {p.name: 1 + len(p.requests) for p in restricted}
+    weight |= {p.name: RELAXATION_WEIGHT * (1 + len(p.requests)) for p in relaxed}
     parts = sorted([] if coupled else relaxed, key=lambda p: weight[p.name])
     parts += sorted(restricted, key=lambda p: weight[p.name])
     # no more workers than cores: a sector plan is a search for good plans (measured on the Arizona part of

@@ -262,8 +262,11 @@ def test_long_replan_after_now_is_bounded_apart_without_cutting_off_the_optimum(
     assert bounded.service <= exact.service
 
 
-def test_long_replan_without_now_gives_the_sector_plans_no_cost_stage(monkeypatch: pytest.MonkeyPatch):
-    # a re-plan ranks fewest changes before cost; only a plain solve's sector plans are made cheapest
+def test_long_plain_solve_ends_with_cheapest_sector_plans_and_a_long_replan_searches_the_full_model(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # a re-plan ranks fewest changes before cost, and only the full model counts changes; a plain solve's
+    # sector plans are made cheapest instead, with all the time they leave
     import allocator.solver as solver_module
 
     real = solver_module.solve_by_sector
@@ -278,4 +281,16 @@ def test_long_replan_without_now_gives_the_sector_plans_no_cost_stage(monkeypatc
     baseline = solve(inst, time_limit_s=4).plan
     replanned = solve(inst, time_limit_s=4, baseline=baseline)
     assert cost_times[0] > 0 and cost_times[1] == 0
+    assert baseline.run["sector_decomposition"] and not baseline.run["full_model_searched"]
+    assert replanned.plan.run["full_model_searched"]
     assert replanned.plan.run["changes"] == 0 or replanned.service > baseline.objective.service
+
+
+def test_long_solve_with_a_required_request_searches_the_full_model():
+    # the sector plans know nothing of required requests: the full model must make the plan
+    inst = generate(seed=2, days=3, aircraft=12, requests=40)
+    plain = solve(inst, time_limit_s=4).plan
+    wanted = next(u.request for u in plain.unserved if u.reason in ("OUTCOMPETED", "NOT_PROVEN"))
+    forced = solve(inst, time_limit_s=6, require=frozenset({wanted}))
+    assert forced.plan.run["full_model_searched"]
+    assert wanted in served(forced.plan) or forced.status in (SolveStatus.INFEASIBLE, SolveStatus.UNKNOWN)
