@@ -122,6 +122,7 @@ def _solve_cp(
 
     def stage(name: str, budget: float, **how: Any) -> StageOutcome:
         """Run one CP-SAT stage on the full model with the options' workers, seed, progress and log."""
+        assert v is not None
         return run_stage(
             v.model, name, budget, options.workers, options.seed, options.progress, options.log_search, **how
         )
@@ -147,14 +148,23 @@ def _solve_cp(
         greedy, order = solve_greedy(prep)
         offer(greedy, f"greedy ({order})")
     upper: int | None = _static_bound(prep, anchor)
-    v = build_model(prep, anchor, COVERAGE_GRID_MIN if _small(prep) else None)
     restable = anchor.baseline is not None  # stability ranks plans between service and cost
-    if restable:
-        objective.maximise_service_then_stability(v)
-    else:
-        objective.maximise_service(v)
     long = prep.horizon_min > 2 * 24 * 60
-    weight = objective.stability_weight(v) if restable else 1
+    # with flights frozen before `now` the sector plans would ignore them and the relaxations' bounds would
+    # count the past as open again: the decomposition costs time and gives little, so it is left out
+    decomposing = options.decompose and len(prep.instance.sectors) > 1 and anchor.not_before is None and _small(prep)
+    # beyond two days a plain solve ends with the sector plans: the time they leave goes to their cost stages,
+    # and the full model is neither built nor searched (its stages, given 2% of the time, returned the merged
+    # plan and made runs end a second late). A re-plan ranks its changes before cost, and only the full model
+    # counts them; a required request or a given start, too, is known to the full model alone
+    sectors_only = decomposing and long and not restable and not anchor.require and options.hint is None
+    v = None if sectors_only else build_model(prep, anchor, COVERAGE_GRID_MIN if _small(prep) else None)
+    if v is not None:
+        if restable:
+            objective.maximise_service_then_stability(v)
+        else:
+            objective.maximise_service(v)
+    weight = objective.stability_weight(v) if v is not None and restable else 1
     # the full model's linear relaxation, searched alone, bounds service in seconds where CP-SAT's whole
     # portfolio takes long or never gets there; the bound is a cut for stage 1, which stops as soon as a
     # plan reaches it. Up to two days (three-sector day: 7,442 0.7 s into that search, 2.6 s in as one of
@@ -172,10 +182,7 @@ def _solve_cp(
         if lp.has_solution and not restable:  # the LP workers find plans too (a re-plan starts from its baseline)
             offer(decode(v, lp.solver), "the bound stage's")
     decomposed = False
-    full_search = True  # the full model's stages run (not after the sector plans of a plain long solve)
-    # with flights frozen before `now` the sector plans would ignore them and the relaxations' bounds would
-    # count the past as open again: the decomposition costs time and gives little, so it is left out
-    if options.decompose and len(prep.instance.sectors) > 1 and anchor.not_before is None and _small(prep):
+    if decomposing:
         share = options.decompose_share
         if share is None:
             share = 0.9 if long else 0.5
@@ -183,10 +190,6 @@ def _solve_cp(
         # sector day: 7,442 vs 7,905 at 10 s), so their time goes to the sector plans instead
         bounds = long if options.sector_bounds is None else options.sector_bounds
         budget = remaining() * share
-        # beyond two days a plain solve ends with the sector plans: the time they leave goes to their cost
-        # stages, not to the full model (a re-plan ranks its changes before cost, and only the full model
-        # counts them; a required request or a given start needs the full model too)
-        sectors_only = long and not restable and not anchor.require and options.hint is None
         cost_time = remaining() - budget if sectors_only else 0.0
         parts = solve_by_sector(
             prep.instance,
@@ -211,7 +214,6 @@ def _solve_cp(
         offer(parts.schedule, "the merged sector plans")
         if parts.interrupted:
             raise KeyboardInterrupt
-        full_search = not sectors_only
     # the baseline and a given starting plan, without what no longer fits, are the natural starts: hint
     # each and keep the best that completes into a solution of the model
     candidates = []
@@ -223,7 +225,7 @@ def _solve_cp(
     if options.hint is not None:
         candidates.append(("given starting plan", repaired(prep, schedule_of(prep, options.hint))))
     hinted_now: Schedule | None = None
-    for label, candidate in candidates:
+    for label, candidate in candidates if v is not None else []:
         add_hint(v, candidate, relabel=not anchor.pins_aircraft)
         hinted_now = None
         if not admissible(anchor, candidate) or not complete_hint(v, time_limit_s=completion_budget()):
@@ -235,7 +237,7 @@ def _solve_cp(
             start_plan, start_service = candidate, service
             best.append(candidate)
             log.info("starting from the %s: service %d", label, service)
-    if start_plan is not None and start_plan is not hinted_now and full_search:
+    if start_plan is not None and start_plan is not hinted_now and v is not None:
         hinted = add_hint(v, start_plan, relabel=not anchor.pins_aircraft)
         complete_hint(v, time_limit_s=completion_budget())
         log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
@@ -249,7 +251,7 @@ def _solve_cp(
     infeasible = False
     max_changes: int | None = None
     first = None
-    if full_search and (not service_proven or restable):
+    if v is not None and (not service_proven or restable):
         if upper is not None:
             v.model.add(v.terms.service <= upper)  # a valid cut: the bound stage's or the sector relaxations'
         share = options.cost_stage_share
@@ -286,7 +288,7 @@ def _solve_cp(
         raise InputError("baseline: the flights that took off before --now cannot all be kept in this instance.")
     changes_proven = not restable or (first is not None and first.status == "OPTIMAL")
     cost_proven = False
-    if full_search and model_service is not None and not interrupted and (not restable or max_changes is not None):
+    if v is not None and model_service is not None and not interrupted and (not restable or max_changes is not None):
         objective.minimise_cost_keeping(v, model_service, max_changes)
         second = stage("cost", remaining(), scale=objective.COST_UNITS_PER_DOLLAR)
         log.info("stage 2 (cost): %s objective %s in %.1fs", second.status, second.objective, second.wall_time_s)
@@ -315,6 +317,9 @@ def _solve_cp(
         status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
     plan = _to_plan(prep, chosen, status, bound, proven=service_proven, baseline=False)
     gap = gap_of(plan.objective.service, bound)
+    # the full model's size (0 when it was not built: a plain solve beyond two days ends with the sector plans)
+    variables = len(v.model.proto.variables) if v is not None else 0
+    constraints = len(v.model.proto.constraints) if v is not None else 0
     plan.run.update(
         {
             "method": "cp",
@@ -327,10 +332,10 @@ def _solve_cp(
             "time_limit_s": options.time_limit_s,
             "interrupted": interrupted,
             "sector_decomposition": decomposed,
-            "full_model_searched": full_search,
-            "coverage_grid_min": v.grid.width if v.grid is not None else None,
-            "variables": len(v.model.proto.variables),
-            "constraints": len(v.model.proto.constraints),
+            "full_model_searched": v is not None,
+            "coverage_grid_min": v.grid.width if v is not None and v.grid is not None else None,
+            "variables": variables or None,
+            "constraints": constraints or None,
             "fcfs": {
                 "service": baseline.objective.service,
                 "cost": baseline.objective.cost,
@@ -352,8 +357,8 @@ def _solve_cp(
         plan=plan,
         wall_time_s=time.monotonic() - started,
         gap=gap,
-        num_variables=len(v.model.proto.variables),
-        num_constraints=len(v.model.proto.constraints),
+        num_variables=variables,
+        num_constraints=constraints,
         interrupted=interrupted,
         baseline=baseline,
     )

@@ -282,6 +282,7 @@ def test_long_plain_solve_ends_with_cheapest_sector_plans_and_a_long_replan_sear
     replanned = solve(inst, time_limit_s=4, baseline=baseline)
     assert cost_times[0] > 0 and cost_times[1] == 0
     assert baseline.run["sector_decomposition"] and not baseline.run["full_model_searched"]
+    assert baseline.run["variables"] is None  # not even built
     assert replanned.plan.run["full_model_searched"]
     assert replanned.plan.run["changes"] == 0 or replanned.service > baseline.objective.service
 
