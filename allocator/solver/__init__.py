@@ -39,6 +39,7 @@ from allocator.solver.search import (
     run_stage,
     service_part,
 )
+from allocator.solver.variables import Variables
 from allocator.timeline import format_instant
 
 log = logging.getLogger(__name__)
@@ -90,14 +91,21 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
         return _solve_cp(prep, options, anchor, best, baseline, started)
     except KeyboardInterrupt:
         log.warning("interrupted before the CP-SAT search ran: keeping the best plan so far")
-        plan = _to_plan(prep, best[-1], SolveStatus.FEASIBLE, None, proven=False, baseline=False)
+        # the FCFS plan, unless a plan honouring the re-plan's frozen flights and required requests was found
+        honoured = admissible(anchor, best[-1])
+        status = SolveStatus.FEASIBLE if honoured else SolveStatus.UNKNOWN
+        plan = _to_plan(prep, best[-1], status, None, proven=False, baseline=False)
         plan.run.update(
             {
                 "method": "cp",
                 "interrupted": True,
-                "note": "interrupted before CP-SAT's search; this is the best starting plan",
+                "note": "interrupted before CP-SAT's search; this is the best starting plan"
+                if honoured
+                else "interrupted before a plan meeting the re-plan's requirements was found; this is the FCFS plan",
             }
         )
+        if anchor.require:
+            plan.run["required"] = sorted(anchor.require)
         return Result(plan=plan, wall_time_s=time.monotonic() - started, interrupted=True, baseline=baseline)
 
 
@@ -135,14 +143,20 @@ def _solve_cp(
     start_plan: Schedule | None = best[-1] if admissible(anchor, best[-1]) else None
     start_service = score(prep, start_plan).service if start_plan is not None else None
 
+    def rank(schedule: Schedule) -> tuple[int, int]:
+        """SPEC 5: more service first, then less cost."""
+        scored = score(prep, schedule)
+        return scored.service, -scored.cost
+
     def offer(schedule: Schedule, label: str) -> None:
-        """Make the schedule the starting plan if the re-plan's constraints accept it and it serves more."""
+        """Make the schedule the starting plan if the re-plan's constraints accept it and it ranks higher."""
         nonlocal start_plan, start_service
+        if not admissible(anchor, schedule) or (start_plan is not None and rank(schedule) <= rank(start_plan)):
+            return
         service = score(prep, schedule).service
-        if admissible(anchor, schedule) and (start_service is None or service > start_service):
-            log.info("starting plan: %s, service %d (was %s)", label, service, start_service)
-            start_plan, start_service = schedule, service
-            best.append(schedule)
+        log.info("starting plan: %s, service %d (was %s)", label, service, start_service)
+        start_plan, start_service = schedule, service
+        best.append(schedule)
 
     if anchor.baseline is None:  # a re-plan starts from its baseline, which it is to stay close to
         greedy, order = solve_greedy(prep)
@@ -155,16 +169,24 @@ def _solve_cp(
     decomposing = options.decompose and len(prep.instance.sectors) > 1 and anchor.not_before is None and _small(prep)
     # beyond two days a plain solve ends with the sector plans: the time they leave goes to their cost stages,
     # and the full model is neither built nor searched (its stages, given 2% of the time, returned the merged
-    # plan and made runs end a second late). A re-plan ranks its changes before cost, and only the full model
-    # counts them; a required request or a given start, too, is known to the full model alone
-    sectors_only = decomposing and long and not restable and not anchor.require and options.hint is None
-    v = None if sectors_only else build_model(prep, anchor, COVERAGE_GRID_MIN if _small(prep) else None)
-    if v is not None:
+    # plan and made runs end a second late), unless the sector plans lose to the starting plan or leave time.
+    # A re-plan ranks its changes before cost, and only the full model counts them; a required request, a
+    # given start or the agencies' fairness floors (which couple the sectors) are known to the full model alone
+    policy = prep.instance.policy
+    fair = policy.agency_min_share is not None and policy.fairness_weight > 0
+    sectors_only = decomposing and long and not restable and not anchor.require and options.hint is None and not fair
+
+    def full_model() -> Variables:
+        built = build_model(prep, anchor, COVERAGE_GRID_MIN if _small(prep) else None)
         if restable:
-            objective.maximise_service_then_stability(v)
+            objective.maximise_service_then_stability(built)
         else:
-            objective.maximise_service(v)
+            objective.maximise_service(built)
+        return built
+
+    v = None if sectors_only else full_model()
     weight = objective.stability_weight(v) if v is not None and restable else 1
+    interrupted = False
     # the full model's linear relaxation, searched alone, bounds service in seconds where CP-SAT's whole
     # portfolio takes long or never gets there; the bound is a cut for stage 1, which stops as soon as a
     # plan reaches it. Up to two days (three-sector day: 7,442 0.7 s into that search, 2.6 s in as one of
@@ -210,10 +232,14 @@ def _solve_cp(
         if upper is not None and known > upper:
             log.error("sector bound %d is below a known plan's service %d: ignoring it", upper, known)
             upper = None
-        log.info("sector decomposition: service %d (FCFS %s), upper bound %s", sector_service, start_service, upper)
+        log.info("sector decomposition: service %d (start %s), upper bound %s", sector_service, start_service, upper)
         offer(parts.schedule, "the merged sector plans")
-        if parts.interrupted:
-            raise KeyboardInterrupt
+        interrupted = parts.interrupted  # in the sector plans' cost stages: the merged plans are kept
+        # the sector plans lost to the starting plan, or left time (small sectors proven early): the full model
+        lost = start_plan is not None and rank(parts.schedule) < rank(start_plan)
+        if v is None and not interrupted and (lost or remaining() > FULL_MODEL_LEFT * options.time_limit_s):
+            log.info("the full model gets the %.1fs the sector plans leave", remaining())
+            v = full_model()
     # the baseline and a given starting plan, without what no longer fits, are the natural starts: hint
     # each and keep the best that completes into a solution of the model
     candidates = []
@@ -243,7 +269,6 @@ def _solve_cp(
         log.info("hinted %d sorties of a plan with service %d", hinted, start_service)
     if upper is not None and start_service is not None and start_service >= upper:
         log.info("the starting plan reaches the upper bound: proven optimal before the full model")
-    interrupted = False
     schedule: Schedule | None = start_plan
     model_service: int | None = start_service
     bound = upper
@@ -251,7 +276,7 @@ def _solve_cp(
     infeasible = False
     max_changes: int | None = None
     first = None
-    if v is not None and (not service_proven or restable):
+    if v is not None and not interrupted and (not service_proven or restable):
         if upper is not None:
             v.model.add(v.terms.service <= upper)  # a valid cut: the bound stage's or the sector relaxations'
         share = options.cost_stage_share
@@ -365,6 +390,9 @@ def _solve_cp(
 
 
 LARGE_INSTANCE_PAIRS = 50_000  # aircraft x requests
+# beyond two days, the share of the time limit the sector plans must leave unused for a plain solve to go on
+# with the full model (they use it all on the three-sector week; small sectors proven early leave most)
+FULL_MODEL_LEFT = 0.1
 BOUND_SHARE = 0.3  # of the time left: at most this for the bound stage (up to two days it stops once its bound stalls)
 
 

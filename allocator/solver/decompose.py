@@ -187,7 +187,8 @@ def _solve_part(
     if not for_bound:
         completing = time.monotonic()
         complete_hint(v, time_limit_s=0.25 * time_limit_s)
-        time_limit_s = max(0.1, time_limit_s - (time.monotonic() - completing))
+        if workers > 1:  # one worker: the nominal budget, or the run would depend on the clock
+            time_limit_s = max(0.1, time_limit_s - (time.monotonic() - completing))
     # a relaxation is there for its bound, which stalls long before the limit on the sector-week parts:
     # the time it leaves goes to the sector plans that follow
     retime = lp_only and not for_bound and workers > 1
@@ -302,7 +303,9 @@ def solve_by_sector(
     # the relaxations first, then the sector plans, each group smallest first: the time a part leaves
     # unused (a bound that stalls, a small sector proven optimal) goes to the larger ones that follow
     weight = {p.name: 1 + len(p.requests) for p in restricted}
-    weight |= {p.name: RELAXATION_WEIGHT * (1 + len(p.requests)) for p in relaxed}
+    # (with one worker a relaxation has no stall stop and would keep all of its larger share)
+    relaxation_weight = RELAXATION_WEIGHT if workers > 1 else 1
+    weight |= {p.name: relaxation_weight * (1 + len(p.requests)) for p in relaxed}
     parts = sorted([] if coupled else relaxed, key=lambda p: weight[p.name])
     parts += sorted(restricted, key=lambda p: weight[p.name])
     # no more workers than cores: a sector plan is a search for good plans (measured on the Arizona part of

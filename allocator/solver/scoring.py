@@ -100,7 +100,8 @@ def score(prep: Prepared, schedule: Schedule) -> Score:
 # -- cost ----------------------------------------------------------------------------------------
 def schedule_cost(prep: Prepared, schedule: Schedule) -> int:
     """`floor(sum cost_per_hour * flight minutes / 60 + 1/2)` over all flights, exactly."""
-    rate = {ac.id: Fraction(prep.type_of(ac).cost_per_hour) for ac in prep.instance.aircraft}
+    # the rate as written in decimal (1200.6, not the binary float just below it), as the checker reads it
+    rate = {ac.id: Fraction(repr(prep.type_of(ac).cost_per_hour)) for ac in prep.instance.aircraft}
     total = Fraction(0)
     for flight in [*schedule.sorties, *schedule.relocations]:
         total += rate[flight.aircraft] * (flight.landing - flight.takeoff)

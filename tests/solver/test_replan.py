@@ -262,11 +262,12 @@ def test_long_replan_after_now_is_bounded_apart_without_cutting_off_the_optimum(
     assert bounded.service <= exact.service
 
 
-def test_long_plain_solve_ends_with_cheapest_sector_plans_and_a_long_replan_searches_the_full_model(
+def test_long_plain_solve_gives_the_sector_plans_cost_stages_and_a_long_replan_searches_the_full_model(
     monkeypatch: pytest.MonkeyPatch,
 ):
     # a re-plan ranks fewest changes before cost, and only the full model counts changes; a plain solve's
-    # sector plans are made cheapest instead, with all the time they leave
+    # sector plans are made cheapest instead, with all the time they leave (tests/solver/test_decompose.py:
+    # when the plain solve then ends)
     import allocator.solver as solver_module
 
     real = solver_module.solve_by_sector
@@ -281,8 +282,7 @@ def test_long_plain_solve_ends_with_cheapest_sector_plans_and_a_long_replan_sear
     baseline = solve(inst, time_limit_s=4).plan
     replanned = solve(inst, time_limit_s=4, baseline=baseline)
     assert cost_times[0] > 0 and cost_times[1] == 0
-    assert baseline.run["sector_decomposition"] and not baseline.run["full_model_searched"]
-    assert baseline.run["variables"] is None  # not even built
+    assert baseline.run["sector_decomposition"]
     assert replanned.plan.run["full_model_searched"]
     assert replanned.plan.run["changes"] == 0 or replanned.service > baseline.objective.service
 
@@ -295,3 +295,23 @@ def test_long_solve_with_a_required_request_searches_the_full_model():
     forced = solve(inst, time_limit_s=6, require=frozenset({wanted}))
     assert forced.plan.run["full_model_searched"]
     assert wanted in served(forced.plan) or forced.status in (SolveStatus.INFEASIBLE, SolveStatus.UNKNOWN)
+
+
+def test_ctrl_c_before_the_search_of_a_solve_with_a_required_request_says_the_plan_lacks_it(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    # the only plan then is FCFS's, which does not serve the required request: not a FEASIBLE answer
+    import allocator.solver as solver_module
+
+    inst = generate(seed=2, days=1, aircraft=8, requests=25)
+    fcfs = allocator.solve(inst, SolveOptions(method="fcfs")).plan
+    wanted = next(u.request for u in fcfs.unserved if u.reason == "OUTCOMPETED")
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(solver_module, "build_model", ctrl_c)
+    result = solve(inst, require=frozenset({wanted}))
+    assert result.interrupted
+    assert result.status == SolveStatus.UNKNOWN and result.plan.run["required"] == [wanted]
+    assert wanted not in served(result.plan)

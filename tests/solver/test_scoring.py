@@ -133,6 +133,15 @@ def test_cost_is_the_total_rounded_half_up():
     assert score(prep, Schedule(sorties=flights[:1], relocations=flights[1:])).cost == 3
 
 
+def test_cost_reads_the_hourly_rate_as_written_in_decimal():
+    # 1200.6 $/h for 150 minutes is exactly 3001.5 $, rounded half up to 3002; read as the binary float
+    # 1200.59999... it would round to 3001, and the independent checker (which reads 1200.6) would object
+    inst = make([aircraft("L1")], [request("R1")])
+    types = [{**kind.model_dump(mode="json"), "cost_per_hour": 1200.6} for kind in inst.aircraft_types]
+    prep = Prepared(with_changes(inst, aircraft_types=types))
+    assert score(prep, Schedule(sorties=[sortie("L1", "R1", 0, 10, 140, 150)])).cost == 3002
+
+
 def test_cost_of_the_tiny_fcfs_plan_matches_its_flight_minutes():
     prep = Prepared(load_instance("instances/tiny.yaml"))
     schedule = solve_fcfs(prep)
