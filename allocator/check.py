@@ -172,8 +172,11 @@ class _Ctx:
         self.report.violations.append(Violation(rule, message))
 
     def at(self, minute: int) -> str:
-        """A minute as a readable UTC instant."""
-        return format_instant(self.tl.instant(minute)).replace(":00Z", "Z")
+        """A minute as a readable UTC instant (or as a minute, beyond the calendar's years 1-9999)."""
+        try:
+            return format_instant(self.tl.instant(minute)).replace(":00Z", "Z")
+        except OverflowError:
+            return f"minute {minute} of the horizon"
 
     def kind(self, aircraft_id: str) -> AircraftType:
         return self.kinds[aircraft_id]
@@ -584,6 +587,9 @@ def check_reported_coverage(ctx: _Ctx) -> None:
         if not isinstance(entry, dict) or "sector" not in entry or "index" not in entry:
             continue
         key = (entry["sector"], entry["index"])
+        if not isinstance(key[0], str) or not isinstance(key[1], int):
+            ctx.add("4.3-coverage", f"The plan reports coverage for rule {key[0]!r}#{key[1]!r}, which names no rule.")
+            continue
         if key not in computed:
             ctx.add("4.3-coverage", f"The plan reports coverage for unknown rule {key[0]}#{key[1]}.")
             continue

@@ -158,9 +158,7 @@ def check(
 
     inst, loaded = load_inputs(instance, plan)
     report = run_check(inst, loaded)
-    for v in report.violations:
-        out.print(f"[{v.rule}] {v.message}", markup=False, highlight=False)
-    out.print(report.summary(), markup=False, highlight=False)
+    out.print(report.summary(), markup=False, highlight=False)  # the verdict, the objective, each violation
     if not report.ok:
         raise typer.Exit(1)
 

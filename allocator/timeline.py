@@ -42,7 +42,10 @@ class Timeline:
     """Converts between aware instants and whole minutes since the horizon start."""
 
     def __init__(self, start: datetime, end: datetime) -> None:
-        self.origin = start
+        # minute 0 is the horizon start rounded up to a whole minute (the start of an allowed period), so
+        # that every minute is a whole-minute instant and plans can be written exactly
+        whole = start.replace(second=0, microsecond=0)
+        self.origin = whole if whole == start else whole + timedelta(minutes=1)
         self.end = self.floor(end)
 
     def _exact(self, instant: datetime) -> float:

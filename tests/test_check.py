@@ -8,6 +8,7 @@ pinned to literal numbers so that a change in the formulas shows up here.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -622,6 +623,23 @@ def test_reported_coverage_that_differs_is_a_violation() -> None:
     assert report.violations == [
         Violation("4.3-coverage", "The plan reports shortfall_min 100 for coverage rule S1#0, but it is 170.")
     ]
+
+
+def test_reported_coverage_naming_no_rule_is_a_violation_not_a_crash() -> None:
+    inst = small_instance([COVERAGE_RULE])
+    reported = [{"sector": ["S1"], "index": 0, "shortfall_min": 170, "penalty": 120}]
+    plan = make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=-21, cost=400, coverage=reported)
+    assert messages(check(inst, plan), "4.3-coverage") == [
+        "The plan reports coverage for rule ['S1']#0, which names no rule."
+    ]
+
+
+def test_a_flight_at_the_end_of_the_calendar_is_reported_in_minutes(tiny: Instance) -> None:
+    # 23:59 at UTC-5 on the calendar's last day is past year 9999 in UTC
+    last = datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5)))
+    far = sortie(tiny, "N125AZ", "R3", 600).model_copy(update={"takeoff": last})
+    report = check(tiny, make_plan(tiny, [far]))
+    assert any("of the horizon" in v.message for v in report.violations)
 
 
 def fairness_requests() -> list[dict[str, Any]]:

@@ -57,6 +57,8 @@ def test_check_reports_violations_and_exits_1(tmp_path: Path):
     result = run("check", TINY, bad)
     assert result.exit_code == 1
     assert "[5-objective]" in result.output and "[4.3]" in result.output
+    lines = result.output.splitlines()
+    assert len(lines) == len(set(lines))  # each violation once
 
 
 def test_bad_instance_exits_2_with_one_sentence_and_overwrites_nothing(tmp_path: Path):

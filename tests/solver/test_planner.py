@@ -14,6 +14,7 @@ import pytest
 import allocator
 import allocator.solver as solver_package
 from allocator import SolveOptions
+from allocator.domain import Instance
 from allocator.generate import generate
 from allocator.io import load_instance
 from allocator.result import Reason, SolveStatus
@@ -401,3 +402,14 @@ def test_large_model_search_settings_still_prove_the_tiny_instance(monkeypatch):
     result = solve(load_instance(Path(__file__).resolve().parents[2] / "instances" / "tiny.yaml"))
     assert result.plan.status == SolveStatus.OPTIMAL
     assert result.plan.objective.service == 1250
+
+
+@pytest.mark.parametrize("method", ["cp", "fcfs"])
+def test_a_horizon_starting_between_minutes_counts_from_the_next_whole_minute(method: str):
+    # minute 0 is 06:01, not 06:00:30: plan instants are whole minutes, none before the horizon start
+    data = load_instance(Path("instances/tiny.yaml")).model_dump(mode="json")
+    data["horizon"]["start"] = "2026-12-01T06:00:30-07:00"
+    inst = Instance.model_validate(data)
+    plan = allocator.solve(inst, SolveOptions(time_limit_s=5, workers=1, method=method)).plan
+    assert plan.sorties  # (and the autouse fixture checks the plan)
+    assert all(s.takeoff >= inst.horizon.start and s.takeoff.second == 0 for s in plan.sorties)
