@@ -62,6 +62,20 @@ def check_output_path(path: Path | None) -> None:
         raise fail(f"{path}: {path.parent} is a file, not a folder.")
 
 
+def check_instance_output_path(path: Path | None) -> None:
+    """An instance is written as .json, .yaml/.yml, or as a folder of CSV tables (a path without suffix)."""
+    if path is None:
+        return
+    if path.suffix.lower() in {".json", ".yaml", ".yml"}:
+        check_output_path(path)
+    elif path.suffix:
+        raise fail(f"{path}: an instance is written as .json, .yaml or a folder of CSV tables (no suffix).")
+    elif path.exists() and not path.is_dir():
+        raise fail(f"{path}: is a file; a folder of CSV tables needs a folder path.")
+    elif not path.parent.is_dir():
+        raise fail(f"{path}: the folder {path.parent} does not exist.")
+
+
 @app.command()
 def solve(
     instance: Annotated[Path, typer.Argument(help="instance file (.json/.yaml) or folder of CSV tables")],
@@ -187,6 +201,7 @@ def generate(
     from allocator.io.instance_files import instance_document
 
     chosen = [s.strip() for s in sectors.split(",") if s.strip()] if sectors else None
+    check_instance_output_path(output)
     try:
         inst = run_generate(
             seed=seed, days=days, aircraft=aircraft, requests=requests, sectors=chosen, extended=extended
@@ -209,10 +224,19 @@ from allocator.commands import batch, explain, whatif  # noqa: E402, F401
 
 def main() -> None:
     try:
-        app()
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # a usage error: one sentence, as for bad input (SPEC 10)
+        ctx = getattr(exc, "ctx", None)
+        message = exc.format_message().strip()
+        if ctx is not None and "\n" not in message:  # a bad option or argument; not a help page
+            command = ctx.command_path
+            message = f"{command}: {message.rstrip('.')} (see '{command} --help')."
+        err.print(message, markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         err.print("interrupted.")
         sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -237,15 +237,23 @@ def _relocation_changes(plan_a: Plan, plan_b: Plan) -> list[RelocationChange]:
     ]
 
 
-def _coverage_changes(plan_a: Plan, plan_b: Plan) -> list[CoverageChange]:
-    def per_sector(plan: Plan) -> dict[str, tuple[int, int]]:
-        totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for rule in plan.coverage:
-            totals[str(rule["sector"])][0] += int(rule.get("shortfall_min", 0))
-            totals[str(rule["sector"])][1] += int(rule.get("penalty", 0))
-        return {k: (v[0], v[1]) for k, v in totals.items()}
+def coverage_per_sector(plan: Plan) -> dict[str, tuple[int, int]]:
+    """Shortfall minutes and penalty per sector, summed over the plan's coverage entries (an extension of SPEC
+    section 3 that a plan file may carry in any shape: entries without a sector or whole numbers are left out)."""
+    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
 
-    a, b = per_sector(plan_a), per_sector(plan_b)
+    def whole(value: object) -> int:
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    for rule in plan.coverage:
+        if isinstance(rule, dict) and isinstance(rule.get("sector"), str):
+            totals[rule["sector"]][0] += whole(rule.get("shortfall_min", 0))
+            totals[rule["sector"]][1] += whole(rule.get("penalty", 0))
+    return {k: (v[0], v[1]) for k, v in totals.items()}
+
+
+def _coverage_changes(plan_a: Plan, plan_b: Plan) -> list[CoverageChange]:
+    a, b = coverage_per_sector(plan_a), coverage_per_sector(plan_b)
     return [
         CoverageChange(
             sector=sector,

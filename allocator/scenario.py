@@ -322,7 +322,11 @@ def _request_cancel(doc: dict[str, Any], change: RequestCancel) -> None:
 
 def _request_update(doc: dict[str, Any], change: BaseModel) -> None:
     record = _find(doc["requests"], change.request, "request", "request", "requests")  # type: ignore[attr-defined]
-    record.update(change.model_dump(exclude_unset=True, exclude={"request"}))
+    for name, value in change.model_dump(exclude_unset=True, exclude={"request"}).items():
+        if value is None:  # null removes the field: an optional one goes back to its default
+            record.pop(name, None)
+        else:
+            record[name] = value
 
 
 def _policy_update(doc: dict[str, Any], change: BaseModel) -> None:

@@ -135,3 +135,37 @@ def test_ctrl_c_writes_the_incumbent(tmp_path: Path):
     assert proc.returncode == 130, err
     assert "interrupted" in err and str(plan) in err
     assert check(load_instance(instance), load_plan(plan)).ok
+
+
+@pytest.mark.parametrize("where", ["notes.txt", "missing/x.yaml", "folder.json", "afile"])
+def test_generate_refuses_an_output_path_it_cannot_write_an_instance_to(tmp_path: Path, where: str):
+    (tmp_path / "folder.json").mkdir()
+    (tmp_path / "afile").write_text("keep me")
+    (tmp_path / "notes.txt").write_text("keep me")
+    result = run("generate", "--days", "1", "--aircraft", "4", "--requests", "5", "-o", tmp_path / where)
+    assert result.exit_code == 2
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert not (tmp_path / "missing").exists()
+    assert (tmp_path / "afile").read_text() == (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["solve", "instances/tiny.yaml", "--workers", "0"], "Invalid value for '--workers'"),
+        (["solve"], "Missing argument"),
+        (["bogus"], "No such command"),
+        (["solve", "instances/tiny.yaml", "--nope"], "No such option"),
+    ],
+)
+def test_the_installed_command_states_a_usage_error_in_one_sentence(args: list[str], says: str):
+    # through the console script's entry point (typer's runner bypasses it)
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "allocator", *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0] and "--help" in lines[0], done.stderr

@@ -123,6 +123,12 @@ def test_the_diff_of_a_plan_with_itself_is_empty():
     assert all(c.shortfall_change == 0 for c in d.coverage) and d.service_change == d.cost_change == 0
 
 
+def test_coverage_entries_of_a_plan_file_in_another_shape_are_left_out_of_the_diff():
+    odd = BEFORE.model_copy(update={"coverage": [{"index": 0}, {"sector": "S1", "shortfall_min": "lots"}, 7]})
+    d = diff(odd, BEFORE)  # no crash: only well-formed entries count
+    assert {c.sector: c.shortfall_min_before for c in d.coverage} == {"S1": 0, "S2": 0}
+
+
 def test_a_later_sortie_of_the_same_aircraft_is_not_a_retask():
     before = plan([sortie("N1", "R1", "08:00", "09:00")], [], [], 50, 1000)
     after = plan([sortie("N1", "R2", "12:00", "13:00")], [], [], 50, 1000)

@@ -71,6 +71,12 @@ def covered(count: int):
     )
 
 
+def test_report_leaves_out_an_fcfs_service_that_is_not_a_number(tiny_plan: Plan):
+    odd = tiny_plan.model_copy(update={"run": {"fcfs": {"service": "n/a"}}})
+    page = build_report(load_instance(TINY), odd)  # no crash
+    assert "service for this plan" not in page
+
+
 @pytest.mark.parametrize("count, short", [(1, False), (2, True)])
 def test_coverage_timeline_shortfall_is_the_checkers(count: int, short: bool):
     inst = covered(count)

@@ -99,6 +99,10 @@ def test_request_update_null_removes_an_optional_field():
         inst, Scenario.model_validate({"changes": [{"request_update": {"request": "R1", "value": None}}]})
     )
     assert inst.request("R1").value is None and inst.value(inst.request("R1")) == 50
+    # a field with a default (not None) goes back to it too
+    unit = {"request_update": {"request": "R1", "unit": None, "aircraft_count": None}}
+    request = apply_scenario(inst, Scenario.model_validate({"changes": [unit]})).request("R1")
+    assert request.unit == "" and request.aircraft_count == 1
 
 
 def test_policy_update_merges_weights_and_replaces_a_sectors_coverage():

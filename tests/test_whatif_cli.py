@@ -57,6 +57,15 @@ def test_whatif_writes_the_plan_the_diff_and_the_changed_instance(tmp_path: Path
     assert run("check", inst, plan).exit_code == 0
 
 
+def test_whatif_refuses_an_instance_output_it_cannot_write_before_solving(tmp_path: Path, baseline: Path):
+    down = scenario(tmp_path, "n60-down", DOWN)
+    notes, plan = tmp_path / "notes.txt", tmp_path / "plan.json"
+    notes.write_text("keep me")
+    result = run("whatif", TINY, down, "--baseline", baseline, "-o", plan, "--instance-out", notes, *FAST)
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert notes.read_text() == "keep me" and not plan.exists()
+
+
 def test_whatif_without_a_baseline_compares_with_a_plan_of_the_unchanged_instance(tmp_path: Path):
     result = run("whatif", TINY, scenario(tmp_path, "n60-down", DOWN), *FAST)
     assert result.exit_code == 0, result.output

@@ -21,7 +21,16 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from allocator.cli import app, check_output_path, err, fail, load_inputs, out, setup_logging
+from allocator.cli import (
+    app,
+    check_instance_output_path,
+    check_output_path,
+    err,
+    fail,
+    load_inputs,
+    out,
+    setup_logging,
+)
 from allocator.errors import InputError
 
 if TYPE_CHECKING:
@@ -73,9 +82,9 @@ def whatif(
     if len(set(stems)) < len(stems):
         raise fail("two scenario files have the same name; output files are named after them, so rename one.")
     outputs = {kind: _outputs(path, stems) for kind, path in (("o", output), ("d", diff_out), ("i", instance_out))}
-    for paths in outputs.values():
+    for kind, paths in outputs.items():
         for path in paths:
-            check_output_path(path)
+            (check_instance_output_path if kind == "i" else check_output_path)(path)
     at = _instant(now)
     try:
         inst = load_instance(instance)
@@ -333,7 +342,9 @@ def _comparison(baseline: Plan, scenarios: list[Scenario], results: list[Result]
         table.add_column(col, justify="left" if col in ("scenario", "status") else "right")
 
     def shortfall(plan: Plan) -> int:
-        return sum(int(rule.get("shortfall_min", 0)) for rule in plan.coverage)
+        from allocator.diff import coverage_per_sector
+
+        return sum(minutes for minutes, _ in coverage_per_sector(plan).values())
 
     m = baseline.metrics
     table.add_row(

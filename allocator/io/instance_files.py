@@ -22,6 +22,7 @@ folder, the table), the record and the field:
 
 from __future__ import annotations
 
+import csv
 import difflib
 import json
 import re
@@ -381,6 +382,22 @@ def _singular(collection: str) -> str:
 _INSTANCE_COLUMNS = ("name", "horizon_start", "horizon_end", "format")
 
 
+def _check_row_lengths(path: Path) -> None:
+    """A row with more cells than the header is an error (pandas would take its header for an index's and
+    shift every cell of the table by one column)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = csv.reader(handle, skipinitialspace=True)
+            header = next(rows, None)
+            for row in rows:
+                if header is not None and len(row) > len(header):
+                    raise InputError(
+                        f"{path}: line {rows.line_num} has {len(row)} cells but the header has {len(header)} columns."
+                    )
+    except (UnicodeDecodeError, csv.Error):
+        return  # pandas reports these
+
+
 def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | None:
     """The rows of one table as (line number, cells), blank lines and empty cells left out."""
     path = folder / CSV_TABLES[table]
@@ -389,6 +406,7 @@ def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | 
             required = ", ".join(CSV_TABLES[name] for name in _REQUIRED_TABLES)
             raise InputError(f"{path}: no such file (an instance folder needs {required}).")
         return None
+    _check_row_lengths(path)
     try:
         frame = pd.read_csv(
             path,

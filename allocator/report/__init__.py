@@ -38,6 +38,10 @@ def local_zone(instance: Instance) -> tuple[tzinfo, str]:
 def build_report(instance: Instance, plan: Plan, fcfs: dict[str, Any] | None = None) -> str:
     """The report's HTML. `fcfs` ({service, cost, served}) defaults to the plan's `run.fcfs`."""
     fcfs = fcfs if fcfs is not None else plan.run.get("fcfs")
+    # a plan file's `run` is free-form: an FCFS service that is not a whole number is left out
+    fcfs_service = fcfs.get("service") if isinstance(fcfs, dict) else None
+    if not isinstance(fcfs_service, int) or isinstance(fcfs_service, bool):
+        fcfs_service = None
     local, zone_label = local_zone(instance)
     service, bound = plan.objective.service, plan.bound.service
     gap = gap_of(service, bound)
@@ -46,7 +50,7 @@ def build_report(instance: Instance, plan: Plan, fcfs: dict[str, Any] | None = N
     met = sum(row["served"] for row in agencies.values())
     shortfall = sum(rule["shortfall_min"] for rule in coverage_rules(instance, plan))
     figures: list[tuple[str, go.Figure]] = [
-        ("headline-chart", charts.headline(service, bound, None if fcfs is None else fcfs.get("service"))),
+        ("headline-chart", charts.headline(service, bound, fcfs_service)),
         ("gantt-chart", charts.gantt(instance, plan, local, zone_label)),
         ("coverage-chart", charts.coverage(instance, plan, local, zone_label)),
     ]
@@ -64,8 +68,8 @@ def build_report(instance: Instance, plan: Plan, fcfs: dict[str, Any] | None = N
         ("proven bound", "–" if bound is None else f"{bound:,}", "" if gap is None else f"gap {100 * gap:.2f}%"),
         (
             "FCFS baseline",
-            "–" if fcfs is None else f"{fcfs.get('service', 0):,}",
-            "" if fcfs is None else f"{service - fcfs.get('service', 0):+,} service for this plan",
+            "–" if fcfs_service is None else f"{fcfs_service:,}",
+            "" if fcfs_service is None else f"{service - fcfs_service:+,} service for this plan",
         ),
         ("requests met", f"{met}/{asked}", f"{100 * met / asked:.1f}%" if asked else ""),
         ("alert shortfall", f"{shortfall:,} min", "aircraft-minutes below the coverage rules"),
