@@ -195,7 +195,7 @@ def folder_names(items: list[tuple[Path, str | None]]) -> list[str]:
     instance yields the name to one that is, and then uses its own file name (tiny.yaml and tiny-csv/,
     both named `tiny`, get `tiny` and `tiny-csv`); unreadable inputs use their file name."""
     names: list[str | None] = [None] * len(items)
-    taken: set[str] = set()
+    taken: set[str] = {BATCH_FILE}  # the batch's own summary file (the lock and staging names start with a dot)
     wanted = [_safe(name or _stem(path)) for path, name in items]
     for i, (path, _) in enumerate(items):  # first those named after their instance
         if wanted[i] == _safe(_stem(path)) and wanted[i] not in taken:
@@ -527,7 +527,9 @@ def _prepare(
     tasks = []
     for (path, digest, inst), name in zip(loaded, names, strict=True):
         folder = out / name
-        if folder.exists() and not (folder / RUN_FILE).is_file() and any(folder.iterdir()):
+        ours = folder.is_dir() and ((folder / RUN_FILE).is_file() or not any(folder.iterdir()))
+        foreign = folder.exists() and not ours
+        if foreign:
             error = f"{folder}: exists and is not a batch result (it has no {RUN_FILE}); not replacing it."
             label = inst.name if isinstance(inst, Instance) else name
             finish(Outcome(path, folder, _failed_run(path, folder, digest, error, batch_id, options, label)))

@@ -30,7 +30,7 @@ from allocator.result import Plan, Reason, SolveStatus, Unserved
 from allocator.solver.anchor import schedule_of
 from allocator.solver.fcfs import AircraftState, Fleet, Option, option_at
 from allocator.solver.prepare import Prepared
-from allocator.solver.reasons import competitors, explain_unserved
+from allocator.solver.reasons import competitors, explain_unserved, static_reason
 from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
 from allocator.solver.scoring import operating_base_timeline
 from allocator.timeline import format_instant
@@ -141,11 +141,25 @@ def explain(
     served = schedule.served()
     chosen = list(dict.fromkeys(requests)) if requests else [r.id for r in instance.requests if r.id not in served]
     reasons = {u.request: u for u in plan.unserved}
-    missing = [rid for rid in chosen if rid not in served and rid not in reasons]
-    if missing:  # a plan without a reason for it: decide it as the solver would
+    # a plan without a reason for a request, or with one the instance alone contradicts (SPEC 6: a static
+    # reason exactly when the instance rules the request out, and the same one): decided as the solver would
+    redo = [
+        rid
+        for rid in chosen
+        if rid not in served
+        and (rid not in reasons or _contradicted(reasons[rid].reason, static_reason(prep, instance.request(rid))))
+    ]
+    if redo:
         proven = plan.status == SolveStatus.OPTIMAL or bool(plan.run.get("service_proven_optimal"))
         baseline = plan.run.get("method") == "fcfs"
-        reasons |= {u.request: u for u in explain_unserved(prep, schedule, proven, baseline) if u.request in missing}
+        for decided in explain_unserved(prep, schedule, proven, baseline):
+            if decided.request not in redo:
+                continue
+            if decided.request in reasons:
+                recorded = reasons[decided.request].reason
+                note = f" (the plan records {recorded}, which the instance contradicts)"
+                decided = decided.model_copy(update={"detail": decided.detail + note})
+            reasons[decided.request] = decided
     context = _Context(prep, plan, schedule, options)
     out = []
     for rid in chosen:
@@ -155,6 +169,13 @@ def explain(
         else:
             out.append(context.unserved(req, reasons[rid]))
     return out
+
+
+def _contradicted(recorded: Reason, static: Reason | None) -> bool:
+    """Whether a plan's reason disagrees with what the instance alone decides (NO_CAPABLE_TYPE, OUT_OF_RANGE,
+    UNAVAILABLE exactly when it rules the request out; OUTCOMPETED or NOT_PROVEN otherwise)."""
+    statics = {Reason.NO_CAPABLE_TYPE, Reason.OUT_OF_RANGE, Reason.UNAVAILABLE}
+    return recorded != static if static is not None else recorded in statics
 
 
 def explanations_frame(explanations: list[Explanation]) -> pd.DataFrame:

@@ -92,6 +92,8 @@ def connect(url: str, create: bool = True) -> sa.Engine:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
         raise HistoryError(f"--db {safe_url(url)}: not a usable database URL ({_first_line(exc)}).") from None
+    if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        raise HistoryError(f"--db {safe_url(url)}: an in-memory database would keep no history; name a file.")
     if not create:
         database = engine.url.database
         if engine.url.get_backend_name() == "sqlite" and database and not Path(database).exists():

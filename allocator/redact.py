@@ -24,6 +24,8 @@ from allocator.domain import Instance, Request
 from allocator.errors import InputError
 from allocator.io import atomic_write_text
 from allocator.result import Plan, Reason
+from allocator.solver.prepare import Prepared
+from allocator.solver.reasons import analyse
 from allocator.timeline import format_instant
 
 FORMAT = "allocator-agency-export/1"
@@ -52,6 +54,7 @@ def export_for_agency(instance: Instance, plan: Plan, agency: str) -> dict[str, 
     for s in plan.sorties:
         sorties.setdefault(s.request, []).append(s.model_dump(mode="json", include=_SORTIE_FIELDS))
     unserved = {u.request: u for u in plan.unserved}
+    prep = Prepared(instance)
     own = []
     for req in instance.requests:
         if req.agency != agency:
@@ -59,7 +62,7 @@ def export_for_agency(instance: Instance, plan: Plan, agency: str) -> dict[str, 
         entry = {**req.model_dump(mode="json", exclude_none=True), "served": req.id in sorties}
         entry["sorties"] = sorties.get(req.id, [])
         if req.id in unserved:
-            entry |= _reason(instance, unserved[req.id], label)
+            entry |= _reason(prep, unserved[req.id], label)
         own.append(entry)
     other = [_other(req, refs[req.id], sorties.get(req.id, [])) for req in others]
     mine = {r.id for r in instance.requests if r.agency == agency}
@@ -101,11 +104,18 @@ _SORTIE_FIELDS = {"aircraft", "request", "base", "takeoff", "on_station", "off_s
 _RELOCATION_FIELDS = {"aircraft", "from_", "to", "takeoff", "landing"}
 
 
-def _reason(instance: Instance, unserved: Any, label: Callable[[str], str]) -> dict[str, Any]:
-    """An own unserved request's reason; competing requests by label (other agencies' by reference only)."""
+def _reason(prep: Prepared, unserved: Any, label: Callable[[str], str]) -> dict[str, Any]:
+    """An own unserved request's reason; competing requests by label (other agencies' by reference only).
+    The detail is rebuilt from the instance, never copied: a plan file's free text may name anything."""
+    instance = prep.instance
     out: dict[str, Any] = {"reason": str(unserved.reason), "competitors": [label(c) for c in unserved.competitors]}
     if unserved.reason in _STATIC_REASONS:
-        out["detail"] = unserved.detail
+        found = analyse(prep, instance.request(unserved.request))
+        out["detail"] = (
+            found.detail
+            if found.reason == unserved.reason
+            else f"the plan records {unserved.reason}, which the instance alone does not show"
+        )
     elif unserved.competitors:
         names = []
         for rid in unserved.competitors:

@@ -311,6 +311,8 @@ def test_two_inputs_with_one_instance_name_get_distinct_folders():
     assert folder_names([(csv, "tiny"), (yaml_, "tiny")]) == ["tiny-csv", "tiny"]
     assert folder_names([(Path("a.json"), "day"), (Path("b.json"), "day")]) == ["day", "b"]
     assert folder_names([(Path("broken.yaml"), None)]) == ["broken"]
+    # never the batch's own summary file
+    assert folder_names([(Path("batch.json.yaml"), "batch.json")]) == ["batch.json-2"]
 
 
 def test_a_folder_that_is_not_a_batch_result_is_never_replaced(tmp_path: Path):
@@ -322,3 +324,14 @@ def test_a_folder_that_is_not_a_batch_result_is_never_replaced(tmp_path: Path):
     (entry,) = json.loads((out / "batch.json").read_text())["instances"]
     assert not entry["ok"] and "is not a batch result" in entry["error"]
     assert [p.name for p in (out / "tiny").iterdir()] == ["notes.txt"]
+
+
+def test_a_file_where_the_results_folder_would_go_is_never_replaced(tmp_path: Path):
+    out = tmp_path / "runs"
+    out.mkdir()
+    (out / "tiny").write_text("the chief's notes")
+    result = run("batch", TINY, "--out", out, *FAST)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    (entry,) = json.loads((out / "batch.json").read_text())["instances"]
+    assert not entry["ok"] and "is not a batch result" in entry["error"]
+    assert (out / "tiny").read_text() == "the chief's notes"

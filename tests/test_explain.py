@@ -54,6 +54,24 @@ def test_every_unserved_request_gets_its_reason_code():
     }
 
 
+def test_a_recorded_reason_the_instance_contradicts_is_decided_again():
+    # a plan from another tool swaps two codes: R-LOST is flyable alone, R-NOCAP is not flyable at all
+    inst, plan = every_code()
+    swapped = {"R-LOST": Reason.NO_CAPABLE_TYPE, "R-NOCAP": Reason.OUTCOMPETED}
+    lying = plan.model_copy(
+        update={
+            "unserved": [
+                u.model_copy(update={"reason": swapped[u.request]}) if u.request in swapped else u
+                for u in plan.unserved
+            ]
+        }
+    )
+    found = {e.request: e for e in explain(inst, lying, ["R-LOST", "R-NOCAP", "R-FAR"], FAST)}
+    assert found["R-LOST"].reason == Reason.OUTCOMPETED and found["R-NOCAP"].reason == Reason.NO_CAPABLE_TYPE
+    assert "the plan records NO_CAPABLE_TYPE" in found["R-LOST"].detail
+    assert found["R-FAR"].reason == Reason.OUT_OF_RANGE and "the plan records" not in found["R-FAR"].detail
+
+
 def test_no_capable_type_says_what_each_type_lacks():
     inst, plan = every_code()
     e = one(explain(inst, plan, ["R-NOCAP"], FAST), "R-NOCAP")

@@ -222,3 +222,9 @@ def test_agency_and_sector_names_with_spaces_show_in_the_history_table(tmp_path:
     assert run("batch", spaced, "--out", out, "--time-limit", "1", "--workers", "1").exit_code == 0
     shown = run("history", "--db", f"sqlite:///{tmp_path / 'allocator.db'}")
     assert shown.exit_code == 0 and "US Coast Guard 100%" in shown.output.replace("\n", " ").replace("│", " ")
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_is_refused_since_it_would_keep_no_history(url: str):
+    with pytest.raises(history.HistoryError, match="in-memory"):
+        history.connect(url)

@@ -68,6 +68,22 @@ def test_no_marker_of_another_agency_leaks_in_any_format(suffix: str):
     assert "own case 42" in text and "ICE-1" in text  # own requests in full
 
 
+def test_a_static_reasons_detail_is_rebuilt_not_copied_from_the_plan_file():
+    # a plan from another tool may say anything in a detail; here it names ICE's case
+    inst, plan = planted()
+    doctored = plan.model_copy(
+        update={
+            "unserved": [
+                u.model_copy(update={"detail": "held for ICE-1, own case 42"}) if u.request == "CBP-SECRETID-2" else u
+                for u in plan.unserved
+            ]
+        }
+    )
+    (entry,) = [r for r in export_for_agency(inst, doctored, "CBP")["requests"] if r["id"] == "CBP-SECRETID-2"]
+    assert entry["reason"] == "NO_CAPABLE_TYPE" and "own case 42" not in entry["detail"]
+    assert "hoist" in entry["detail"]  # the instance's own reading
+
+
 def test_other_agencies_show_only_whitelisted_fields_and_a_rounded_place():
     inst, plan = planted()
     doc = export_for_agency(inst, plan, "ICE")
