@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from allocator.domain import Aircraft, Instance, Request
 from allocator.errors import InputError
-from allocator.result import Plan, Reason, SolveStatus, Unserved
+from allocator.result import STATIC_REASONS, Plan, Reason, SolveStatus, Unserved
 from allocator.solver.anchor import schedule_of
 from allocator.solver.fcfs import AircraftState, Fleet, Option, option_at
 from allocator.solver.prepare import Prepared
@@ -174,8 +174,7 @@ def explain(
 def _contradicted(recorded: Reason, static: Reason | None) -> bool:
     """Whether a plan's reason disagrees with what the instance alone decides (NO_CAPABLE_TYPE, OUT_OF_RANGE,
     UNAVAILABLE exactly when it rules the request out; OUTCOMPETED or NOT_PROVEN otherwise)."""
-    statics = {Reason.NO_CAPABLE_TYPE, Reason.OUT_OF_RANGE, Reason.UNAVAILABLE}
-    return recorded != static if static is not None else recorded in statics
+    return recorded != static if static is not None else recorded in STATIC_REASONS
 
 
 def explanations_frame(explanations: list[Explanation]) -> pd.DataFrame:

@@ -23,14 +23,13 @@ from allocator.deconflict import with_plan
 from allocator.domain import Instance, Request
 from allocator.errors import InputError
 from allocator.io import atomic_write_text
-from allocator.result import Plan, Reason
+from allocator.result import STATIC_REASONS, Plan
 from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import analyse
 from allocator.timeline import format_instant
 
 FORMAT = "allocator-agency-export/1"
 AREA_DECIMALS = 1  # degrees of latitude/longitude shown for other agencies' places
-_STATIC_REASONS = {Reason.NO_CAPABLE_TYPE, Reason.OUT_OF_RANGE, Reason.UNAVAILABLE}  # details name own data only
 
 
 def agencies(instance: Instance) -> list[str]:
@@ -109,7 +108,7 @@ def _reason(prep: Prepared, unserved: Any, label: Callable[[str], str]) -> dict[
     The detail is rebuilt from the instance, never copied: a plan file's free text may name anything."""
     instance = prep.instance
     out: dict[str, Any] = {"reason": str(unserved.reason), "competitors": [label(c) for c in unserved.competitors]}
-    if unserved.reason in _STATIC_REASONS:
+    if unserved.reason in STATIC_REASONS:  # details name own data only
         found = analyse(prep, instance.request(unserved.request))
         out["detail"] = (
             found.detail

@@ -36,6 +36,10 @@ class Reason(StrEnum):
     NOT_PROVEN = "NOT_PROVEN"
 
 
+# the reasons the instance alone decides (SPEC 6): a request has one exactly when nothing could fly it
+STATIC_REASONS = frozenset({Reason.NO_CAPABLE_TYPE, Reason.OUT_OF_RANGE, Reason.UNAVAILABLE})
+
+
 class _PlanModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
