@@ -21,7 +21,7 @@ from pathlib import Path
 from allocator import SolveOptions, check, load_instance, solve
 from allocator.domain import Instance
 from allocator.generate import generate
-from allocator.solver import LARGE_INSTANCE_PAIRS
+from allocator.solver import _small
 from allocator.solver.model import COVERAGE_GRID_MIN, build_model
 from allocator.solver.prepare import Prepared
 
@@ -75,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 def full_model_size(inst: Instance) -> int:
     """CP-SAT variables of the instance's full model, with the coverage time grid as `solve` builds it."""
     prep = Prepared(inst)
-    small = len(inst.aircraft) * len(inst.requests) <= LARGE_INSTANCE_PAIRS  # as `allocator.solver._small`
-    return len(build_model(prep, coverage_grid_min=COVERAGE_GRID_MIN if small else None).model.proto.variables)
+    return len(build_model(prep, coverage_grid_min=COVERAGE_GRID_MIN if _small(prep) else None).model.proto.variables)
 
 
 if __name__ == "__main__":
