@@ -487,12 +487,54 @@ def check_completeness(ctx: _Ctx) -> None:
 
 
 def check_reasons(ctx: _Ctx) -> None:
-    """SPEC 6: every unserved entry has one of the reason codes."""
+    """SPEC 6: every unserved entry has one of the reason codes, true of the instance where it alone decides."""
     codes = {r.value for r in Reason}
+    served = ctx.served()
     for u in ctx.plan.unserved:
         code = getattr(u.reason, "value", u.reason)
         if code not in codes:
             ctx.add("6", f"The unserved entry for {u.request} has unknown reason '{code}'.")
+        elif u.request in ctx.requests:
+            _check_static_reason(ctx, ctx.requests[u.request], code)
+        for other in u.competitors:
+            if other in ctx.requests and other not in served:
+                ctx.add(
+                    "6",
+                    f"The unserved entry for {u.request} names {other} as a competitor; the plan does not serve it.",
+                )
+
+
+def _check_static_reason(ctx: _Ctx, req: Request, code: str) -> None:
+    """NO_CAPABLE_TYPE exactly when fewer aircraft qualify than it needs; OUT_OF_RANGE when fewer can reach it."""
+    eligible = [ac for ac in ctx.inst.aircraft if _qualifies(ctx.kind(ac.id), req)]
+    in_range = [ac for ac in eligible if _can_reach(ctx, ac, req)]
+    need = req.aircraft_count
+    if len(eligible) < need:
+        expected = Reason.NO_CAPABLE_TYPE.value
+        why = f"only {len(eligible)} aircraft qualif{'y' if len(eligible) != 1 else 'ies'} and it needs {need}"
+    elif len(in_range) < need:
+        expected = Reason.OUT_OF_RANGE.value
+        why = f"{len(eligible)} aircraft qualify but only {len(in_range)} can reach it within endurance"
+    else:
+        if code in (Reason.NO_CAPABLE_TYPE.value, Reason.OUT_OF_RANGE.value):
+            ctx.add("6", f"{req.id} is unserved as {code}, but {len(in_range)} qualifying aircraft can reach it.")
+        return
+    if code != expected:
+        ctx.add("6", f"{req.id} is unserved as {code}, but {why}: the reason is {expected}.")
+
+
+def _qualifies(kind: AircraftType, req: Request) -> bool:
+    """SPEC 4.1 for a type: every required capability, and on the allow-list when there is one."""
+    allowed = req.aircraft_types is None or kind.id in req.aircraft_types
+    return allowed and set(req.capabilities) <= set(kind.capabilities)
+
+
+def _can_reach(ctx: _Ctx, ac: Aircraft, req: Request) -> bool:
+    """A sortie from home (or from any base, when the aircraft may relocate) fits its endurance."""
+    may_relocate = ac.relocatable and ctx.inst.policy.max_relocations_per_aircraft > 0
+    bases = list(ctx.base_records) if may_relocate else [ac.home_base]
+    endurance = ctx.kind(ac.id).endurance_min
+    return any(2 * ctx.transit(ac.id, b, req.lat, req.lon) + req.duration_min <= endurance for b in bases)
 
 
 # -- SPEC 4.3 coverage -----------------------------------------------------------------------------

@@ -227,6 +227,68 @@ def test_unknown_reason_code_is_a_violation(tiny: Instance) -> None:
     assert "TOO_BUSY" in messages(report, "6")[0]
 
 
+def _r3_unserved_as(inst: Instance, reason: Reason, competitors: list[str] | None = None) -> Plan:
+    """The tiny plan with R3 unserved for `reason`."""
+    entry = Unserved(request="R3", reason=reason, competitors=competitors or [])
+    return tiny_plan(inst, unserved=[entry])
+
+
+def _r3_needs_radar(data: dict[str, Any]) -> None:
+    request_record(data, "R3")["capabilities"] = ["maritime_radar"]
+
+
+def _r3_far_away(data: dict[str, Any]) -> None:
+    request_record(data, "R3").update(lat=36.5, lon=-110.9)  # about 260 nm north of Tucson
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [(_r3_needs_radar, Reason.NO_CAPABLE_TYPE), (_r3_far_away, Reason.OUT_OF_RANGE)],
+)
+def test_a_static_reason_true_of_the_instance_passes(
+    tiny: Instance, change: Callable[[dict[str, Any]], None], reason: Reason
+) -> None:
+    inst = variant(tiny, change)
+    assert check(inst, _r3_unserved_as(inst, reason)).ok
+
+
+@pytest.mark.parametrize("reason", [Reason.NO_CAPABLE_TYPE, Reason.OUT_OF_RANGE])
+def test_a_static_reason_for_a_request_the_fleet_can_reach_is_a_violation(tiny: Instance, reason: Reason) -> None:
+    report = check(tiny, _r3_unserved_as(tiny, reason))
+    assert report.rules() == {"6"}
+    assert reason.value in messages(report, "6")[0] and "R3" in messages(report, "6")[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [(_r3_needs_radar, Reason.NO_CAPABLE_TYPE), (_r3_far_away, Reason.OUT_OF_RANGE)],
+)
+def test_outcompeted_for_a_request_the_instance_rules_out_is_a_violation(
+    tiny: Instance, change: Callable[[dict[str, Any]], None], expected: Reason
+) -> None:
+    inst = variant(tiny, change)
+    report = check(inst, _r3_unserved_as(inst, Reason.OUTCOMPETED, ["R1"]))
+    assert report.rules() == {"6"}
+    assert f"the reason is {expected.value}" in messages(report, "6")[0]
+
+
+def test_a_request_needing_more_aircraft_than_qualify_is_no_capable_type(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: request_record(d, "R3").update(aircraft_count=3))
+    assert check(inst, _r3_unserved_as(inst, Reason.NO_CAPABLE_TYPE)).ok
+    assert "6" in check(inst, _r3_unserved_as(inst, Reason.UNAVAILABLE)).rules()
+
+
+def test_an_outcompeted_request_may_name_served_competitors_only(tiny: Instance) -> None:
+    assert check(tiny, _r3_unserved_as(tiny, Reason.OUTCOMPETED, ["R1", "R4"])).ok
+    inst = variant(tiny, lambda d: request_record(d, "R1").update(capabilities=["maritime_radar"]))
+    plan = make_plan(inst, tiny_sorties(inst)[1:], service=TINY_SERVICE - 50, cost=0)
+    plan.unserved = [
+        Unserved(request="R1", reason=Reason.NO_CAPABLE_TYPE),
+        Unserved(request="R3", reason=Reason.OUTCOMPETED, competitors=["R1"]),
+    ]
+    assert any("names R1 as a competitor" in m for m in messages(check(inst, plan), "6"))
+
+
 # -- 4.1 eligibility -----------------------------------------------------------------------------
 
 
@@ -453,12 +515,12 @@ def test_relocation_faster_than_the_ferry_is_a_violation(tiny: Instance) -> None
 def test_relocation_without_refuel_stops_is_too_short(tiny: Instance) -> None:
     # UH-60 endurance 10: transit 19 needs ceil(19 / 10) - 1 = 1 refuel stop of 45 minutes: 64 minutes
     inst = variant(tiny, lambda d: d["aircraft_types"][1].update(endurance_min=10))
+    # R2 is now beyond the UH-60's endurance, and make_plan lists it OUTCOMPETED: rule 6 is left out
     report = check(inst, make_plan(inst, [], [relocation(inst, "N60AZ", "FHU", "TUS", 100, 63)]))
-    assert report.rules() - {"5-objective"} == {"4.8"}
+    assert report.rules() - {"5-objective", "6"} == {"4.8"}
     assert "64-minute ferry" in messages(report, "4.8")[0]
-    assert check(inst, make_plan(inst, [], [relocation(inst, "N60AZ", "FHU", "TUS", 100, 64)])).rules() == {
-        "5-objective"
-    }
+    plan = make_plan(inst, [], [relocation(inst, "N60AZ", "FHU", "TUS", 100, 64)])
+    assert check(inst, plan).rules() - {"6"} == {"5-objective"}
 
 
 def test_relocation_from_a_base_other_than_the_operating_base_is_a_violation(tiny: Instance) -> None:
