@@ -242,6 +242,12 @@ def check_whole_minutes(ctx: _Ctx) -> None:
             ctx.add("1", f"The {name} of {label}, {instant.isoformat()}, is not a whole minute.")
 
 
+def check_instance_name(ctx: _Ctx) -> None:
+    """SPEC 3: the plan names the instance it is a plan of."""
+    if ctx.plan.instance != ctx.inst.name:
+        ctx.add("3-instance", f"The plan is for instance '{ctx.plan.instance}', not '{ctx.inst.name}'.")
+
+
 def check_references(ctx: _Ctx) -> None:
     """SPEC 3: sorties, relocations and unserved entries name known aircraft, requests and bases."""
     for s in ctx.sorties:
@@ -705,6 +711,7 @@ def _compute_figures(ctx: _Ctx) -> None:
 # -- entry point ---------------------------------------------------------------------------------
 
 RULE_CHECKS = (
+    check_instance_name,
     check_whole_minutes,
     check_references,
     check_eligibility,

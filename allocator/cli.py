@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
+import tempfile
+from collections.abc import Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,6 +30,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Air asset allocation optimizer for border air operations.",
 )
+class Method(StrEnum):
+    """`allocator solve --method`: the optimizer, or the first-come-first-served baseline of SPEC 7."""
+
+    CP = "cp"
+    FCFS = "fcfs"
+
+
+MAX_WORKERS = 256  # CP-SAT search workers: far above any machine this runs on
+MAX_SEED = 2**31 - 1  # CP-SAT's random seed is a 32-bit integer
+
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
@@ -53,27 +67,79 @@ def load_inputs(instance: Path, plan: Path | None = None) -> tuple[Instance, Pla
         raise fail(str(exc)) from None
 
 
-def check_output_path(path: Path | None) -> None:
-    if path is not None and path.exists() and path.is_dir():
+def check_output_path(path: Path | None, inputs: Sequence[Path | None] = ()) -> None:
+    """An output file can be written, before any work is done, and is none of the command's inputs."""
+    if path is None:
+        return
+    _check_output_folder(path)
+    if path.is_dir():
         raise fail(f"{path}: is a folder; -o needs a file path.")
-    if path is not None and not path.parent.exists():
+    for given in inputs:
+        if given is not None and _is_or_holds(given, path):
+            raise fail(f"{path}: would overwrite the input {given}; write the output elsewhere.")
+
+
+def _check_output_folder(path: Path) -> None:
+    """The folder of an output exists, takes new files, and takes this file's name."""
+    from allocator.io.instance_files import TEMP_NAME_EXTRA
+
+    if not path.parent.exists():
         raise fail(f"{path}: the folder {path.parent} does not exist.")
-    if path is not None and not path.parent.is_dir():
+    if not path.parent.is_dir():
         raise fail(f"{path}: {path.parent} is a file, not a folder.")
+    try:
+        longest = os.pathconf(path.parent, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        longest = 255
+    if len(os.fsencode(path.name)) + TEMP_NAME_EXTRA > longest:
+        raise fail(f"{path.name[:40]}…: the file name is longer than the folder allows ({longest} bytes).")
+    try:
+        with tempfile.TemporaryFile(dir=path.parent, prefix=".allocator-"):
+            pass
+    except OSError as exc:
+        raise fail(f"{path}: cannot write in the folder {path.parent} ({exc.strerror or exc}).") from None
 
 
-def check_instance_output_path(path: Path | None) -> None:
+def _is_or_holds(given: Path, output: Path) -> bool:
+    """Whether `output` is the input file itself, or a table of an input folder of CSV tables."""
+    given, output = given.resolve(), output.resolve()
+    if given.is_dir():
+        return output.parent == given and output.suffix.lower() == ".csv"
+    return given == output
+
+
+def check_same_instance(plan: Plan, inst: Instance, path: Path | None) -> None:
+    """A plan given to a command is a plan of its instance (a changed instance file keeps its name)."""
+    if plan.instance != inst.name:
+        raise fail(f"{path}: this plan is for instance '{plan.instance}', not '{inst.name}'.")
+
+
+def check_distinct_outputs(outputs: dict[str, Path | None]) -> None:
+    """Two outputs of one command never name the same file (the second would replace the first)."""
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        key = path.resolve()
+        if key in seen:
+            raise fail(f"{path}: given to both {seen[key]} and {option}; name two different files.")
+        seen[key] = option
+
+
+def check_instance_output_path(path: Path | None, inputs: Sequence[Path | None] = ()) -> None:
     """An instance is written as .json, .yaml/.yml, or as a folder of CSV tables (a path without suffix)."""
     if path is None:
         return
     if path.suffix.lower() in {".json", ".yaml", ".yml"}:
-        check_output_path(path)
-    elif path.suffix:
+        check_output_path(path, inputs)
+        return
+    if path.suffix:
         raise fail(f"{path}: an instance is written as .json, .yaml or a folder of CSV tables (no suffix).")
-    elif path.exists() and not path.is_dir():
+    if path.exists() and not path.is_dir():
         raise fail(f"{path}: is a file; a folder of CSV tables needs a folder path.")
-    elif not path.parent.is_dir():
-        raise fail(f"{path}: the folder {path.parent} does not exist.")
+    _check_output_folder(path)
+    if any(given is not None and given.resolve() == path.resolve() for given in inputs):
+        raise fail(f"{path}: would overwrite the input folder; write the changed instance elsewhere.")
 
 
 @app.command()
@@ -81,9 +147,11 @@ def solve(
     instance: Annotated[Path, typer.Argument(help="instance file (.json/.yaml) or folder of CSV tables")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="write the plan JSON here")] = None,
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="seconds for the whole solve")] = 30.0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="CP-SAT search workers")] = 8,
-    seed: Annotated[int, typer.Option("--seed", help="random seed (reproducible with --workers 1)")] = 0,
-    method: Annotated[str, typer.Option("--method", help="cp (optimize) or fcfs (baseline)")] = "cp",
+    workers: Annotated[int, typer.Option("--workers", min=1, max=MAX_WORKERS, help="CP-SAT search workers")] = 8,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, max=MAX_SEED, help="random seed (reproducible with --workers 1)")
+    ] = 0,
+    method: Annotated[Method, typer.Option("--method", help="cp (optimize) or fcfs (baseline)")] = Method.CP,
     csv: Annotated[Path | None, typer.Option("--csv", help="also write the sorties as CSV here")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the comparison line")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log the model and the stages")] = False,
@@ -96,10 +164,9 @@ def solve(
     from allocator.solver import solve as run_solve
 
     setup_logging(verbose)
-    if method not in ("cp", "fcfs"):
-        raise fail(f"--method must be 'cp' or 'fcfs', not '{method}'.")
-    check_output_path(output)
-    check_output_path(csv)
+    check_output_path(output, [instance])
+    check_output_path(csv, [instance])
+    check_distinct_outputs({"-o": output, "--csv": csv})
     try:
         inst = load_instance(instance)
     except InputError as exc:
@@ -109,7 +176,7 @@ def solve(
         time_limit_s=time_limit,
         workers=workers,
         seed=seed,
-        method=method,  # type: ignore[arg-type]
+        method=method.value,  # type: ignore[arg-type]
         progress=live.update if live else None,
         log_search=log_search,
     )
@@ -187,7 +254,7 @@ def schema() -> None:
 
 @app.command()
 def generate(
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED)] = 0,
     days: Annotated[int, typer.Option("--days", min=1, max=31)] = 1,
     aircraft: Annotated[int | None, typer.Option("--aircraft", min=1, help="fleet size")] = None,
     requests: Annotated[int | None, typer.Option("--requests", min=0, help="number of requests")] = None,

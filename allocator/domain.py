@@ -9,6 +9,7 @@ This module imports nothing of the project.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -26,7 +28,31 @@ from pydantic import (
 
 DEFAULT_PRIORITY_WEIGHTS: dict[int, int] = {1: 1000, 2: 200, 3: 50, 4: 10, 5: 1}
 
-NonNegInt = Annotated[int, Field(ge=0)]
+MINUTES_PER_YEAR = 366 * 24 * 60
+"""The longest horizon (and so the longest duration, endurance or turnaround that can matter)."""
+LARGEST_FIGURE = 1_000_000
+"""Upper limit of a value, weight, penalty or hourly cost: far above any real one, far below int64 overflow."""
+
+
+def number_not_boolean(value: Any) -> Any:
+    """A number field refuses true/false (pydantic would read them as 1 and 0)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number, not {str(value).lower()}")
+    return value
+
+
+def instant_not_number(value: Any) -> Any:
+    """An instant is ISO 8601 text (or a YAML timestamp), never a bare number (pydantic would read Unix time)."""
+    if isinstance(value, int | float):
+        raise ValueError(f"expected an ISO 8601 instant such as 2026-12-01T06:00:00-07:00, not the number {value!r}")
+    return value
+
+
+Int = Annotated[int, BeforeValidator(number_not_boolean)]
+Float = Annotated[float, BeforeValidator(number_not_boolean)]
+Instant = Annotated[AwareDatetime, BeforeValidator(instant_not_number)]
+NonNegInt = Annotated[int, BeforeValidator(number_not_boolean), Field(ge=0)]
+Figure = Annotated[int, BeforeValidator(number_not_boolean), Field(ge=0, le=LARGEST_FIGURE)]
 
 
 class InstanceRuleError(ValueError):
@@ -48,8 +74,8 @@ class _Model(BaseModel):
 class Window(_Model):
     """A half-open time window `[start, end)`."""
 
-    start: AwareDatetime
-    end: AwareDatetime
+    start: Instant
+    end: Instant
 
     @field_validator("end")
     @classmethod
@@ -62,7 +88,19 @@ class Window(_Model):
 
 
 class Horizon(Window):
-    """The planning horizon: nothing may fly outside it."""
+    """The planning horizon: nothing may fly outside it; at least one whole minute, at most 366 days."""
+
+    @field_validator("end")
+    @classmethod
+    def _length(cls, end: datetime, info: ValidationInfo) -> datetime:
+        start = info.data.get("start")
+        if not isinstance(start, datetime) or end <= start:
+            return end
+        if (end - start).total_seconds() > 60 * MINUTES_PER_YEAR:
+            raise ValueError(f"the horizon from {start.isoformat()} to {end.isoformat()} is longer than 366 days")
+        if math.floor(end.timestamp() / 60) - math.ceil(start.timestamp() / 60) < 1:
+            raise ValueError(f"the horizon from {start.isoformat()} to {end.isoformat()} holds no whole minute")
+        return end
 
 
 class Maintenance(Window):
@@ -73,8 +111,8 @@ class CoverageRule(Window):
     """At every minute of `[start, end)` keep `count` aircraft with `capability` on alert."""
 
     capability: str = Field(min_length=1)
-    count: int = Field(default=1, ge=1)
-    penalty_per_hour: NonNegInt = Field(
+    count: Int = Field(default=1, ge=1, le=10_000)
+    penalty_per_hour: Figure = Field(
         description="service points lost per aircraft-hour of shortfall (a whole number)"
     )
 
@@ -89,8 +127,8 @@ class Base(_Model):
     id: str = Field(min_length=1)
     name: str = ""
     sector: str = Field(min_length=1)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Float = Field(ge=-90, le=90)
+    lon: Float = Field(ge=-180, le=180)
     timezone: str | None = Field(
         default=None,
         description="IANA time zone for local times in reports (extension; default: horizon offset)",
@@ -110,10 +148,10 @@ class Base(_Model):
 class AircraftType(_Model):
     id: str = Field(min_length=1)
     category: str = ""
-    cruise_kt: float = Field(gt=0)
-    endurance_min: int = Field(gt=0)
-    turnaround_min: NonNegInt = 0
-    cost_per_hour: float = Field(default=0.0, ge=0)
+    cruise_kt: Float = Field(ge=1, le=2_000)
+    endurance_min: Int = Field(gt=0, le=MINUTES_PER_YEAR)
+    turnaround_min: NonNegInt = Field(default=0, le=MINUTES_PER_YEAR)
+    cost_per_hour: Float = Field(default=0.0, ge=0, le=LARGEST_FIGURE)
     capabilities: list[str] = Field(default_factory=list)
 
 
@@ -121,9 +159,9 @@ class Aircraft(_Model):
     id: str = Field(min_length=1, description="tail number")
     type: str = Field(min_length=1)
     home_base: str = Field(min_length=1)
-    available_from: AwareDatetime | None = None
+    available_from: Instant | None = None
     maintenance: list[Maintenance] = Field(default_factory=list)
-    hours_available: float = Field(ge=0)
+    hours_available: Float = Field(ge=0, le=100_000)
     relocatable: bool = True
 
 
@@ -133,27 +171,27 @@ class Request(_Model):
     unit: str = ""
     sector: str = Field(min_length=1)
     mission: str = ""
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: Float = Field(ge=-90, le=90)
+    lon: Float = Field(ge=-180, le=180)
     window: Window
-    duration_min: int = Field(gt=0)
+    duration_min: Int = Field(gt=0, le=MINUTES_PER_YEAR)
     capabilities: list[str] = Field(default_factory=list)
     aircraft_types: list[str] | None = None
-    aircraft_count: int = Field(default=1, ge=1)
-    priority: int = Field(default=3, ge=1, le=5)
-    value: NonNegInt | None = None
+    aircraft_count: Int = Field(default=1, ge=1, le=1_000)
+    priority: Int = Field(default=3, ge=1, le=5)
+    value: Figure | None = None
     target: str | None = None
-    submitted_at: AwareDatetime | None = Field(
+    submitted_at: Instant | None = Field(
         default=None, description="when it was asked for; FCFS treats a missing one as last"
     )
 
 
 class Policy(_Model):
-    priority_weights: dict[int, NonNegInt] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_WEIGHTS))
-    max_relocations_per_aircraft: int = Field(default=1, ge=0, le=4)
+    priority_weights: dict[Int, Figure] = Field(default_factory=lambda: dict(DEFAULT_PRIORITY_WEIGHTS))
+    max_relocations_per_aircraft: Int = Field(default=1, ge=0, le=4)
     agency_min_share: Annotated[float, Field(ge=0, le=1)] | dict[str, Annotated[float, Field(ge=0, le=1)]] | None = None
-    fairness_weight: NonNegInt = 1
-    deconfliction_radius_nm: float = Field(default=5.0, ge=0)
+    fairness_weight: Figure = 1
+    deconfliction_radius_nm: Float = Field(default=5.0, ge=0, le=10_000)
 
     @field_validator("agency_min_share", mode="before")
     @classmethod
@@ -178,6 +216,8 @@ class Policy(_Model):
     @classmethod
     def _weights_cover_priorities(cls, weights: dict[int, int]) -> dict[int, int]:
         missing = [p for p in range(1, 6) if p not in weights]
+        if extra := sorted(p for p in weights if p not in range(1, 6)):
+            raise ValueError(f"priority {extra[0]} has a weight, but priorities run from 1 to 5")
         if missing:
             raise ValueError(f"there is no weight for priority {missing[0]} (give one for each of 1 to 5)")
         return weights

@@ -94,13 +94,24 @@ def export_for_agency(instance: Instance, plan: Plan, agency: str) -> dict[str, 
         "requests": own,
         "other_operations": other,
         "conflicts": conflicts,
-        "relocations": [r.model_dump(mode="json", by_alias=True, include=_RELOCATION_FIELDS) for r in plan.relocations],
+        "relocations": _own_relocations(plan, own),
         "fulfilment": dict(tally) if isinstance(tally, dict) else None,
     }
 
 
 _SORTIE_FIELDS = {"aircraft", "request", "base", "takeoff", "on_station", "off_station", "landing"}
 _RELOCATION_FIELDS = {"aircraft", "from_", "to", "takeoff", "landing"}
+
+
+def _own_relocations(plan: Plan, own: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Relocations of the aircraft that fly the agency's own requests: another aircraft's movements would
+    tie it, by their timing, to the operations it flies for another agency."""
+    flying = {s["aircraft"] for entry in own for s in entry["sorties"]}
+    return [
+        r.model_dump(mode="json", by_alias=True, include=_RELOCATION_FIELDS)
+        for r in plan.relocations
+        if r.aircraft in flying
+    ]
 
 
 def _reason(prep: Prepared, unserved: Any, label: Callable[[str], str]) -> dict[str, Any]:

@@ -10,11 +10,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
+from allocator.domain import Int, instant_not_number
 from allocator.timeline import format_instant
 
-Instant = Annotated[AwareDatetime, PlainSerializer(format_instant, return_type=str)]
+Instant = Annotated[
+    AwareDatetime, BeforeValidator(instant_not_number), PlainSerializer(format_instant, return_type=str)
+]
 
 
 class SolveStatus(StrEnum):
@@ -70,12 +73,12 @@ class Unserved(_PlanModel):
 
 
 class Objective(_PlanModel):
-    service: int
-    cost: int
+    service: Int
+    cost: Int
 
 
 class Bound(_PlanModel):
-    service: int | None = None
+    service: Int | None = None
 
 
 class Plan(_PlanModel):

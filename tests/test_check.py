@@ -219,6 +219,14 @@ def test_unknown_ids_are_violations_not_exceptions(tiny: Instance) -> None:
         assert name in refs
 
 
+def test_a_plan_naming_another_instance_is_a_violation(tiny: Instance) -> None:
+    plan = tiny_plan(tiny)
+    assert check(tiny, plan).ok
+    report = check(tiny, plan.model_copy(update={"instance": "arizona-surge"}))
+    assert report.rules() == {"3-instance"}
+    assert "for instance 'arizona-surge', not 'tiny'" in messages(report, "3-instance")[0]
+
+
 def test_unknown_reason_code_is_a_violation(tiny: Instance) -> None:
     plan = tiny_plan(tiny)
     plan.unserved[0] = Unserved.model_construct(request="R3", reason="TOO_BUSY", detail="", competitors=[])

@@ -153,6 +153,9 @@ def test_generate_refuses_an_output_path_it_cannot_write_an_instance_to(tmp_path
     "args, says",
     [
         (["solve", "instances/tiny.yaml", "--workers", "0"], "Invalid value for '--workers'"),
+        (["solve", "instances/tiny.yaml", "--workers", "100000000000"], "Invalid value for '--workers'"),
+        (["solve", "instances/tiny.yaml", "--method", "magic"], "Invalid value for '--method'"),
+        (["solve", "instances/tiny.yaml", "--seed", "100000000000000000000"], "Invalid value for '--seed'"),
         (["solve"], "Missing argument"),
         (["bogus"], "No such command"),
         (["solve", "instances/tiny.yaml", "--nope"], "No such option"),
@@ -169,3 +172,37 @@ def test_the_installed_command_states_a_usage_error_in_one_sentence(args: list[s
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0] and "--help" in lines[0], done.stderr
+
+
+def _one_sentence_exit_2(result) -> str:
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+    return result.output
+
+
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path: Path):
+    instance = tmp_path / "tiny.yaml"
+    instance.write_text(TINY.read_text())
+    said = _one_sentence_exit_2(run("solve", instance, "-o", instance, "--time-limit", "2"))
+    assert "would overwrite the input" in said and instance.read_text() == TINY.read_text()
+    folder = tmp_path / "tables"
+    assert run("generate", "--aircraft", "3", "--requests", "4", "-o", folder).exit_code == 0
+    aircraft = (folder / "aircraft.csv").read_text()
+    said = _one_sentence_exit_2(run("solve", folder, "--csv", folder / "aircraft.csv", "--time-limit", "2"))
+    assert "would overwrite the input" in said and (folder / "aircraft.csv").read_text() == aircraft
+    assert run("solve", TINY, "-o", tmp_path / "plan.json", "--time-limit", "2", "--workers", "1").exit_code == 0
+
+
+def test_two_outputs_naming_one_file_are_refused(tmp_path: Path):
+    plan = tmp_path / "plan.json"
+    said = _one_sentence_exit_2(run("solve", TINY, "-o", plan, "--csv", plan, "--time-limit", "2"))
+    assert "given to both -o and --csv" in said and not plan.exists()
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_anything_is_written(tmp_path: Path):
+    keep = tmp_path / "keep.json"
+    keep.write_text("KEEP")
+    said = _one_sentence_exit_2(run("solve", TINY, "-o", keep, "--csv", "/proc/x.csv", "--time-limit", "2"))
+    assert "cannot write in the folder /proc" in said and keep.read_text() == "KEEP"
+    said = _one_sentence_exit_2(run("solve", TINY, "-o", tmp_path / f"{'a' * 300}.json", "--time-limit", "2"))
+    assert "the file name is longer than the folder allows" in said

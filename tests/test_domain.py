@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from allocator.domain import Policy, Window, known_hint
+from allocator.domain import LARGEST_FIGURE, AircraftType, Horizon, Policy, Request, Window, known_hint
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,77 @@ def test_known_hint() -> None:
     assert known_hint("bases", {"TUS", "FHU"}) == " (known bases: FHU, TUS)"
     assert known_hint("bases", set()) == " (there are no bases)"
     assert known_hint("bases", {f"B{i:02}" for i in range(10)}).endswith("B07 and 2 more)")
+
+
+def _request(**fields: Any) -> Request:
+    record: dict[str, Any] = {
+        "id": "R1",
+        "agency": "CBP",
+        "sector": "TUC",
+        "lat": 31.5,
+        "lon": -110.9,
+        "window": {"start": "2026-12-01T08:00:00Z", "end": "2026-12-01T12:00:00Z"},
+        "duration_min": 60,
+    }
+    return Request.model_validate(record | fields)
+
+
+def _error(fields: dict[str, Any]) -> dict[str, Any]:
+    with pytest.raises(ValidationError) as caught:
+        _request(**fields)
+    (error,) = caught.value.errors()
+    return dict(error)
+
+
+@pytest.mark.parametrize("field", ["priority", "duration_min", "aircraft_count", "lat", "value"])
+def test_a_number_field_refuses_true_or_false(field: str) -> None:
+    error = _error({field: True})
+    assert error["loc"] == (field,)
+    assert "expected a number, not true" in error["msg"]
+
+
+def test_a_number_field_takes_a_number_written_as_a_whole_float_or_text() -> None:
+    request = _request(priority=2.0, duration_min="90", value=7)
+    assert (request.priority, request.duration_min, request.value) == (2, 90, 7)
+
+
+def test_an_instant_refuses_a_bare_number() -> None:
+    error = _error({"submitted_at": 1764594000})
+    assert error["loc"] == ("submitted_at",)
+    assert "ISO 8601" in error["msg"] and "1764594000" in error["msg"]
+    assert _request(submitted_at="2026-11-30T09:00:00-07:00").submitted_at is not None
+
+
+def test_a_value_above_the_largest_figure_is_refused() -> None:
+    assert _request(value=LARGEST_FIGURE).value == LARGEST_FIGURE
+    assert _error({"value": LARGEST_FIGURE + 1})["loc"] == ("value",)
+
+
+@pytest.mark.parametrize(
+    ("field", "bad"), [("cruise_kt", 1e-320), ("cost_per_hour", 1e308), ("turnaround_min", 10**30)]
+)
+def test_aircraft_type_figures_outside_their_range_are_refused(field: str, bad: float) -> None:
+    record = {"id": "H125", "cruise_kt": 120, "endurance_min": 168, "turnaround_min": 30, "cost_per_hour": 1500}
+    assert AircraftType.model_validate(record).cruise_kt == 120
+    with pytest.raises(ValidationError) as caught:
+        AircraftType.model_validate(record | {field: bad})
+    assert caught.value.errors()[0]["loc"] == (field,)
+
+
+def test_a_horizon_of_a_year_is_allowed_and_a_longer_one_refused() -> None:
+    assert Horizon(start="2026-01-01T00:00:00Z", end="2027-01-01T00:00:00Z")
+    with pytest.raises(ValidationError, match="longer than 366 days"):
+        Horizon(start="2026-01-01T00:00:00Z", end="9999-12-31T00:00:00Z")
+
+
+def test_a_horizon_without_a_whole_minute_is_refused() -> None:
+    assert Horizon(start="2026-12-01T06:00:10Z", end="2026-12-01T06:02:00Z")
+    with pytest.raises(ValidationError, match="holds no whole minute"):
+        Horizon(start="2026-12-01T06:00:10Z", end="2026-12-01T06:00:50Z")
+    with pytest.raises(ValidationError, match="holds no whole minute"):
+        Horizon(start="2026-12-01T06:00:10Z", end="2026-12-01T06:01:30Z")
+
+
+def test_priority_weights_only_for_priorities_one_to_five() -> None:
+    with pytest.raises(ValidationError, match="priority 9 has a weight"):
+        Policy(priority_weights={1: 5, 2: 4, 3: 3, 4: 2, 5: 1, 9: 3})

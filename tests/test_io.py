@@ -21,6 +21,7 @@ from allocator.domain import Instance
 from allocator.errors import InputError
 from allocator.io import load_instance, load_plan, write_instance, write_plan, write_sorties_csv
 from allocator.result import Bound, Objective, Plan, Reason, Relocation, SolveStatus, Sortie, Unserved
+from allocator.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "instances" / "tiny.yaml"
@@ -39,6 +40,12 @@ WHOLE_FILE = {
     "csv_missing_aircraft",
     "csv_ragged_row",
     "csv_first_row_too_long",
+    "csv_table_is_folder",
+    "deep_nesting.json",
+    "deep_nesting.yaml",
+    "huge_number.json",
+    "huge_number.yaml",
+    "impossible_date.yaml",
 }
 # The cases the corpus must cover (a subset of its names).
 REQUIRED_CASES = {
@@ -375,3 +382,161 @@ def test_json_duplicate_key_names_the_record(tmp_path: Path) -> None:
         _message(path)
         == f"{path}: not valid JSON: the key 'hours_available' appears twice in the object with id 'N60AZ'."
     )
+
+
+# -- documents: merge keys, byte-order marks, nesting ------------------------------------------------
+
+
+def _tiny_with_merged_aircraft(tmp_path: Path, merged: str) -> Path:
+    text = TINY.read_text().replace(
+        "  - {id: N125AZ, type: H125, home_base: TUS, hours_available: 8}",
+        f"  - &h {{id: N125AZ, type: H125, home_base: TUS, hours_available: 8}}\n  - {merged}",
+    )
+    path = tmp_path / "merged.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_key_written_beside_a_yaml_merge_key_overrides_the_merged_one(tmp_path: Path) -> None:
+    inst = load_instance(_tiny_with_merged_aircraft(tmp_path, "{<<: *h, id: N126AZ, hours_available: 3}"))
+    copy_ = inst.aircraft_by_id("N126AZ")
+    assert (copy_.type, copy_.home_base, copy_.hours_available) == ("H125", "TUS", 3)
+    assert inst.aircraft_by_id("N125AZ").hours_available == 8
+
+
+def test_a_key_written_twice_beside_a_yaml_merge_key_is_an_input_error(tmp_path: Path) -> None:
+    path = _tiny_with_merged_aircraft(tmp_path, "{<<: *h, id: N126AZ, id: N127AZ}")
+    assert _message(path) == f"{path}: not valid YAML at line 18, column 26: the key 'id' appears twice in one mapping."
+
+
+def test_a_json_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    instance = tmp_path / "tiny.json"
+    instance.write_text("\ufeff" + json.dumps(_tiny_data(), default=str), encoding="utf-8")
+    assert load_instance(instance) == load_instance(TINY)
+    plan = tmp_path / "plan.json"
+    plan.write_text("\ufeff" + _plan().to_json(), encoding="utf-8")
+    assert load_plan(plan) == _plan()
+
+
+@pytest.mark.parametrize("loader", [load_plan, load_scenario], ids=["plan", "scenario"])
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_deeply_nested_plan_or_scenario_is_an_input_error(tmp_path: Path, loader: Any, suffix: str) -> None:
+    path = tmp_path / f"deep{suffix}"
+    path.write_text('{"changes": ' + "[" * 100000)
+    with pytest.raises(InputError) as caught:
+        loader(path)
+    assert str(caught.value) == f"{path}: cannot be read: its lists and mappings are nested too deeply."
+
+
+def test_a_whole_number_too_long_to_read_is_an_input_error_naming_its_place(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(_plan().to_json().replace('"service": 1250', '"service": ' + "1" * 5000))
+    with pytest.raises(InputError) as caught:
+        load_plan(path)
+    assert str(caught.value) == (
+        f"{path}: not valid JSON at line 5, column 16: a whole number has 5000 digits (at most 4300 are allowed)."
+    )
+
+
+# -- CSV folders: folders for tables, columns the loader builds, line numbers -------------------------
+
+
+def test_a_csv_table_that_is_a_folder_is_an_input_error(tmp_path: Path) -> None:
+    folder = write_instance(load_instance(TINY), tmp_path / "inst")
+    (folder / "policy.csv").unlink()
+    (folder / "policy.csv").mkdir()
+    assert _message(folder) == f"{folder / 'policy.csv'}: is a folder, expected a CSV file."
+
+
+def test_an_empty_column_the_loader_builds_is_not_an_error(tmp_path: Path) -> None:
+    folder = write_instance(load_instance(TINY), tmp_path / "inst")
+    aircraft = pd.read_csv(folder / "aircraft.csv", dtype=str, keep_default_na=False)
+    aircraft["maintenance"] = ""
+    aircraft.to_csv(folder / "aircraft.csv", index=False)
+    assert load_instance(folder) == load_instance(TINY)
+
+
+def test_csv_line_numbers_count_every_line_of_a_quoted_cell(tmp_path: Path) -> None:
+    folder = write_instance(load_instance(TINY), tmp_path / "inst")
+    bases = (folder / "bases.csv").read_text().replace("Tucson Air Branch", '"Tucson\nAir\nBranch"')
+    (folder / "bases.csv").write_text(bases + "NYL,Yuma,TUC,32.6,-114.6,America/Phoenix,extra\n")
+    assert _message(folder) == f"{folder / 'bases.csv'}: line 6 has 7 cells but the header has 6 columns."
+    (folder / "bases.csv").write_text(bases)
+    policy = (folder / "policy.csv").read_text()
+    (folder / "policy.csv").write_text(
+        policy.replace("fairness_weight,1", '"fairness_weight","1\n\n"') + "fairness_weight,2\n"
+    )
+    assert (
+        _message(folder) == f"{folder / 'policy.csv'}: policy, field 'fairness_weight': given twice (again on line 8)."
+    )
+
+
+def test_a_repeated_key_in_a_json_policy_value_is_an_input_error(tmp_path: Path) -> None:
+    folder = write_instance(load_instance(TINY), tmp_path / "inst")
+    policy = (folder / "policy.csv").read_text()
+    (folder / "policy.csv").write_text(policy + 'agency_min_share,"{""CBP"": 0.2, ""CBP"": 0.5}"\n')
+    assert _message(folder) == (
+        f"{folder / 'policy.csv'}: policy on line 6, field 'agency_min_share': in the value, "
+        "the key 'CBP' appears twice."
+    )
+
+
+# -- plan files: the lists SPEC section 3 requires ------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["sorties", "relocations", "unserved"])
+def test_a_plan_file_without_one_of_its_lists_is_an_input_error(tmp_path: Path, key: str) -> None:
+    doc = json.loads(_plan().to_json())
+    del doc[key]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError) as caught:
+        load_plan(path)
+    assert str(caught.value) == (
+        f"{path}: plan for instance 'tiny', field '{key}': required field is missing; give [] if there are none."
+    )
+
+
+def test_a_plan_file_without_any_of_its_lists_names_them_all(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"instance": "tiny", "status": "INFEASIBLE", "objective": {"service": 0, "cost": 0}}))
+    with pytest.raises(InputError) as caught:
+        load_plan(path)
+    assert str(caught.value) == (
+        f"{path}: plan for instance 'tiny', field 'sorties': required field is missing (and 'relocations', "
+        "'unserved'); give [] if there are none."
+    )
+
+
+def test_a_plan_file_with_empty_lists_loads(tmp_path: Path) -> None:
+    doc = {"instance": "tiny", "status": "INFEASIBLE", "objective": {"service": 0, "cost": 0}}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({**doc, "sorties": [], "relocations": [], "unserved": []}))
+    plan = load_plan(path)
+    assert (plan.sorties, plan.relocations, plan.unserved) == ([], [], [])
+
+
+def test_atomic_write_writes_a_pipe_in_place_instead_of_replacing_it(tmp_path: Path):
+    import os
+    import stat
+    import threading
+
+    from allocator.io import atomic_write_text
+
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(pipe.read_text()))
+    reader.start()
+    atomic_write_text(pipe, "plan")
+    reader.join(timeout=10)
+    assert got == ["plan"] and stat.S_ISFIFO(pipe.stat().st_mode)
+
+
+def test_atomic_write_leaves_no_temporary_file_and_ignores_a_stale_temporary_folder(tmp_path: Path):
+    from allocator.io import atomic_write_text
+
+    (tmp_path / ".plan.json.tmp").mkdir()  # the fixed temporary name of earlier versions
+    atomic_write_text(tmp_path / "plan.json", "{}")
+    assert (tmp_path / "plan.json").read_text() == "{}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".plan.json.tmp", "plan.json"]

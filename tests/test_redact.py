@@ -12,6 +12,7 @@ from allocator.cli import app
 from allocator.errors import InputError
 from allocator.io import write_instance, write_plan
 from allocator.redact import export_for_agency, render_export
+from allocator.result import Relocation
 from factory import aircraft, make, request
 
 TEXT_MARKERS = ["SECRETID", "TARGETMARKER", "MISSIONMARKER", "CAPMARKER"]
@@ -93,6 +94,17 @@ def test_other_agencies_show_only_whitelisted_fields_and_a_rounded_place():
         assert other["area"]["lat"] == round(other["area"]["lat"], 1)
     flown = [o for o in doc["other_operations"] if o["flown"]]
     assert len(flown) == 1 and flown[0]["on_station"]
+
+
+def test_an_aircraft_flying_only_for_another_agency_keeps_its_relocations_out_of_the_export():
+    inst, plan = planted()
+    (sortie,) = plan.sorties
+    move = Relocation.model_validate(
+        {"aircraft": "L1", "from": sortie.base, "to": "B", "takeoff": sortie.landing, "landing": sortie.landing}
+    )
+    plan = plan.model_copy(update={"relocations": [move]})
+    assert export_for_agency(inst, plan, "ICE")["relocations"] == []
+    assert [r["aircraft"] for r in export_for_agency(inst, plan, "CBP")["relocations"]] == ["L1"]
 
 
 def test_own_unserved_request_names_its_competitor_by_reference_only():

@@ -114,6 +114,25 @@ def test_report_command_rejects_a_bad_plan_with_exit_2(tmp_path: Path):
     assert not target.exists()
 
 
+def test_report_shows_the_checkers_figures_not_the_ones_a_plan_file_claims(tiny_plan: Plan):
+    inst = load_instance(TINY)
+    claimed = tiny_plan.model_copy(update={"objective": tiny_plan.objective.model_copy(update={"service": 1})})
+    page = build_report(inst, claimed)
+    assert f"{tiny_plan.objective.service:,}" in page and "INVALID" in page
+    assert "the plan file claims service 1 and cost" in page
+    honest = build_report(inst, tiny_plan)
+    assert "SPEC section 4 holds" in honest and "the plan file claims" not in honest
+
+
+def test_report_command_refuses_a_plan_of_another_instance(tiny_plan: Plan, tmp_path: Path):
+    plan_file = tmp_path / "plan.json"
+    write_plan(tiny_plan.model_copy(update={"instance": "arizona-surge"}), plan_file)
+    target = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(TINY), str(plan_file), "-o", str(target)])
+    assert result.exit_code == 2 and "is for instance 'arizona-surge', not 'tiny'" in result.output
+    assert not target.exists()
+
+
 # -- a real browser ------------------------------------------------------------------------------------
 
 

@@ -159,3 +159,16 @@ def test_a_baseline_of_another_instance_is_a_usage_error(tmp_path: Path, baselin
 def test_output_under_a_file_is_a_usage_error_before_solving(tmp_path: Path, baseline: Path):
     result = run("replan", TINY, "--baseline", baseline, "-o", baseline / "x.json", *FAST)
     assert result.exit_code == 2 and "is a file, not a folder" in result.output
+
+
+def test_whatif_outputs_that_overwrite_the_baseline_or_each_other_are_refused(tmp_path: Path, baseline: Path):
+    down = scenario(tmp_path, "n60-down", DOWN)
+    kept = baseline.read_text()
+    result = run("whatif", TINY, down, "--baseline", baseline, "-o", baseline, *FAST)
+    assert result.exit_code == 2 and "would overwrite the input" in result.output
+    out = tmp_path / "out.json"
+    result = run("whatif", TINY, down, "--baseline", baseline, "-o", out, "--diff-out", out, *FAST)
+    assert result.exit_code == 2 and "given to both -o and --diff-out" in result.output
+    result = run("replan", TINY, "--baseline", baseline, "--diff-out", baseline, *FAST)
+    assert result.exit_code == 2 and "would overwrite the input" in result.output
+    assert baseline.read_text() == kept and not out.exists()

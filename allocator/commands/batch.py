@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from allocator.cli import app, check_output_path, err, fail, load_inputs, out, setup_logging
+from allocator.cli import (
+    MAX_SEED,
+    MAX_WORKERS,
+    app,
+    check_output_path,
+    check_same_instance,
+    err,
+    fail,
+    load_inputs,
+    out,
+    setup_logging,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,9 +41,10 @@ def batch(
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="seconds per instance")] = 60.0,
     jobs: Annotated[int, typer.Option("--jobs", min=1, help="instances solved at once (processes)")] = 1,
     workers: Annotated[
-        int | None, typer.Option("--workers", min=1, help="CP-SAT workers per instance (default: cores / jobs)")
+        int | None,
+        typer.Option("--workers", min=1, max=MAX_WORKERS, help="CP-SAT workers per instance (default: cores / jobs)"),
     ] = None,
-    seed: Annotated[int, typer.Option("--seed", help="random seed")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="random seed")] = 0,
     force: Annotated[bool, typer.Option("--force", help="solve again even when the stored result is current")] = False,
     log_json: Annotated[bool, typer.Option("--log-json", help="log one JSON object per line on stderr")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log each instance")] = False,
@@ -176,10 +188,20 @@ def history(
 def _history_table(frame: pd.DataFrame, url: str) -> Table:
     table = Table(title=f"Runs in {url}", title_justify="left")
     # columns are "<kind> <name> requested|served|pct"; names are free text and may contain spaces
-    agencies = sorted({c[len("agency ") : -len(" requested")] for c in frame.columns
-                       if c.startswith("agency ") and c.endswith(" requested")})
-    sectors = sorted({c[len("sector ") : -len(" requested")] for c in frame.columns
-                      if c.startswith("sector ") and c.endswith(" requested")})
+    agencies = sorted(
+        {
+            c[len("agency ") : -len(" requested")]
+            for c in frame.columns
+            if c.startswith("agency ") and c.endswith(" requested")
+        }
+    )
+    sectors = sorted(
+        {
+            c[len("sector ") : -len(" requested")]
+            for c in frame.columns
+            if c.startswith("sector ") and c.endswith(" requested")
+        }
+    )
     for col in ("started", "instance", "status", "met", "service", "bound", "gap", "FCFS", "shortfall min"):
         table.add_column(col, justify="left" if col in ("started", "instance", "status") else "right")
     table.add_column("% met per agency")
@@ -238,9 +260,10 @@ def report(
     from allocator.report import write_report
     from allocator.solver import solve_fcfs_plan
 
-    check_output_path(output)
+    check_output_path(output, [instance, plan])
     inst, loaded = load_inputs(instance, plan)
     assert loaded is not None
+    check_same_instance(loaded, inst, plan)
     verdict = run_check(inst, loaded)
     fcfs = loaded.run.get("fcfs")
     if not isinstance(fcfs, dict) or "service" not in fcfs:
@@ -252,7 +275,7 @@ def report(
         }
     write_report(inst, loaded, output, fcfs)
     out.print(
-        f"wrote {output}: service {loaded.objective.service:,} (FCFS {fcfs['service']:,}); "
+        f"wrote {output}: service {verdict.service:,} (FCFS {fcfs['service']:,}); "
         f"checker: {'valid' if verdict.ok else f'INVALID, {len(verdict.violations)} violations'}",
         markup=False,
         highlight=False,

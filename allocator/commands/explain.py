@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from allocator.cli import app, check_output_path, err, fail, load_inputs, out, setup_logging
+from allocator.cli import MAX_WORKERS, app, check_output_path, err, fail, load_inputs, out, setup_logging
 from allocator.errors import InputError
 
 if TYPE_CHECKING:
@@ -40,7 +40,9 @@ def explain(
     requests: Annotated[list[str] | None, typer.Argument(help="request ids (default: every unserved request)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the explanations as JSON")] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="seconds for each re-plan")] = 5.0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="CP-SAT workers for the re-plans")] = 1,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=MAX_WORKERS, help="CP-SAT workers for the re-plans")
+    ] = 1,
     what_if: Annotated[
         bool | None,
         typer.Option(
@@ -185,7 +187,7 @@ def export(
     """A plan for one agency: its own requests in full, other agencies' operations redacted."""
     from allocator.redact import EXPORT_SUFFIXES, export_for_agency, render_export, write_export
 
-    check_output_path(output)
+    check_output_path(output, [instance, plan])
     if output is not None and output.suffix.lower() not in EXPORT_SUFFIXES:
         raise fail(f"{output}: unknown export format '{output.suffix}' (expected {', '.join(EXPORT_SUFFIXES)}).")
     inst, loaded = _load(instance, plan)

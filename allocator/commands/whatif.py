@@ -22,9 +22,13 @@ import typer
 from rich.table import Table
 
 from allocator.cli import (
+    MAX_SEED,
+    MAX_WORKERS,
     app,
+    check_distinct_outputs,
     check_instance_output_path,
     check_output_path,
+    check_same_instance,
     err,
     fail,
     load_inputs,
@@ -49,8 +53,8 @@ NowOpt = Annotated[
 OutputOpt = Annotated[Path | None, typer.Option("-o", "--output", help="write the new plan JSON here")]
 DiffOpt = Annotated[Path | None, typer.Option("--diff-out", help="write the diff against the baseline as JSON")]
 TimeOpt = Annotated[float, typer.Option("--time-limit", min=0.1, help="seconds per solve")]
-WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, help="CP-SAT workers per solve")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="random seed")]
+WorkersOpt = Annotated[int | None, typer.Option("--workers", min=1, max=MAX_WORKERS, help="CP-SAT workers per solve")]
+SeedOpt = Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="random seed")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="log the model and the stages")]
 
 
@@ -82,9 +86,17 @@ def whatif(
     if len(set(stems)) < len(stems):
         raise fail("two scenario files have the same name; output files are named after them, so rename one.")
     outputs = {kind: _outputs(path, stems) for kind, path in (("o", output), ("d", diff_out), ("i", instance_out))}
+    inputs = [instance, baseline, *scenarios]
     for kind, paths in outputs.items():
         for path in paths:
-            (check_instance_output_path if kind == "i" else check_output_path)(path)
+            (check_instance_output_path if kind == "i" else check_output_path)(path, inputs)
+    options_of = {"o": "-o", "d": "--diff-out", "i": "--instance-out"}
+    named = {
+        options_of[kind] + (f" of scenario {stems[i]}" if len(stems) > 1 else ""): path
+        for kind, paths in outputs.items()
+        for i, path in enumerate(paths)
+    }
+    check_distinct_outputs(named)
     at = _instant(now)
     try:
         inst = load_instance(instance)
@@ -94,7 +106,7 @@ def whatif(
     except InputError as exc:
         raise fail(str(exc)) from None
     if before is not None:
-        _same_instance(before, inst, baseline)
+        check_same_instance(before, inst, baseline)
     cores = os.cpu_count() or 1
     jobs = min(jobs or cores, len(loaded))
     options = _options(time_limit, workers or max(1, cores // jobs), seed)
@@ -135,12 +147,13 @@ def replan(
     from allocator.scenario import replan as run_replan
 
     setup_logging(verbose)
-    check_output_path(output)
-    check_output_path(diff_out)
+    check_output_path(output, [instance, baseline])
+    check_output_path(diff_out, [instance, baseline])
+    check_distinct_outputs({"-o": output, "--diff-out": diff_out})
     at = _instant(now)
     inst, before = load_inputs(instance, baseline)
     assert before is not None
-    _same_instance(before, inst, baseline)
+    check_same_instance(before, inst, baseline)
     try:
         result = run_replan(inst, before, at, _options(time_limit, workers or os.cpu_count() or 1, seed))
     except InputError as exc:
@@ -152,12 +165,6 @@ def replan(
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def _same_instance(plan: Plan, inst: Instance, path: Path | None) -> None:
-    """A baseline is a plan of this instance (a changed instance file keeps its name)."""
-    if plan.instance != inst.name:
-        raise fail(f"{path}: this plan is for instance '{plan.instance}', not '{inst.name}'.")
 
 
 def _exit_if_interrupted(results: list[Result]) -> None:

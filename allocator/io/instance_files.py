@@ -13,7 +13,9 @@ CSV layout (one file per table, list fields separated by `;`):
   duration_min, capabilities, aircraft_types, aircraft_count, priority, value, target, submitted_at`
 - `policy.csv` (optional): `key, value` (values are JSON, or else YAML)
 
-Empty cells mean "not given"; blank lines are skipped; a UTF-8 byte-order mark is fine.
+Empty cells mean "not given"; blank lines are skipped; a UTF-8 byte-order mark is fine (in JSON and YAML
+too). A cell in a column the loader builds itself (`maintenance` in aircraft.csv, `coverage` in sectors.csv,
+`window` in requests.csv) is an error, as is a policy.csv column other than `key, value`.
 
 Every problem becomes one `InputError` sentence that names the file (for a CSV
 folder, the table), the record and the field:
@@ -25,7 +27,10 @@ from __future__ import annotations
 import csv
 import difflib
 import json
+import os
 import re
+import sys
+import tempfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, get_args
@@ -55,12 +60,23 @@ _REQUIRED_TABLES = ("instance", "bases", "sectors", "aircraft_types", "aircraft"
 class _StrictYamlLoader(yaml.SafeLoader):
     """`yaml.SafeLoader` that refuses a mapping with the same key twice (YAML says keys are unique)."""
 
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        """Build one node; a value Python cannot build (a 5000-digit number, month 13) is an error at its place."""
+        try:
+            return super().construct_object(node, deep=deep)
+        except ValueError as exc:
+            text = node.value if isinstance(node, yaml.ScalarNode) else None
+            raise yaml.constructor.ConstructorError(None, None, value_problem(exc, text), node.start_mark) from None
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
 
 def _construct_unique_mapping(loader: _StrictYamlLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    loader.flatten_mapping(node)
+    """A mapping whose written keys are unique; a key written beside `<<` overrides the merged one, as YAML allows."""
     seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
+    for key_node, _ in node.value:  # before flattening: only the keys written in this mapping
+        key = "<<" if key_node.tag == _MERGE_TAG else loader.construct_object(key_node, deep=True)
         try:
             duplicate = key in seen
         except TypeError:  # an unhashable key: let the ordinary constructor report it
@@ -70,7 +86,7 @@ def _construct_unique_mapping(loader: _StrictYamlLoader, node: yaml.MappingNode)
                 None, None, f"the key '{key}' appears twice in one mapping", key_node.start_mark
             )
         seen.add(key)
-    return loader.construct_mapping(node, deep=True)
+    return loader.construct_mapping(node, deep=True)  # merged keys first, so the written ones win
 
 
 _StrictYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
@@ -91,8 +107,29 @@ def _unique_json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def read_document(path: Path) -> Any:
-    """Parse a JSON or YAML file, naming the file and the place of a syntax error."""
+_TOO_DEEP = "lists and mappings are nested too deeply"
+
+
+def value_problem(exc: ValueError, text: str | None = None) -> str:
+    """Plain words for a value Python refuses to build (a whole number with too many digits, an impossible date)."""
+    digits = re.search(r"value has (\d+) digits", str(exc))
+    if digits:
+        return f"a whole number has {digits[1]} digits (at most {sys.get_int_max_str_digits()} are allowed)"
+    reason = _one_line(str(exc)).rstrip(".")
+    return reason if text is None else f"cannot read {render_value(text)} ({reason})"
+
+
+def _long_number_at(text: str) -> str:
+    """' at line L, column C' of the first whole number too long to convert, or '' if none is found."""
+    found = re.search(rf"(?<![\w.])\d{{{sys.get_int_max_str_digits() + 1},}}(?![\w.])", text)
+    if found is None:
+        return ""
+    line = text.count("\n", 0, found.start()) + 1
+    return f" at line {line}, column {found.start() - text.rfind(chr(10), 0, found.start())}"
+
+
+def _document_text(path: Path) -> str:
+    """The text of a document file, without a UTF-8 byte-order mark; an unreadable file is an `InputError`."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -103,13 +140,25 @@ def read_document(path: Path) -> Any:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded).") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
-    if path.suffix.lower() == ".json":
-        try:
-            return json.loads(text, object_pairs_hook=_unique_json_object)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
-        except _DuplicateKeyError as exc:
-            raise InputError(f"{path}: not valid JSON: {exc}.") from None
+    return text.removeprefix("\ufeff")
+
+
+def _read_json(path: Path, text: str) -> Any:
+    """Parse JSON text with unique keys; any problem is an `InputError` naming the file and the place."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_json_object)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+    except _DuplicateKeyError as exc:
+        raise InputError(f"{path}: not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise InputError(f"{path}: cannot be read: its {_TOO_DEEP}.") from None
+    except ValueError as exc:  # a whole number longer than Python converts
+        raise InputError(f"{path}: not valid JSON{_long_number_at(text)}: {value_problem(exc)}.") from None
+
+
+def _read_yaml(path: Path, text: str) -> Any:
+    """Parse YAML text with unique keys; any problem is an `InputError` naming the file and the place."""
     try:
         return yaml.load(text, Loader=_StrictYamlLoader)  # a SafeLoader subclass
     except yaml.YAMLError as exc:
@@ -118,6 +167,16 @@ def read_document(path: Path) -> Any:
         problem = getattr(exc, "problem", None)
         detail = f": {_one_line(str(problem))}" if problem else ""
         raise InputError(f"{path}: not valid YAML{where}{detail}.") from None
+    except RecursionError:
+        raise InputError(f"{path}: cannot be read: its {_TOO_DEEP}.") from None
+
+
+def read_document(path: Path) -> Any:
+    """Parse a JSON or YAML file, naming the file and the place of a syntax error."""
+    text = _document_text(path)
+    if path.suffix.lower() == ".json":
+        return _read_json(path, text)
+    return _read_yaml(path, text)
 
 
 def load_instance(path: str | Path) -> Instance:
@@ -380,35 +439,45 @@ def _singular(collection: str) -> str:
 # -- CSV folders -------------------------------------------------------------------------------
 
 _INSTANCE_COLUMNS = ("name", "horizon_start", "horizon_end", "format")
+# Columns the loader builds from other tables or columns: a cell in one would be silently replaced.
+_BUILT_COLUMNS = {
+    "aircraft": {"maintenance": "maintenance windows go in maintenance.csv, one row per window"},
+    "sectors": {"coverage": "coverage rules go in coverage.csv, one row per rule"},
+    "requests": {"window": "give the window as window_start and window_end"},
+}
+_POLICY_COLUMNS = ("key", "value")
+# A header cell holding one of these was written with another separator than the comma.
+_OTHER_SEPARATORS = {";": "';'", "\t": "tabs", "|": "'|'"}
 
 
-def _check_row_lengths(path: Path) -> None:
-    """A row with more cells than the header is an error (pandas would take its header for an index's and
-    shift every cell of the table by one column)."""
+def _record_lines(path: Path) -> list[int] | None:
+    """The line each record after the header starts on (a quoted cell may span lines); None if unreadable."""
+    # A row with more cells than the header is an error here: pandas would take its header for an index's and
+    # shift every cell of the table by one column. A file the csv module cannot read is left to pandas to report.
+    lines: list[int] = []
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = csv.reader(handle, skipinitialspace=True)
             header = next(rows, None)
+            start = rows.line_num + 1
             for row in rows:
                 if header is not None and len(row) > len(header):
                     raise InputError(
-                        f"{path}: line {rows.line_num} has {len(row)} cells but the header has {len(header)} columns."
+                        f"{path}: line {start} has {len(row)} cells but the header has {len(header)} columns."
                     )
+                lines.append(start)
+                start = rows.line_num + 1
     except (UnicodeDecodeError, csv.Error):
-        return  # pandas reports these
-
-
-def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | None:
-    """The rows of one table as (line number, cells), blank lines and empty cells left out."""
-    path = folder / CSV_TABLES[table]
-    if not path.exists():
-        if table in _REQUIRED_TABLES:
-            required = ", ".join(CSV_TABLES[name] for name in _REQUIRED_TABLES)
-            raise InputError(f"{path}: no such file (an instance folder needs {required}).")
         return None
-    _check_row_lengths(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+    return lines
+
+
+def _read_frame(path: Path, required: bool) -> pd.DataFrame | None:
+    """The cells of one CSV file as text; None for an empty optional table."""
     try:
-        frame = pd.read_csv(
+        return pd.read_csv(
             path,
             dtype=str,
             keep_default_na=False,
@@ -417,9 +486,9 @@ def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | 
             encoding="utf-8-sig",
         )
     except pd.errors.EmptyDataError:
-        if table in _REQUIRED_TABLES:
+        if required:
             raise InputError(f"{path}: the table is empty (expected a header row).") from None
-        return []
+        return None
     except pd.errors.ParserError as exc:
         text = _one_line(str(exc)).rstrip(".")
         ragged = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
@@ -429,9 +498,49 @@ def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | 
         raise InputError(f"{path}: not a readable CSV table ({text}).") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded).") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}).") from None
+
+
+def _check_header(path: Path, table: str, columns: list[str]) -> None:
+    """A header written with another separator, or naming none of the table's columns, is an error."""
+    # Otherwise every row would report its own missing fields ("aircraft number 1, field 'id' ...").
+    for column in columns:
+        for separator, name in _OTHER_SEPARATORS.items():
+            if separator in column:
+                raise InputError(
+                    f"{path}: header on line 1, field {render_value(column)}: not a column name; the table seems to be "
+                    f"separated by {name} rather than commas."
+                )
+    known = _INSTANCE_COLUMNS if table == "instance" else _CSV_HEADERS[table]
+    if columns and not set(columns) & set(known):
+        raise InputError(
+            f"{path}: header on line 1, field {render_value(columns[0])}: unknown column, and the header names none "
+            f"of the table's columns ({', '.join(known)}), so the header row seems to be missing."
+        )
+
+
+def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | None:
+    """The rows of one table as (line number, cells), blank lines and empty cells left out."""
+    path = folder / CSV_TABLES[table]
+    required = table in _REQUIRED_TABLES
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, expected a CSV file.")
+    if not path.exists():
+        if required:
+            names = ", ".join(CSV_TABLES[name] for name in _REQUIRED_TABLES)
+            raise InputError(f"{path}: no such file (an instance folder needs {names}).")
+        return None
+    lines = _record_lines(path)
+    frame = _read_frame(path, required)
+    if frame is None:
+        return []
     frame.columns = [str(col).strip() for col in frame.columns]
+    _check_header(path, table, list(frame.columns))
+    if lines is None or len(lines) != len(frame):
+        lines = list(range(2, len(frame) + 2))  # line 1 is the header
     rows = []
-    for number, raw in enumerate(frame.to_dict(orient="records")):
+    for line, raw in zip(lines, frame.to_dict(orient="records"), strict=True):
         row: dict[str, Any] = {}
         for key, value in raw.items():
             value = value.strip()
@@ -442,8 +551,23 @@ def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | 
             else:
                 row[str(key)] = value
         if row:
-            rows.append((number + 2, row))  # line 1 is the header
+            rows.append((line, row))
     return rows
+
+
+def _row_label(kind: str, line: int, row: dict[str, Any]) -> str:
+    """`<kind> '<id>' on line N`, or `<kind> on line N` for a row without an id."""
+    return f"{kind} '{row['id']}' on line {line}" if "id" in row else f"{kind} on line {line}"
+
+
+def _refuse_built_columns(rows: list[tuple[int, dict[str, Any]]], path: Path, table: str, kind: str) -> None:
+    """A cell in a column the loader builds itself (aircraft.csv `maintenance`, ...) is an error, not dropped."""
+    for line, row in rows:
+        for column, where in _BUILT_COLUMNS.get(table, {}).items():
+            if column in row:
+                raise InputError(
+                    f"{path}: {_row_label(kind, line, row)}, field '{column}': this column is not read ({where})."
+                )
 
 
 def _by_id(rows: list[tuple[int, dict[str, Any]]], path: Path, kind: str) -> dict[Any, dict[str, Any]]:
@@ -465,6 +589,8 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     tables = {name: _read_table(folder, name) for name in CSV_TABLES}
     sources = {name: folder / file for name, file in CSV_TABLES.items()}
     sources["horizon"] = sources["name"] = sources["format"] = sources["instance"]
+    for table in _BUILT_COLUMNS:
+        _refuse_built_columns(tables[table] or [], sources[table], table, _singular(table))
     meta = tables["instance"] or []
     if len(meta) != 1:
         raise InputError(
@@ -528,24 +654,42 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     return data, sources
 
 
+def _policy_value(text: str, where: str) -> Any:
+    """A policy.csv value: JSON, or else YAML; a key repeated in a mapping is an error in both."""
+    try:
+        try:
+            return json.loads(text, object_pairs_hook=_unique_json_object)
+        except json.JSONDecodeError:
+            return yaml.load(text, Loader=_StrictYamlLoader)  # a SafeLoader subclass
+    except _DuplicateKeyError as exc:
+        problem = f"in the value, {exc}"
+    except yaml.constructor.ConstructorError as exc:  # a repeated key, a number too long, an impossible date
+        problem = f"in the value, {_one_line(str(exc.problem)).rstrip('.')}"
+    except yaml.YAMLError:
+        problem = f"the value {text!r} is neither JSON nor YAML"
+    except RecursionError:
+        problem = f"in the value, {_TOO_DEEP}"
+    except ValueError as exc:  # a whole number longer than Python converts, written as JSON
+        problem = f"in the value, {value_problem(exc)}"
+    raise InputError(f"{where}: {problem}.")
+
+
 def _read_policy(rows: list[tuple[int, dict[str, Any]]], path: Path) -> dict[str, Any]:
+    """The policy mapping of policy.csv (one `key, value` row per key); every problem names its line."""
     policy: dict[str, Any] = {}
     for line, row in rows:
+        for column in row:
+            if column not in _POLICY_COLUMNS:
+                raise InputError(
+                    f"{path}: policy row on line {line}, field '{column}': unknown column "
+                    f"(expected {', '.join(_POLICY_COLUMNS)})."
+                )
         key = row.get("key")
         if key is None:
             raise InputError(f"{path}: policy row on line {line}, field 'key': required field is missing.")
         if key in policy:
             raise InputError(f"{path}: policy, field '{key}': given twice (again on line {line}).")
-        text = row.get("value", "")
-        try:
-            policy[key] = json.loads(text)
-        except json.JSONDecodeError:
-            try:
-                policy[key] = yaml.safe_load(text)
-            except yaml.YAMLError:
-                raise InputError(
-                    f"{path}: policy, field '{key}': the value {text!r} is neither JSON nor YAML."
-                ) from None
+        policy[key] = _policy_value(row.get("value", ""), f"{path}: policy on line {line}, field '{key}'")
     return policy
 
 
@@ -654,11 +798,32 @@ def _write_csv_folder(doc: dict[str, Any], folder: Path) -> None:
         atomic_write_text(folder / CSV_TABLES[name], _table_text(name, rows))
 
 
+TEMP_NAME_EXTRA = 16
+"""Bytes a temporary sibling's name adds to the file's name (`.NAME.xxxxxxxx.tmp`)."""
+
+
 def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write a file through a temporary sibling and a rename: never half-written."""
+    """Write a file through a temporary sibling and a rename: never half-written. A device or a pipe
+    (`/dev/null`, `/dev/stdout`) is written in place: a rename would replace it with a plain file."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        path.write_text(text, encoding="utf-8")
+        return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(name, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+        os.replace(name, path)
+    except BaseException:
+        Path(name).unlink(missing_ok=True)
+        raise
     return path
+
+
+def _umask() -> int:
+    """The process's file-creation mask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask

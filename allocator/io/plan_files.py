@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
 from allocator.errors import InputError
 from allocator.io.instance_files import atomic_write_text, describe_validation_error, read_document, render_value
 from allocator.result import Plan
+
+# Keys SPEC section 3 requires of a plan file although the `Plan` model defaults them (internal code relies on that).
+REQUIRED_PLAN_LISTS = ("sorties", "relocations", "unserved")
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -19,9 +23,23 @@ def load_plan(path: str | Path) -> Plan:
         found = "nothing (the file is empty)" if data is None else render_value(data)
         raise InputError(f"{path}: expected a plan object at the top level, found {found}.")
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
         raise InputError(describe_validation_error(exc, data, path, {}, document="plan", model=Plan)) from None
+    _require_lists(data, path)
+    return plan
+
+
+def _require_lists(data: dict[str, Any], path: Path) -> None:
+    """A plan file without `sorties`, `relocations` or `unserved` is an error (an empty list says "none")."""
+    missing = [key for key in REQUIRED_PLAN_LISTS if key not in data]
+    if missing:
+        instance = data.get("instance")
+        label = f"plan for instance '{instance}'" if isinstance(instance, str) and instance else "plan"
+        more = f" (and {', '.join(repr(key) for key in missing[1:])})" if len(missing) > 1 else ""
+        raise InputError(
+            f"{path}: {label}, field '{missing[0]}': required field is missing{more}; give [] if there are none."
+        )
 
 
 def write_plan(plan: Plan, path: str | Path) -> Path:

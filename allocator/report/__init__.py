@@ -3,7 +3,8 @@
 The headline (service against the proven bound and the first-come-first-served baseline), a Gantt
 chart of every aircraft's day, the sector alert timeline with the shortfall in red, fulfilment per
 agency and per sector, and the unserved requests with their reasons. Everything but the FCFS figures
-is recomputed from the instance and the plan, so a plan from any tool will do.
+and the proven bound is recomputed from the instance and the plan (service and cost by the independent
+checker, which also gives the plan's verdict), so a plan from any tool will do.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from allocator.check import CheckReport, check
 from allocator.domain import Instance
 from allocator.io import atomic_write_text
 from allocator.report import charts
@@ -43,7 +45,8 @@ def build_report(instance: Instance, plan: Plan, fcfs: dict[str, Any] | None = N
     if not isinstance(fcfs_service, int) or isinstance(fcfs_service, bool):
         fcfs_service = None
     local, zone_label = local_zone(instance)
-    service, bound = plan.objective.service, plan.bound.service
+    verdict = check(instance, plan)
+    service, cost, bound = verdict.service, verdict.cost, plan.bound.service
     gap = gap_of(service, bound)
     agencies = fulfilment(instance, plan, "agency")
     asked = sum(row["requested"] for row in agencies.values())
@@ -73,7 +76,8 @@ def build_report(instance: Instance, plan: Plan, fcfs: dict[str, Any] | None = N
         ),
         ("requests met", f"{met}/{asked}", f"{100 * met / asked:.1f}%" if asked else ""),
         ("alert shortfall", f"{shortfall:,} min", "aircraft-minutes below the coverage rules"),
-        ("cost", f"${plan.objective.cost:,}", f"{len(plan.sorties)} sorties, {len(plan.relocations)} relocations"),
+        ("cost", f"${cost:,}", f"{len(plan.sorties)} sorties, {len(plan.relocations)} relocations"),
+        ("checker", "valid" if verdict.ok else "INVALID", _verdict_note(plan, verdict)),
     ]
     horizon = f"{_when(instance.horizon.start, local)} – {_when(instance.horizon.end, local)} ({zone_label})"
     unserved = unserved_frame(instance, plan)
@@ -106,6 +110,15 @@ turnaround); red fill: minutes below a coverage rule's required count.</p>{rende
 def write_report(instance: Instance, plan: Plan, path: str | Path, fcfs: dict[str, Any] | None = None) -> Path:
     """Write `build_report` atomically."""
     return atomic_write_text(path, build_report(instance, plan, fcfs))
+
+
+def _verdict_note(plan: Plan, verdict: CheckReport) -> str:
+    """What the checker found, and the figures the plan file claimed when they differ from the recomputed."""
+    note = "SPEC section 4 holds" if verdict.ok else f"{len(verdict.violations)} violations: allocator check"
+    claimed = plan.objective
+    if (claimed.service, claimed.cost) != (verdict.service, verdict.cost):
+        note += f"; the plan file claims service {claimed.service:,} and cost ${claimed.cost:,}"
+    return note
 
 
 def _status_note(plan: Plan) -> str:

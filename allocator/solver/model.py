@@ -87,7 +87,8 @@ def _relocation_slots(v: Variables, ac: Aircraft, anchor: Anchor) -> None:
     prep, m = v.prep, v.model
     dests = relocation_destinations(prep, ac)
     if prep.max_relocations(ac) > 0:
-        extra = {base for r in anchor.baseline_relocations(ac.id) for base in (r.origin, r.dest)}
+        moves = anchor.baseline_relocations(ac.id)
+        extra = {base for r in moves for base in (r.origin, r.dest) if base in prep.base_ids}
         dests += sorted(extra - set(dests) - {ac.home_base})
     v.destinations[ac.id] = dests
     v.slots[ac.id] = []

@@ -86,7 +86,8 @@ def _span(prep: Prepared, start: int, end: int) -> str:
 
 def _window_text(prep: Prepared, request: Request) -> str:
     """The request's window, as minutes clipped to the horizon."""
-    return _span(prep, *prep.window(request))
+    lo, hi = prep.window(request)
+    return _span(prep, lo, hi) if hi > lo else "outside the horizon"
 
 
 def _names(ids: list[str], limit: int = 6) -> str:
@@ -166,6 +167,8 @@ def _aircraft_cause(prep: Prepared, view: RequestView, ac: Aircraft) -> str:
     if budget < flight:
         return f"has {budget} flight minutes, the sortie takes {flight}"
     available = prep.available_from(ac)
+    if available >= prep.horizon_min:
+        return "is not available before the horizon ends"
     if available > hi - request.duration_min:
         return f"is available only from {_clock(prep, available)}"
     turnaround = prep.type_of(ac).turnaround_min

@@ -200,6 +200,14 @@ def test_frozen_flight_from_a_base_the_aircraft_no_longer_operates_from_is_a_cle
         solve(changed(inst, home_base="A2"), baseline=plan, now=now)
 
 
+def test_a_baseline_relocation_to_a_base_no_longer_in_the_instance_is_replaced():
+    inst, plan = _relocating_plan()
+    moved = plan.relocations[0].model_copy(update={"to": "GONE"})
+    result = solve(inst, baseline=plan.model_copy(update={"relocations": [moved]}))
+    assert result.plan.objective.service == plan.objective.service
+    assert [(r.from_, r.to) for r in result.plan.relocations] == [("A", "A2")]
+
+
 def test_frozen_relocation_and_sortie_are_kept_when_they_still_fit():
     inst, plan = _relocating_plan()
     now = plan.sorties[0].takeoff + (instant("00:01") - instant("00:00"))
