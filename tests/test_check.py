@@ -249,10 +249,11 @@ def _r3_far_away(data: dict[str, Any]) -> None:
     request_record(data, "R3").update(lat=36.5, lon=-110.9)  # about 260 nm north of Tucson
 
 
-@pytest.mark.parametrize(
-    ("change", "reason"),
-    [(_r3_needs_radar, Reason.NO_CAPABLE_TYPE), (_r3_far_away, Reason.OUT_OF_RANGE)],
-)
+# R3 made unflyable by the instance alone, and the reason that says so
+STATIC_CASES = [(_r3_needs_radar, Reason.NO_CAPABLE_TYPE), (_r3_far_away, Reason.OUT_OF_RANGE)]
+
+
+@pytest.mark.parametrize(("change", "reason"), STATIC_CASES)
 def test_a_static_reason_true_of_the_instance_passes(
     tiny: Instance, change: Callable[[dict[str, Any]], None], reason: Reason
 ) -> None:
@@ -267,10 +268,7 @@ def test_a_static_reason_for_a_request_the_fleet_can_reach_is_a_violation(tiny: 
     assert reason.value in messages(report, "6")[0] and "R3" in messages(report, "6")[0]
 
 
-@pytest.mark.parametrize(
-    ("change", "expected"),
-    [(_r3_needs_radar, Reason.NO_CAPABLE_TYPE), (_r3_far_away, Reason.OUT_OF_RANGE)],
-)
+@pytest.mark.parametrize(("change", "expected"), STATIC_CASES)
 def test_outcompeted_for_a_request_the_instance_rules_out_is_a_violation(
     tiny: Instance, change: Callable[[dict[str, Any]], None], expected: Reason
 ) -> None:
