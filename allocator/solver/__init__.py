@@ -228,9 +228,11 @@ def _solve_cp(
         if parts.upper_bound is not None:
             upper = min(upper, parts.upper_bound)
         sector_service = score(prep, parts.schedule).service
-        known = max(sector_service, baseline.objective.service)
-        if upper is not None and known > upper:
-            log.error("sector bound %d is below a known plan's service %d: ignoring it", upper, known)
+        # only plans that honour the required requests and frozen flights bound the optimum from below
+        known = [sector_service] if admissible(anchor, parts.schedule) else []
+        known += [start_service] if start_service is not None else []
+        if upper is not None and known and max(known) > upper:
+            log.error("upper bound %d is below a known plan's service %d: ignoring it", upper, max(known))
             upper = None
         log.info("sector decomposition: service %d (start %s), upper bound %s", sector_service, start_service, upper)
         offer(parts.schedule, "the merged sector plans")

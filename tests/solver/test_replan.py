@@ -4,6 +4,7 @@ flights are kept and nothing new takes off before `now`."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 import pytest
@@ -137,14 +138,17 @@ def test_frozen_flight_of_a_cancelled_request_is_a_clear_input_error():
         solve(other, baseline=first.plan, now=instant("09:00"))
 
 
-def test_required_request_is_served_at_the_expense_of_a_better_one():
+def test_required_request_is_served_at_the_expense_of_a_better_one(caplog: pytest.LogCaptureFixture):
     inst = make([aircraft("H1")], [request("HIGH", priority=2, end="09:30"), request("LOW", priority=4, end="09:30")])
     free = solve(inst)
     assert served(free.plan) == {"HIGH"}
-    forced = solve(inst, require=frozenset({"LOW"}))
+    with caplog.at_level(logging.INFO, logger="allocator"):
+        forced = solve(inst, require=frozenset({"LOW"}))
     assert forced.status == SolveStatus.OPTIMAL
     assert served(forced.plan) == {"LOW"}
-    assert forced.service == 10
+    assert forced.service == 10 == forced.plan.bound.service
+    # FCFS's 200 does not serve LOW: it is no lower bound on a plan that must, and the bound 10 stands
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 def test_required_request_that_cannot_be_flown_gives_infeasible():
