@@ -30,6 +30,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Air asset allocation optimizer for border air operations.",
 )
+
+
 class Method(StrEnum):
     """`allocator solve --method`: the optimizer, or the first-come-first-served baseline of SPEC 7."""
 
