@@ -481,11 +481,14 @@ def test_a_repeated_key_in_a_json_policy_value_is_an_input_error(tmp_path: Path)
     )
 
 
-# -- plan files: the lists SPEC section 3 requires ------------------------------------------------------
+# -- plan files: the keys SPEC section 3 requires ------------------------------------------------------
 
 
-@pytest.mark.parametrize("key", ["sorties", "relocations", "unserved"])
-def test_a_plan_file_without_one_of_its_lists_is_an_input_error(tmp_path: Path, key: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "empty"),
+    [("bound", '{"service": null}'), ("sorties", "[]"), ("relocations", "[]"), ("unserved", "[]")],
+)
+def test_a_plan_file_without_a_key_spec_requires_is_an_input_error(tmp_path: Path, key: str, empty: str) -> None:
     doc = json.loads(_plan().to_json())
     del doc[key]
     path = tmp_path / "plan.json"
@@ -493,27 +496,28 @@ def test_a_plan_file_without_one_of_its_lists_is_an_input_error(tmp_path: Path, 
     with pytest.raises(InputError) as caught:
         load_plan(path)
     assert str(caught.value) == (
-        f"{path}: plan for instance 'tiny', field '{key}': required field is missing; give [] if there are none."
+        f"{path}: plan for instance 'tiny', field '{key}': required field is missing; give {empty} if there is none."
     )
 
 
 def test_a_plan_file_without_any_of_its_lists_names_them_all(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps({"instance": "tiny", "status": "INFEASIBLE", "objective": {"service": 0, "cost": 0}}))
+    doc = {"instance": "tiny", "status": "INFEASIBLE", "objective": {"service": 0, "cost": 0}, "bound": {}}
+    path.write_text(json.dumps(doc))
     with pytest.raises(InputError) as caught:
         load_plan(path)
     assert str(caught.value) == (
         f"{path}: plan for instance 'tiny', field 'sorties': required field is missing (and 'relocations', "
-        "'unserved'); give [] if there are none."
+        "'unserved'); give [] if there is none."
     )
 
 
-def test_a_plan_file_with_empty_lists_loads(tmp_path: Path) -> None:
+def test_a_plan_file_with_empty_lists_and_no_bound_value_loads(tmp_path: Path) -> None:
     doc = {"instance": "tiny", "status": "INFEASIBLE", "objective": {"service": 0, "cost": 0}}
     path = tmp_path / "plan.json"
-    path.write_text(json.dumps({**doc, "sorties": [], "relocations": [], "unserved": []}))
+    path.write_text(json.dumps({**doc, "bound": {"service": None}, "sorties": [], "relocations": [], "unserved": []}))
     plan = load_plan(path)
-    assert (plan.sorties, plan.relocations, plan.unserved) == ([], [], [])
+    assert (plan.sorties, plan.relocations, plan.unserved, plan.bound.service) == ([], [], [], None)
 
 
 def test_atomic_write_writes_a_pipe_in_place_instead_of_replacing_it(tmp_path: Path):

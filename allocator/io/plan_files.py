@@ -11,8 +11,9 @@ from allocator.errors import InputError
 from allocator.io.instance_files import atomic_write_text, describe_validation_error, read_document, render_value
 from allocator.result import Plan
 
-# Keys SPEC section 3 requires of a plan file although the `Plan` model defaults them (internal code relies on that).
-REQUIRED_PLAN_LISTS = ("sorties", "relocations", "unserved")
+# Keys SPEC section 3 requires of a plan file although the `Plan` model defaults them (internal code relies on
+# that), with what to write when there is nothing to give.
+REQUIRED_PLAN_KEYS = {"bound": '{"service": null}', "sorties": "[]", "relocations": "[]", "unserved": "[]"}
 
 
 def load_plan(path: str | Path) -> Plan:
@@ -26,19 +27,20 @@ def load_plan(path: str | Path) -> Plan:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
         raise InputError(describe_validation_error(exc, data, path, {}, document="plan", model=Plan)) from None
-    _require_lists(data, path)
+    _require_keys(data, path)
     return plan
 
 
-def _require_lists(data: dict[str, Any], path: Path) -> None:
-    """A plan file without `sorties`, `relocations` or `unserved` is an error (an empty list says "none")."""
-    missing = [key for key in REQUIRED_PLAN_LISTS if key not in data]
+def _require_keys(data: dict[str, Any], path: Path) -> None:
+    """A plan file without `bound`, `sorties`, `relocations` or `unserved` is an error (SPEC 3 requires them)."""
+    missing = [key for key in REQUIRED_PLAN_KEYS if key not in data]
     if missing:
         instance = data.get("instance")
         label = f"plan for instance '{instance}'" if isinstance(instance, str) and instance else "plan"
         more = f" (and {', '.join(repr(key) for key in missing[1:])})" if len(missing) > 1 else ""
+        empty = REQUIRED_PLAN_KEYS[missing[0]]
         raise InputError(
-            f"{path}: {label}, field '{missing[0]}': required field is missing{more}; give [] if there are none."
+            f"{path}: {label}, field '{missing[0]}': required field is missing{more}; give {empty} if there is none."
         )
 
 
