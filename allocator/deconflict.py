@@ -132,6 +132,15 @@ def _side(req: Request) -> Side:
     )
 
 
+RADIUS_TOLERANCE_NM = 1e-6
+"""Places exactly at the radius are within it: haversine's rounding error (2.5000000000001563 for 2.5 nm)."""
+
+
+def _target_key(request: Request) -> str:
+    """A target as compared: without surrounding spaces and case ("Vessel X " names "vessel x"); "" if none."""
+    return (request.target or "").strip().casefold()
+
+
 def find_conflicts(instance: Instance) -> list[Conflict]:
     """Every pair of requests of different agencies that conflict (SPEC section 8), earliest first."""
     radius = instance.policy.deconfliction_radius_nm
@@ -141,7 +150,7 @@ def find_conflicts(instance: Instance) -> list[Conflict]:
         for b in requests[i + 1 :]:
             if a.agency == b.agency:
                 continue
-            same_target = bool(a.target and a.target.strip()) and a.target == b.target
+            same_target = bool(_target_key(a)) and _target_key(a) == _target_key(b)
             overlap = _overlap(a, b)
             if not same_target and overlap is None:
                 continue
@@ -149,7 +158,7 @@ def find_conflicts(instance: Instance) -> list[Conflict]:
             kinds: list[Kind] = []
             if same_target:
                 kinds.append("same_target")
-            if overlap is not None and distance <= radius:
+            if overlap is not None and distance <= radius + RADIUS_TOLERANCE_NM:
                 kinds.append("nearby")
             if kinds:
                 found.append(_conflict(instance, a, b, kinds, distance, overlap))

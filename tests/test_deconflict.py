@@ -61,6 +61,20 @@ def test_the_radius_comes_from_the_policy():
     assert pairs(two(a, b, policy={"deconfliction_radius_nm": 12})) == {frozenset({"C", "I"}): ["nearby"]}
 
 
+def test_places_exactly_at_the_radius_are_within_it():
+    a = request("C", agency="CBP", north=30)
+    b = request("I", agency="ICE", north=32.5)  # haversine: 2.5000000000001563 nm
+    assert pairs(two(a, b, policy={"deconfliction_radius_nm": 2.5})) == {frozenset({"C", "I"}): ["nearby"]}
+    assert pairs(two(a, b, policy={"deconfliction_radius_nm": 2.49})) == {}
+
+
+def test_targets_are_compared_without_surrounding_spaces_or_case():
+    a = request("C", agency="CBP", near="A", start="06:00", end="08:00", target="Vessel MARLIN")
+    b = request("I", agency="ICE", near="B", start="15:00", end="18:00", target=" vessel marlin ")
+    assert pairs(two(a, b)) == {frozenset({"C", "I"}): ["same_target"]}
+    assert pairs(two(a, {**b, "target": "vessel MARLIN 2"})) == {}
+
+
 def test_empty_or_missing_targets_are_not_the_same_target():
     a = request("C", agency="CBP", near="A", target="")
     b = request("I", agency="ICE", near="B", target="")
