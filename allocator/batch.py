@@ -338,7 +338,7 @@ def solve_one(task: _Task) -> dict[str, Any]:
         write_plan(plan, staging / "plan.json")
         write_sorties_csv(plan, staging / "sorties.csv")
         atomic_write_text(staging / "unserved.csv", unserved_frame(inst, plan).to_csv(index=False))
-        write_report(inst, plan, staging / "report.html", fcfs)
+        write_report(inst, plan, staging / "report.html", fcfs, report)
     except KeyboardInterrupt:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -145,12 +145,13 @@ def find_conflicts(instance: Instance) -> list[Conflict]:
     """Every pair of requests of different agencies that conflict (SPEC section 8), earliest first."""
     radius = instance.policy.deconfliction_radius_nm
     requests = sorted(instance.requests, key=lambda r: (r.window.start, r.id))
+    targets = {r.id: _target_key(r) for r in requests}
     found: list[Conflict] = []
     for i, a in enumerate(requests):
         for b in requests[i + 1 :]:
             if a.agency == b.agency:
                 continue
-            same_target = bool(_target_key(a)) and _target_key(a) == _target_key(b)
+            same_target = bool(targets[a.id]) and targets[a.id] == targets[b.id]
             overlap = _overlap(a, b)
             if not same_target and overlap is None:
                 continue

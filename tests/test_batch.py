@@ -118,7 +118,7 @@ KILLER = textwrap.dedent(
     from pathlib import Path
     import allocator.batch as batch
 
-    def die(instance, plan, path, fcfs=None):
+    def die(instance, plan, path, fcfs=None, verdict=None):
         # plan.json and the CSVs are written by now: the worst moment to be killed
         assert (Path(path).parent / "plan.json").exists()
         os.kill(os.getpid(), signal.SIGKILL)

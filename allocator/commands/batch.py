@@ -273,7 +273,7 @@ def report(
             "cost": baseline.objective.cost,
             "served": len({s.request for s in baseline.sorties}),
         }
-    write_report(inst, loaded, output, fcfs)
+    write_report(inst, loaded, output, fcfs, verdict)
     out.print(
         f"wrote {output}: service {verdict.service:,} (FCFS {fcfs['service']:,}); "
         f"checker: {'valid' if verdict.ok else f'INVALID, {len(verdict.violations)} violations'}",

@@ -37,15 +37,18 @@ def local_zone(instance: Instance) -> tuple[tzinfo, str]:
     return tz, f"UTC{label}" if label[0] in "+-" else label
 
 
-def build_report(instance: Instance, plan: Plan, fcfs: dict[str, Any] | None = None) -> str:
-    """The report's HTML. `fcfs` ({service, cost, served}) defaults to the plan's `run.fcfs`."""
+def build_report(
+    instance: Instance, plan: Plan, fcfs: dict[str, Any] | None = None, verdict: CheckReport | None = None
+) -> str:
+    """The report's HTML. `fcfs` ({service, cost, served}) defaults to the plan's `run.fcfs`; `verdict`, the
+    checker's report on the plan, is computed when the caller has none."""
     fcfs = fcfs if fcfs is not None else plan.run.get("fcfs")
     # a plan file's `run` is free-form: an FCFS service that is not a whole number is left out
     fcfs_service = fcfs.get("service") if isinstance(fcfs, dict) else None
     if not isinstance(fcfs_service, int) or isinstance(fcfs_service, bool):
         fcfs_service = None
     local, zone_label = local_zone(instance)
-    verdict = check(instance, plan)
+    verdict = verdict if verdict is not None else check(instance, plan)
     service, cost, bound = verdict.service, verdict.cost, plan.bound.service
     gap = gap_of(service, bound)
     agencies = fulfilment(instance, plan, "agency")
@@ -107,9 +110,15 @@ turnaround); red fill: minutes below a coverage rule's required count.</p>{rende
     return _PAGE.format(title=_e(f"{plan.instance}: air support plan"), body=body)
 
 
-def write_report(instance: Instance, plan: Plan, path: str | Path, fcfs: dict[str, Any] | None = None) -> Path:
+def write_report(
+    instance: Instance,
+    plan: Plan,
+    path: str | Path,
+    fcfs: dict[str, Any] | None = None,
+    verdict: CheckReport | None = None,
+) -> Path:
     """Write `build_report` atomically."""
-    return atomic_write_text(path, build_report(instance, plan, fcfs))
+    return atomic_write_text(path, build_report(instance, plan, fcfs, verdict))
 
 
 def _verdict_note(plan: Plan, verdict: CheckReport) -> str:
