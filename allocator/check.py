@@ -161,7 +161,8 @@ class _Ctx:
         ]
         self.relocs = [_Reloc(r.aircraft, r.from_, r.to, m(r.takeoff), m(r.landing)) for r in self.plan.relocations]
         self._flights, self._relocs = defaultdict(list), defaultdict(list)
-        for flight in [*self.sorties, *self.relocs]:
+        every: list[_Flight] = [*self.sorties, *self.relocs]
+        for flight in every:
             self._flights[flight.aircraft].append(flight)
         for group in self._flights.values():
             group.sort(key=lambda f: (f.takeoff, f.landing))
@@ -656,7 +657,8 @@ def check_reported_coverage(ctx: _Ctx) -> None:
 def compute_cost(ctx: _Ctx) -> int:
     """SPEC 5: `cost_per_hour * flight minutes / 60` over all flights, total rounded half up."""
     total = Fraction(0)
-    for f in [*ctx.sorties, *ctx.relocs]:
+    flights: list[_Flight] = [*ctx.sorties, *ctx.relocs]
+    for f in flights:
         if f.aircraft in ctx.aircraft:
             rate = Fraction(repr(ctx.kind(f.aircraft).cost_per_hour))
             total += rate * (f.landing - f.takeoff) / 60

@@ -9,7 +9,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -116,7 +116,7 @@ def check_same_instance(plan: Plan, inst: Instance, path: Path | None) -> None:
         raise fail(f"{path}: this plan is for instance '{plan.instance}', not '{inst.name}'.")
 
 
-def check_distinct_outputs(outputs: dict[str, Path | None]) -> None:
+def check_distinct_outputs(outputs: Mapping[str, Path | None]) -> None:
     """Two outputs of one command never name the same file (the second would replace the first)."""
     seen: dict[Path, str] = {}
     for option, path in outputs.items():
@@ -240,6 +240,7 @@ def check(
     from allocator.check import check as run_check
 
     inst, loaded = load_inputs(instance, plan)
+    assert loaded is not None
     report = run_check(inst, loaded)
     out.print(report.summary(), markup=False, highlight=False)  # the verdict, the objective, each violation
     if not report.ok:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import pandas as pd
@@ -154,7 +154,7 @@ class PlanDiff(BaseModel):
         return frame
 
 
-def _frame(rows: list[_Row], model: type[_Row]) -> pd.DataFrame:
+def _frame(rows: Sequence[_Row], model: type[_Row]) -> pd.DataFrame:
     columns = [info.alias or name for name, info in model.model_fields.items()]
     frame = pd.DataFrame([row.model_dump(by_alias=True) for row in rows], columns=columns)
     for col in columns:
@@ -193,28 +193,30 @@ def sortie_changes(plan_a: Plan, plan_b: Plan) -> list[SortieChange]:
     changed = [s for s in order if _key(s) not in new_keys]
     found: dict[int, SortieChange] = {}  # index in `changed` -> its change
 
-    def take(test: Callable[[Sortie], bool]) -> Sortie | None:  # the first unused new sortie passing it, now used
+    def take(s: Sortie, test: Callable[[Sortie, Sortie], bool]) -> Sortie | None:
+        """The first unused new sortie `t` with `test(t, s)`, now used."""
         for i, t in enumerate(plan_b.sorties):
-            if i not in used and test(t):
+            if i not in used and test(t, s):
                 used.add(i)
                 return t
         return None
 
     # one pass per kind, in order, so that a sortie is matched by its closest counterpart first
     for n, s in enumerate(changed):
-        t = take(lambda t, s=s: t.aircraft == s.aircraft and t.request == s.request)
+        t = take(s, lambda t, s: t.aircraft == s.aircraft and t.request == s.request)
         if t is not None:
             found[n] = _change("retimed", s, t)
     for n, s in enumerate(changed):
         if n not in found:
             t = take(
-                lambda t, s=s: t.aircraft == s.aircraft and (t.aircraft, t.request) not in old_pairs and _overlaps(s, t)
+                s,
+                lambda t, s: t.aircraft == s.aircraft and (t.aircraft, t.request) not in old_pairs and _overlaps(s, t),
             )
             if t is not None:
                 found[n] = _change("retasked", s, t)
     for n, s in enumerate(changed):
         if n not in found:
-            t = take(lambda t, s=s: t.request == s.request and (t.aircraft, t.request) not in old_pairs)
+            t = take(s, lambda t, s: t.request == s.request and (t.aircraft, t.request) not in old_pairs)
             if t is not None:
                 found[n] = _change("reassigned", s, t)
     rows = [found.get(n) or _change("cancelled", s, None) for n, s in enumerate(changed)]
@@ -229,7 +231,9 @@ def _relocation_key(r: Relocation) -> tuple[str, str, str, object, object]:
 def _relocation_changes(plan_a: Plan, plan_b: Plan) -> list[RelocationChange]:
     old = {_relocation_key(r): r for r in plan_a.relocations}
     new = {_relocation_key(r): r for r in plan_b.relocations}
-    rows = [("dropped", r) for k, r in old.items() if k not in new]
+    rows: list[tuple[Literal["added", "dropped"], Relocation]] = [
+        ("dropped", r) for k, r in old.items() if k not in new
+    ]
     rows += [("added", r) for k, r in new.items() if k not in old]
     return [
         RelocationChange(kind=kind, aircraft=r.aircraft, from_=r.from_, to=r.to, takeoff=r.takeoff, landing=r.landing)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired, TypedDict
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
@@ -66,6 +66,18 @@ class AircraftEvidence(_Out):
     status: Status
     note: str
     busy_with: list[str] = Field(default_factory=list)
+
+
+class _EvidenceFields(TypedDict):
+    """The `AircraftEvidence` fields worked out before its status."""
+
+    aircraft: str
+    type: str
+    base: str
+    bases_in_range: list[str]
+    flight_min: int
+    endurance_min: int
+    cost: NotRequired[int]  # once it is known the aircraft could fly the sortie
 
 
 class Change(_Out):
@@ -294,7 +306,7 @@ class _Context:
         prep = self.prep
         kind = prep.type_of(ac)
         base, in_range, flight = self.base_fields(req, ac)
-        fields = {
+        fields: _EvidenceFields = {
             "aircraft": ac.id,
             "type": ac.type,
             "base": base,
@@ -396,7 +408,7 @@ class _Context:
             )
             return WhatItWouldTake(status=forced.status, proven=proven, served=False, summary=why)
         before, after = _by_request(self.plan), _by_request(forced)
-        changes = {"dropped": [], "moved": [], "added": []}
+        changes: dict[str, list[Change]] = {"dropped": [], "moved": [], "added": []}
         for rid in sorted(set(before) | set(after)):
             if rid == req.id:
                 continue
@@ -417,7 +429,9 @@ class _Context:
             service_change=service,
             cost_change=cost,
             summary="",
-            **changes,
+            dropped=changes["dropped"],
+            moved=changes["moved"],
+            added=changes["added"],
         )
         if changes["dropped"] or service < 0:
             wit.remedies = self.remedies(req, evidence)
@@ -472,11 +486,12 @@ class _Context:
         flights = self.flights.get(ac.id, [])
         if relocations or any(isinstance(f, RelocationMin) for f in flights):
             return {f.request for f in flights if isinstance(f, SortieMin)}  # its bases change: clear it
+        sorties = [f for f in flights if isinstance(f, SortieMin)]  # all of them: it has no relocation
         turnaround = self.prep.type_of(ac).turnaround_min
         kept = [
-            f for f in flights if f.landing + turnaround <= sortie.takeoff or sortie.landing + turnaround <= f.takeoff
+            f for f in sorties if f.landing + turnaround <= sortie.takeoff or sortie.landing + turnaround <= f.takeoff
         ]
-        out = {f.request for f in flights if f not in kept and isinstance(f, SortieMin)}
+        out = {f.request for f in sorties if f not in kept}
         budget = self.prep.hours_min(ac) - (sortie.landing - sortie.takeoff)
         for f in sorted(kept, key=lambda f: self.prep.instance.value(self.prep.instance.request(f.request))):
             if sum(k.landing - k.takeoff for k in kept if k.request not in out) <= budget:
@@ -620,7 +635,7 @@ class _Context:
         transit = prep.transit(kind, req, base)
         takeoff, landing = on - transit, off + transit
         flight = landing - takeoff
-        fields = {
+        fields: _EvidenceFields = {
             "aircraft": ac.id,
             "type": ac.type,
             "base": base,
@@ -653,8 +668,8 @@ class _Context:
         if left < flight:
             note = f"out of hours: {left} flight min left in the plan, this sortie takes {flight}"
             return AircraftEvidence(**fields, status="out_of_hours", note=note)
-        cost = self.dollars(ac, flight)
-        return AircraftEvidence(**fields, cost=cost, status="free", note=f"free: would fly {flight} min from {base}")
+        fields["cost"] = self.dollars(ac, flight)
+        return AircraftEvidence(**fields, status="free", note=f"free: would fly {flight} min from {base}")
 
     def served_summary(self, evidence: list[AircraftEvidence]) -> str:
         flyers = [e for e in evidence if e.status == "flies it"]

@@ -248,7 +248,8 @@ def load_runs(engine: sa.Engine, instance: str | None = None, since: datetime | 
             if part.empty:
                 continue
             pivot = part.pivot(index="run_id", columns="name", values=["requested", "served", "pct"])
-            pivot.columns = [f"{kind} {name} {field}" for field, name in pivot.columns]
+            # pandas-stubs types `columns` as Index[str]; pivoting several `values` makes it a MultiIndex of pairs
+            pivot.columns = [f"{kind} {name} {field}" for field, name in pivot.columns]  # type: ignore[str-unpack]
             names = sorted(part["name"].unique())
             wide.append(pivot[[f"{kind} {n} {f}" for n in names for f in ("requested", "served", "pct")]])
     if shortfalls:

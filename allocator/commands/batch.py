@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Hashable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -208,7 +209,7 @@ def _history_table(frame: pd.DataFrame, url: str) -> Table:
     table.add_column("% met per sector")
     for row in frame.to_dict("records"):
 
-        def pct(kind: str, names: list[str], row: dict[str, Any] = row) -> str:
+        def pct(kind: str, names: list[str], row: Mapping[Hashable, Any] = row) -> str:
             parts = []
             for name in names:
                 asked = row.get(f"{kind} {name} requested")
@@ -234,7 +235,7 @@ def _history_table(frame: pd.DataFrame, url: str) -> Table:
     return table
 
 
-def _instance_label(row: dict[str, Any]) -> str:
+def _instance_label(row: Mapping[Hashable, Any]) -> str:
     """The instance name, and its results folder when that differs (two inputs with one name)."""
     name, folder = str(row["instance"]), row.get("folder")
     return name if folder in (None, name) else f"{name} ({folder})"

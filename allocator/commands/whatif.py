@@ -322,8 +322,8 @@ def diff_tables(d: PlanDiff) -> list[Table]:
         table = Table(title="Relocations added and dropped", title_justify="left")
         for col in ("change", "aircraft", "from", "to", "takeoff (UTC)", "landing (UTC)"):
             table.add_column(col, no_wrap=True)
-        for r in d.relocations:
-            table.add_row(r.kind, r.aircraft, r.from_, r.to, _hm(r.takeoff), _hm(r.landing))
+        for rel in d.relocations:
+            table.add_row(rel.kind, rel.aircraft, rel.from_, rel.to, _hm(rel.takeoff), _hm(rel.landing))
         tables.append(table)
     if any(c.shortfall_change or c.penalty_before != c.penalty_after for c in d.coverage):
         table = Table(title="Alert coverage shortfall per sector", title_justify="left")

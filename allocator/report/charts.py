@@ -42,7 +42,7 @@ def gantt(instance: Instance, plan: Plan, local: tzinfo, zone_label: str) -> go.
     names = {a.id: f"{a.id} ({a.type})" for a in instance.aircraft}
     frame["aircraft"] = frame["aircraft"].map(lambda a: names.get(a, a))
     if frame.empty:  # keep the axes: one invisible bar
-        frame.loc[0] = [
+        idle: list[str | datetime] = [
             aircraft[0],
             "idle",
             _naive(instance.horizon.start, local),
@@ -50,6 +50,7 @@ def gantt(instance: Instance, plan: Plan, local: tzinfo, zone_label: str) -> go.
             "",
             "",
         ]
+        frame.loc[0] = idle
         kinds = ["idle"]
     fig = px.timeline(
         frame,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
@@ -27,7 +27,7 @@ from allocator.solver.model import COVERAGE_GRID_MIN, build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import explain_unserved, static_reason
 from allocator.solver.schedule import Schedule
-from allocator.solver.scoring import score
+from allocator.solver.scoring import AgencyFulfilment, Score, score
 from allocator.solver.search import (
     Progress,
     ProgressFn,
@@ -161,7 +161,8 @@ def _solve_cp(
     if anchor.baseline is None:  # a re-plan starts from its baseline, which it is to stay close to
         greedy, order = solve_greedy(prep)
         offer(greedy, f"greedy ({order})")
-    upper: int | None = _static_bound(prep, anchor)
+    upper: int | None  # an upper bound on service; None once a known plan shows it wrong
+    upper = _static_bound(prep, anchor)
     restable = anchor.baseline is not None  # stability ranks plans between service and cost
     long = prep.horizon_min > 2 * 24 * 60
     # with flights frozen before `now` the sector plans would ignore them and the relaxations' bounds would
@@ -202,6 +203,7 @@ def _solve_cp(
             upper = min(upper, service_part(lp.bound, weight))
             log.info("bound stage: service at most %d (%s in %.1fs)", upper, lp.status, lp.wall_time_s)
         if lp.has_solution and not restable:  # the LP workers find plans too (a re-plan starts from its baseline)
+            assert v is not None  # a bound stage runs on the full model
             offer(decode(v, lp.solver), "the bound stage's")
     decomposed = False
     if decomposing:
@@ -254,6 +256,7 @@ def _solve_cp(
         candidates.append(("given starting plan", repaired(prep, schedule_of(prep, options.hint))))
     hinted_now: Schedule | None = None
     for label, candidate in candidates if v is not None else []:
+        assert v is not None  # (the loop runs only then)
         add_hint(v, candidate, relabel=not anchor.pins_aircraft)
         hinted_now = None
         if not admissible(anchor, candidate) or not complete_hint(v, time_limit_s=completion_budget()):
@@ -336,7 +339,7 @@ def _solve_cp(
             if infeasible
             else "CP-SAT found no plan meeting the re-plan's requirements in the time limit"
         ) + "; this is the FCFS plan"
-    elif start_service is not None and score(prep, chosen).service < start_service:
+    elif start_plan is not None and start_service is not None and score(prep, chosen).service < start_service:
         chosen, note = start_plan, "CP-SAT's best plan scored below its starting plan; this is the starting plan"
         service_proven = cost_proven = False
     if status is None:
@@ -449,7 +452,7 @@ def _to_plan(
     return plan
 
 
-def metrics_of(prep: Prepared, schedule: Schedule, result: Any) -> dict[str, Any]:
+def metrics_of(prep: Prepared, schedule: Schedule, result: Score) -> dict[str, Any]:
     """Headline figures of a plan: served requests, value, coverage and fairness terms, per agency/sector."""
     total = len(prep.instance.requests)
     served = len(schedule.served())
@@ -469,9 +472,9 @@ def metrics_of(prep: Prepared, schedule: Schedule, result: Any) -> dict[str, Any
     }
 
 
-def _jsonable(obj: Any) -> dict[str, Any]:
+def _jsonable(obj: AgencyFulfilment) -> dict[str, Any]:
     """A fulfilment tally as JSON, with the GAO-12-518 measure (% of requests met) and % of value met."""
-    out = asdict(obj) if is_dataclass(obj) else dict(obj)
+    out = asdict(obj)
     if "requested" in out:
         out["pct_met"] = round(100 * out["served"] / out["requested"], 1) if out["requested"] else None
         out["pct_value_met"] = (

@@ -15,7 +15,7 @@ from allocator.domain import Aircraft, Request
 from allocator.errors import InputError
 from allocator.result import Plan
 from allocator.solver.prepare import Prepared
-from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
+from allocator.solver.schedule import Flight, RelocationMin, Schedule, SortieMin
 from allocator.timeline import format_instant
 
 
@@ -87,7 +87,8 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
     requests = {r.id: r for r in inst.requests}
     bases = {b.id for b in inst.bases}
     when = format_instant(now)
-    frozen = sorted([*anchor.frozen_sorties, *anchor.frozen_relocations], key=lambda f: (f.aircraft, f.takeoff))
+    flights: list[Flight] = [*anchor.frozen_sorties, *anchor.frozen_relocations]
+    frozen = sorted(flights, key=lambda f: (f.aircraft, f.takeoff))
     base: dict[str, str] = {}  # operating base of each aircraft along its frozen flights
     moves: dict[str, int] = {}  # frozen relocations so far
     for f in frozen:
@@ -173,8 +174,9 @@ def admissible(anchor: Anchor, schedule: Schedule) -> bool:
         return False
     if anchor.not_before is None:
         return True
-    frozen = set(anchor.frozen_sorties) | set(anchor.frozen_relocations)
-    return all(f.takeoff >= anchor.not_before for f in [*sorties, *relocations] if f not in frozen)
+    frozen: set[Flight] = set(anchor.frozen_sorties) | set(anchor.frozen_relocations)
+    flights: list[Flight] = [*sorties, *relocations]
+    return all(f.takeoff >= anchor.not_before for f in flights if f not in frozen)
 
 
 def sortie_key(s: SortieMin) -> tuple[str, str, str, int, int]:

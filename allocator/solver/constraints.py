@@ -14,6 +14,7 @@ from allocator.domain import Aircraft
 from allocator.solver.anchor import Anchor
 from allocator.solver.scoring import fairness_floor
 from allocator.solver.variables import (
+    Derivation,
     Domain,
     FillVar,
     RelocationSlot,
@@ -179,7 +180,9 @@ def _always_on_alert(v: Variables, ac: Aircraft, sector_bases: set[str], start: 
     )
 
 
-def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[str]) -> list | None:
+def _busy_intervals(
+    v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[str]
+) -> list[cp_model.IntervalVar] | None:
     """The intervals during which the aircraft is not on alert for the rule (None: never in the sector)."""
     m = v.model
     slots = v.slots[ac.id]
@@ -201,23 +204,21 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
         following = slots[k] if k < len(slots) else None
         if k == 0:
             present: cp_model.IntVar | bool = not home_in
-            begin: cp_model.LinearExprT = 0
+            begin: cp_model.IntVar | int = 0
         else:
             slot = slots[k - 1]
             begin = slot.start
             if into[k - 1]:
                 arrived = m.new_bool_var(f"arrives_in[{tag},{k}]")
                 m.add(arrived == sum(into[k - 1]))
-                rv.derived.append((arrived, lambda val, lits=into[k - 1]: sum(val(lit) for lit in lits)))
+                rv.derived.append((arrived, _count_of(into[k - 1])))
                 busy.append(
                     m.new_optional_interval_var(slot.start, slot.size, slot.end, arrived, f"relocation_in[{tag},{k}]")
                 )
                 rv.arrived.setdefault(ac.id, {})[k] = arrived
             absent = m.new_bool_var(f"absent[{tag},{k}]")
             m.add(absent == slot.present - sum(into[k - 1]))
-            rv.derived.append(
-                (absent, lambda val, slot=slot, lits=into[k - 1]: val(slot.present) - sum(val(lit) for lit in lits))
-            )
+            rv.derived.append((absent, _present_less_count(slot.present, into[k - 1])))
             rv.absent.setdefault(ac.id, {})[k] = absent
             present = absent
         if present is False:
@@ -225,24 +226,45 @@ def _busy_intervals(v: Variables, rv: RuleVars, ac: Aircraft, sector_bases: set[
         finish = m.new_int_var(0, horizon_end, f"absence_end[{tag},{k}]")
         if following is None:
             m.add(finish == horizon_end)
-            rv.derived.append((finish, lambda val, end=horizon_end: end))
+            rv.derived.append((finish, _constant(horizon_end)))
         else:
             m.add(finish == following.start).only_enforce_if(following.present)
             m.add(finish == horizon_end).only_enforce_if(following.present.Not())
-            rv.derived.append(
-                (finish, lambda val, f=following, end=horizon_end: val(f.start) if val(f.present) else end)
-            )
+            rv.derived.append((finish, _start_if_present(following, horizon_end)))
         if present is True:
             absence = m.new_interval_var(begin, finish - begin, finish, f"absence[{tag},{k}]")
         else:
             size = m.new_int_var(0, horizon_end, f"absence_len[{tag},{k}]")
             absence = m.new_optional_interval_var(begin, size, finish, present, f"absence[{tag},{k}]")
-            rv.derived.append(
-                (size, lambda val, p=present, b=begin, f=finish: max(0, val(f) - val(b)) if val(p) else 0)
-            )
+            rv.derived.append((size, _length_if_present(present, begin, finish)))
         busy.append(absence)
         rv.absences.add(absence.index)
     return busy
+
+
+# how `_busy_intervals` derives its auxiliaries from the decisions (for completing a hint)
+def _count_of(lits: list[cp_model.IntVar]) -> Derivation:
+    """How many of the literals are true."""
+    return lambda val: sum(val(lit) for lit in lits)
+
+
+def _present_less_count(present: cp_model.IntVar, lits: list[cp_model.IntVar]) -> Derivation:
+    """`present` less how many of the literals are true."""
+    return lambda val: val(present) - sum(val(lit) for lit in lits)
+
+
+def _constant(value: int) -> Derivation:
+    return lambda val: value
+
+
+def _start_if_present(slot: RelocationSlot, otherwise: int) -> Derivation:
+    """The slot's start when it is present, else `otherwise`."""
+    return lambda val: val(slot.start) if val(slot.present) else otherwise
+
+
+def _length_if_present(present: cp_model.IntVar, begin: cp_model.IntVar | int, end: cp_model.IntVar) -> Derivation:
+    """`max(0, end - begin)` when `present`, else 0."""
+    return lambda val: max(0, val(end) - val(begin)) if val(present) else 0
 
 
 def _range(interval: cp_model.IntervalVar, which: str) -> tuple[int, int]:
@@ -277,14 +299,14 @@ def _guaranteed_overlap(s: SortieVar, start: int, end: int) -> int:
     return min(overlap(s.earliest_takeoff), overlap(s.latest_takeoff))
 
 
-def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExprT:
+def _alert_minutes_bound(v: Variables, rv: RuleVars) -> cp_model.LinearExpr | int:
     """Redundant: covered minutes never exceed the pool's summed alert minutes. Each aircraft's alert
     minutes are at most its window minutes after `available_from`, less its maintenance there (home in
     the sector) and the part of its sorties from the sector that must fall in the window; with a single
     relocation, also at most the minutes before it leaves the sector, or after it arrives."""
     m = v.model
     bases = v.prep.sector_bases.get(rv.sector, set())
-    total: cp_model.LinearExprT = 0
+    total: cp_model.LinearExpr | int = 0
     for ac_id in rv.busy:
         ac = v.prep.instance.aircraft_by_id(ac_id)
         first = max(rv.start, v.prep.available_from(ac))
@@ -447,12 +469,12 @@ def _grid_aircraft(v: Variables, grid: TimeGrid, ac_id: str, rules: list[RuleVar
 
 def _placed_before(
     m: cp_model.CpModel, grid: TimeGrid, pieces: list[tuple[int, int, cp_model.IntVar]], buckets: list[int], name: str
-) -> dict[int, cp_model.LinearExprT]:
+) -> dict[int, cp_model.IntVar | int]:
     """Per bucket: whether the placed value fell in an earlier bucket, as a running sum of the piece
     literals (one term per piece in all, where summing them afresh per bucket grows with the square of
     the horizon)."""
-    out: dict[int, cp_model.LinearExprT] = {}
-    previous: cp_model.LinearExprT = 0
+    out: dict[int, cp_model.IntVar | int] = {}
+    previous: cp_model.IntVar | int = 0
     done = 0  # pieces counted so far (they are in time order)
     for j in buckets:
         new = []

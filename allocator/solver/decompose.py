@@ -326,7 +326,8 @@ def solve_by_sector(
             part_bounds.append(outcome.bound)
     # then the cost stages, sharing their time in the same way
     costed = [plan for plan in plans if plan.model is not None and cost_time_s > 0]
-    shares = _time_shares([1 + len(plan.model.prep.instance.requests) for plan in costed], cost_time_s, workers)
+    sizes = [1 + len(model.prep.instance.requests) for plan in costed if (model := plan.model) is not None]  # all
+    shares = _time_shares(sizes, cost_time_s, workers)
     interrupted = False
     for plan, share in zip(costed, shares, strict=True):
         try:

@@ -374,7 +374,7 @@ class _Chain:
 
     def _candidates(self, view: RequestView) -> list[AircraftState]:
         """Aircraft of eligible types with enough hours left for the shortest sortie in range."""
-        out = []
+        out: list[AircraftState] = []
         for type_id, reach in view.reach.items():
             if reach:
                 shortest = 2 * min(reach.values()) + view.duration

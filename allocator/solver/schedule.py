@@ -32,6 +32,9 @@ class RelocationMin:
     landing: int
 
 
+Flight = SortieMin | RelocationMin
+
+
 @dataclass
 class Schedule:
     """Sorties and relocations of every aircraft."""
@@ -42,10 +45,14 @@ class Schedule:
     def served(self) -> set[str]:
         return {s.request for s in self.sorties}
 
-    def by_aircraft(self) -> dict[str, list[SortieMin | RelocationMin]]:
+    def flights(self) -> list[Flight]:
+        """Sorties then relocations."""
+        return [*self.sorties, *self.relocations]
+
+    def by_aircraft(self) -> dict[str, list[Flight]]:
         """Each aircraft's flights in takeoff order."""
-        out: dict[str, list[SortieMin | RelocationMin]] = {}
-        for flight in [*self.sorties, *self.relocations]:
+        out: dict[str, list[Flight]] = {}
+        for flight in self.flights():
             out.setdefault(flight.aircraft, []).append(flight)
         for flights in out.values():
             flights.sort(key=lambda f: (f.takeoff, f.landing))

@@ -10,7 +10,7 @@ capability) with a difference array, and each rule's shortfall is
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from allocator.domain import Aircraft, CoverageRule, Request
 from allocator.solver.prepare import Prepared
-from allocator.solver.schedule import Schedule
+from allocator.solver.schedule import Flight, Schedule
 from allocator.timeline import merge_intervals
 
 Interval = tuple[int, int]
@@ -103,7 +103,7 @@ def schedule_cost(prep: Prepared, schedule: Schedule) -> int:
     # the rate as written in decimal (1200.6, not the binary float just below it), as the checker reads it
     rate = {ac.id: Fraction(repr(prep.type_of(ac).cost_per_hour)) for ac in prep.instance.aircraft}
     total = Fraction(0)
-    for flight in [*schedule.sorties, *schedule.relocations]:
+    for flight in schedule.flights():
         total += rate[flight.aircraft] * (flight.landing - flight.takeoff)
     return math.floor(total / 60 + Fraction(1, 2))
 
@@ -170,16 +170,16 @@ def _subtract(segment: Interval, blocked: list[Interval]) -> list[Interval]:
 
 
 def alert_intervals(
-    prep: Prepared, aircraft: Aircraft, schedule: Schedule, flights: list | None = None
+    prep: Prepared, aircraft: Aircraft, schedule: Schedule, flights: Sequence[Flight] | None = None
 ) -> list[tuple[int, int, str]]:
     """`(start, end, base)` stretches when the aircraft is on alert at its operating base (decisions.md)."""
     turnaround = prep.type_of(aircraft).turnaround_min
     if flights is None:
-        flights = [f for f in [*schedule.sorties, *schedule.relocations] if f.aircraft == aircraft.id]
+        flights = [f for f in schedule.flights() if f.aircraft == aircraft.id]
     blocked = [(0, prep.available_from(aircraft)), *prep.maintenance(aircraft)]
     blocked += [(f.takeoff, f.landing + turnaround) for f in flights]
     blocked = merge_intervals(blocked)
-    out = []
+    out: list[tuple[int, int, str]] = []
     for start, end, base in operating_base_timeline(prep, aircraft, schedule):
         out.extend((s, e, base) for s, e in _subtract((start, end), blocked))
     return out
@@ -197,8 +197,8 @@ def alert_counts(prep: Prepared, schedule: Schedule) -> dict[tuple[str, str], np
     if not keys:
         return {}
     sector_of = {b.id: b.sector for b in prep.instance.bases}
-    flights_of: dict[str, list] = {}
-    for flight in [*schedule.sorties, *schedule.relocations]:
+    flights_of: dict[str, list[Flight]] = {}
+    for flight in schedule.flights():
         flights_of.setdefault(flight.aircraft, []).append(flight)
     edges: dict[tuple[str, str], tuple[list[int], list[int]]] = {k: ([], []) for k in keys}
     for ac in prep.instance.aircraft:

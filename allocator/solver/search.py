@@ -12,7 +12,6 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from ortools.sat.python import cp_model
 
@@ -185,7 +184,7 @@ def run_stage(
     started = time.monotonic()
     reporter = _Reporter(stage, progress, started, scale, service_weight)
     solver.best_bound_callback = reporter.on_bound
-    outcome: dict[str, int] = {}
+    outcome: dict[str, cp_model.CpSolverStatus] = {}
 
     def work() -> None:
         outcome["status"] = solver.solve(model, reporter)
@@ -362,9 +361,9 @@ def add_hint(v: Variables, schedule: Schedule, relabel: bool = True) -> int:
     for r in sorted(schedule.relocations):
         relocations[r.aircraft].append(r)
     chosen: set[tuple[str, str, str, int]] = set()
-    for s in schedule.sorties:
-        slot = sum(1 for r in relocations[s.aircraft] if r.landing <= s.takeoff)
-        chosen.add((s.aircraft, s.request, s.base, slot))
+    for sortie in schedule.sorties:
+        after = sum(1 for r in relocations[sortie.aircraft] if r.landing <= sortie.takeoff)  # its slot
+        chosen.add((sortie.aircraft, sortie.request, sortie.base, after))
     frozen = {id(s) for s in v.frozen}
     frozen_pairs = {(s.shape.aircraft, s.shape.request) for s in v.frozen}
     hinted = 0
@@ -428,7 +427,7 @@ def _hint_coverage(v: Variables, values: dict[int, int], hint: Callable[[cp_mode
     """Hint each coverage rule's auxiliaries and its best fills for the hinted schedule: at every minute
     `min(count, aircraft on alert)`, each rise starting a fill anchored where a busy interval ends."""
 
-    def value(x: Any) -> int:
+    def value(x: cp_model.IntVar | int) -> int:
         return int(x) if isinstance(x, (int, bool)) else values[x.index]
 
     for rv in v.rules:

@@ -85,6 +85,11 @@ class RelocationSlot:
         return [lit for (origin, _), lit in self.routes.items() if origin == base]
 
 
+# the known value of a variable (a constant is its own value), and an auxiliary's value through such a lookup
+Lookup = Callable[[cp_model.IntVar | int], int]
+Derivation = Callable[[Lookup], int]
+
+
 @dataclass
 class FillVar:
     """A stretch of the rule window filled by an aircraft on alert (see `constraints.add_coverage`)."""
@@ -113,7 +118,7 @@ class RuleVars:
     fills: list[FillVar] = field(default_factory=list)
     # auxiliary variables as functions of the decisions (for completing a hint): (variable, value given
     # a lookup of already known values), in an order in which each only needs earlier ones
-    derived: list[tuple[cp_model.IntVar, Callable[[Callable[[Any], int]], int]]] = field(default_factory=list)
+    derived: list[tuple[cp_model.IntVar, Derivation]] = field(default_factory=list)
     count: int = 0  # aircraft still to find on alert, after those on alert whatever the plan
     penalty: cp_model.IntVar | int = 0
 
@@ -140,7 +145,7 @@ class TimeGrid:
     covered: list[tuple[cp_model.IntVar, RuleVars, int]] = field(default_factory=list)
     placements: list[Placement] = field(default_factory=list)
     # running sums `total == previous + sum(literals)` (departed or arrived before a bucket)
-    running: list[tuple[cp_model.IntVar, list[cp_model.IntVar], cp_model.LinearExprT]] = field(default_factory=list)
+    running: list[tuple[cp_model.IntVar, list[cp_model.IntVar], cp_model.IntVar | int]] = field(default_factory=list)
 
     def buckets(self, start: int, end: int) -> range:
         return range(start // self.width, (end - 1) // self.width + 1) if end > start else range(0)
