@@ -250,10 +250,11 @@ def _solve_cp(
     if anchor.frozen_sorties or anchor.frozen_relocations:  # the flights already flown, and nothing else
         flown = Schedule(list(anchor.frozen_sorties), list(anchor.frozen_relocations))
         candidates.append(("frozen flights alone", flown))
+    earliest = anchor.not_before or 0
     if anchor.baseline is not None:
-        candidates.append(("baseline", repaired(prep, anchor.baseline)))
+        candidates.append(("baseline", repaired(prep, anchor.baseline, earliest)))
     if options.hint is not None:
-        candidates.append(("given starting plan", repaired(prep, schedule_of(prep, options.hint))))
+        candidates.append(("given starting plan", repaired(prep, schedule_of(prep, options.hint), earliest)))
     hinted_now: Schedule | None = None
     for label, candidate in candidates if v is not None else []:
         assert v is not None  # (the loop runs only then)

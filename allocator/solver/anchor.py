@@ -190,14 +190,18 @@ def changes(baseline: Schedule, schedule: Schedule) -> int:
     return sum(1 for s in baseline.sorties if sortie_key(s) not in kept)
 
 
-def repaired(prep: Prepared, schedule: Schedule) -> Schedule:
+def repaired(prep: Prepared, schedule: Schedule, not_before: int = 0) -> Schedule:
     """The baseline without the flights that no longer fit the (changed) instance: each aircraft's
     flights from the first one that breaks a rule onwards, and requests left with the wrong number of
-    sorties. A starting point for the search; the model decides whether it is valid."""
+    sorties. An aircraft away from home when a maintenance window starts flies home first (taking off
+    at or after `not_before`) when it has a relocation left and the time, else keeps none of its flights
+    from the relocation that took it away. A starting point for the search; the model decides whether
+    it is valid."""
     inst = prep.instance
     aircraft = {a.id: a for a in inst.aircraft}
     requests = {r.id: r for r in inst.requests}
     cut: dict[str, int] = {}  # aircraft -> takeoff minute from which its flights are dropped
+    flown_home: list[RelocationMin] = []
     for ac_id, flights in schedule.by_aircraft().items():
         ac = aircraft.get(ac_id)
         if ac is None:
@@ -205,7 +209,21 @@ def repaired(prep: Prepared, schedule: Schedule) -> Schedule:
             continue
         kind = prep.type_of(ac)
         base, used, relocations = ac.home_base, 0, 0
-        for f in flights:
+        ready = max(prep.available_from(ac), not_before)  # earliest takeoff of a flight added here
+        left: RelocationMin | None = None  # the relocation that took it away from home
+        for f in [*flights, None]:
+            until = prep.horizon_min if f is None else f.takeoff
+            if left is not None and base != ac.home_base:  # SPEC 4.6: home for maintenance starting before `f`
+                due = [start for start, _ in prep.maintenance(ac) if left.landing <= start < until]
+                if due:
+                    home = _flight_home(prep, ac, base, ready, due[0], used, relocations)
+                    if home is None:
+                        cut[ac_id] = left.takeoff if left.takeoff >= not_before else until
+                        break
+                    flown_home.append(home)
+                    base, used, relocations = ac.home_base, used + home.landing - home.takeoff, relocations + 1
+            if f is None:
+                break
             used += f.landing - f.takeoff
             ok = prep.available_from(ac) <= f.takeoff and f.landing <= prep.horizon_min and used <= prep.hours_min(ac)
             ok = ok and not any(
@@ -217,10 +235,11 @@ def repaired(prep: Prepared, schedule: Schedule) -> Schedule:
             else:
                 relocations += 1
                 ok = ok and f.origin == base and relocations <= prep.max_relocations(ac)
-                base = f.dest
+                base, left = f.dest, f
             if not ok:
                 cut[ac_id] = f.takeoff
                 break
+            ready = max(ready, f.landing + kind.turnaround_min)
     sorties = [s for s in schedule.sorties if s.takeoff < cut.get(s.aircraft, prep.horizon_min + 1)]
     while True:
         count: dict[str, int] = {}
@@ -231,7 +250,22 @@ def repaired(prep: Prepared, schedule: Schedule) -> Schedule:
             break
         sorties = [s for s in sorties if s.request not in short]
     relocations_kept = [r for r in schedule.relocations if r.takeoff < cut.get(r.aircraft, prep.horizon_min + 1)]
-    return Schedule(sorties=sorties, relocations=relocations_kept)
+    relocations_kept += [r for r in flown_home if r.takeoff < cut.get(r.aircraft, prep.horizon_min + 1)]
+    return Schedule(sorties=sorties, relocations=sorted(relocations_kept))
+
+
+def _flight_home(
+    prep: Prepared, ac: Aircraft, away: str, ready: int, maintenance_start: int, used: int, relocations: int
+) -> RelocationMin | None:
+    """The relocation home that takes off at `ready` and is back, turned around, by the maintenance
+    (SPEC 4.6 and 4.8), when the aircraft has one left and the hours; else None."""
+    kind = prep.type_of(ac)
+    landing = ready + prep.ferry(ac, away, ac.home_base)
+    if relocations >= prep.max_relocations(ac) or used + landing - ready > prep.hours_min(ac):
+        return None
+    if landing + kind.turnaround_min > maintenance_start or landing > prep.horizon_min:
+        return None
+    return RelocationMin(ready, ac.id, away, ac.home_base, landing)
 
 
 def _sortie_fits(prep: Prepared, ac: Aircraft, req: Request, s: SortieMin) -> bool:

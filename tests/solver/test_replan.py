@@ -17,6 +17,8 @@ from allocator.generate import generate
 from allocator.result import Plan, SolveStatus
 from allocator.scenario import Scenario, apply_scenario
 from allocator.solver import Progress
+from allocator.solver.anchor import repaired, schedule_of
+from allocator.solver.prepare import Prepared
 from allocator.solver.search import service_part
 from factory import aircraft, make, request, t
 
@@ -252,6 +254,41 @@ def test_aircraft_down_away_from_home_flies_home_first_when_it_may_relocate_agai
     again = solve(down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "18:00"),
                   baseline=plan, now=instant("15:30"))
     assert [(r.from_, r.to) for r in again.plan.relocations] == [("A", "A2"), ("A2", "A")]
+
+
+def test_repaired_baseline_flies_home_for_maintenance_when_a_relocation_is_left(caplog: pytest.LogCaptureFixture):
+    # the starting point of the search honours SPEC 4.6 too: H1, away at A2, flies home after `now`
+    inst, plan = _relocating_plan()
+    inst = down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "18:00")
+    prep = Prepared(inst)
+    now, maintenance = prep.timeline.minutes(instant("15:30")), prep.timeline.minutes(instant("18:00"))
+    start = repaired(prep, schedule_of(prep, plan), not_before=now)
+    home = [r for r in start.relocations if r.dest == "A"]
+    assert [(r.origin, r.dest) for r in start.relocations] == [("A", "A2"), ("A2", "A")]
+    assert home[0].takeoff == now
+    assert home[0].landing + prep.type_of(inst.aircraft[0]).turnaround_min <= maintenance
+    assert [s.request for s in start.sorties] == ["R1"]
+    with caplog.at_level(logging.INFO, logger="allocator"):
+        solve(inst, baseline=plan, now=instant("15:30"))
+    assert "starting from the baseline" in caplog.text
+
+
+def test_repaired_baseline_stays_home_when_no_relocation_is_left_for_the_flight_home():
+    # with one relocation, H1 cannot both reach A2 and be home for maintenance: the start drops the
+    # relocation and what H1 flew from A2 (R1), instead of a plan that breaks SPEC 4.6
+    inst, plan = _relocating_plan()
+    prep = Prepared(down(inst, "H1", "18:00"))
+    start = repaired(prep, schedule_of(prep, plan))
+    assert start.relocations == []
+    assert start.sorties == []
+
+
+def test_repaired_baseline_keeps_a_relocation_when_maintenance_ends_before_it():
+    inst, plan = _relocating_plan()
+    prep = Prepared(down(inst, "H1", "00:30", "01:30"))
+    start = repaired(prep, schedule_of(prep, plan))
+    assert [(r.origin, r.dest) for r in start.relocations] == [("A", "A2")]
+    assert [s.request for s in start.sorties] == ["R1"]
 
 
 def test_long_replan_after_now_is_bounded_apart_without_cutting_off_the_optimum():
