@@ -363,3 +363,21 @@ def _check_references(inst: Instance) -> None:
                 "duration_min",
                 f"{req.duration_min} minutes do not fit in its {window_min:g}-minute window",
             )
+    _check_agency_spelling(inst)
+
+
+def _check_agency_spelling(inst: Instance) -> None:
+    """An agency is written one way: fairness (SPEC 5) and conflicts (SPEC 8) tell agencies apart by their
+    exact name, so 'cbp' next to 'CBP' would silently be a third agency or a share that applies to none."""
+    spelling: dict[str, tuple[str, str]] = {}  # casefolded agency -> (as first written, by which request)
+    for req in inst.requests:
+        first = spelling.setdefault(req.agency.casefold(), (req.agency, req.id))
+        if first[0] != req.agency:
+            message = f"agency '{req.agency}' is written '{first[0]}' in request {first[1]} (one spelling per agency)"
+            raise InstanceRuleError("requests", req.id, "agency", message)
+    shares = inst.policy.agency_min_share
+    for agency in shares if isinstance(shares, dict) else {}:
+        written = spelling.get(agency.casefold(), (agency, ""))[0]
+        if written != agency:
+            message = f"the agency_min_share key '{agency}' is written '{written}' in the requests"
+            raise InstanceRuleError("instance", inst.name, "policy", message)

@@ -39,6 +39,7 @@ def agencies(instance: Instance) -> list[str]:
 def export_for_agency(instance: Instance, plan: Plan, agency: str) -> dict[str, Any]:
     """The plan for one agency: its own requests in full, other agencies' operations redacted."""
     known = agencies(instance)
+    agency = next((a for a in known if a.casefold() == agency.casefold()), agency)  # `ice` is ICE
     if agency not in known:
         raise InputError(
             f"agency '{agency}' has no requests in instance {instance.name} (agencies: {', '.join(known)})."

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from allocator.domain import LARGEST_FIGURE, AircraftType, Horizon, Policy, Request, Window, known_hint
+from allocator.domain import LARGEST_FIGURE, AircraftType, Horizon, Instance, Policy, Request, Window, known_hint
+from factory import aircraft, make, request
 
 
 @pytest.mark.parametrize(
@@ -124,3 +125,17 @@ def test_a_horizon_without_a_whole_minute_is_refused() -> None:
 def test_priority_weights_only_for_priorities_one_to_five() -> None:
     with pytest.raises(ValidationError, match="priority 9 has a weight"):
         Policy(priority_weights={1: 5, 2: 4, 3: 3, 4: 2, 5: 1, 9: 3})
+
+
+
+def _with_agencies(agencies: list[str], shares: dict[str, float] | None = None) -> Instance:
+    requests = [request(f"R{n}", agency=agency) for n, agency in enumerate(agencies)]
+    return make([aircraft("H1")], requests, policy={"agency_min_share": shares} if shares else None)
+
+
+def test_one_spelling_per_agency_is_allowed_and_a_second_spelling_refused() -> None:
+    assert _with_agencies(["CBP", "ICE", "CBP"], {"CBP": 0.3, "DEA": 0.1})  # DEA: no requests today
+    with pytest.raises(ValidationError, match="agency 'cbp' is written 'CBP' in request R0"):
+        _with_agencies(["CBP", "ICE", "cbp"])
+    with pytest.raises(ValidationError, match="agency_min_share key 'ice' is written 'ICE'"):
+        _with_agencies(["CBP", "ICE"], {"ice": 0.5})

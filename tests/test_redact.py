@@ -130,6 +130,13 @@ def test_the_owner_sees_its_own_target_and_mission():
     assert "own case 42" not in text and '"ICE-1"' not in text
 
 
+def test_agency_is_matched_whatever_its_case():
+    inst, plan = planted()
+    export = export_for_agency(inst, plan, "ice")
+    assert export["for_agency"] == "ICE"
+    assert export == export_for_agency(inst, plan, "ICE")
+
+
 def test_unknown_agency_is_an_input_error():
     inst, plan = planted()
     with pytest.raises(InputError, match="agency 'DEA' has no requests"):
