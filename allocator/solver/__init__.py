@@ -247,10 +247,10 @@ def _solve_cp(
     # the baseline and a given starting plan, without what no longer fits, are the natural starts: hint
     # each and keep the best that completes into a solution of the model
     candidates = []
-    if anchor.frozen_sorties or anchor.frozen_relocations:  # the flights already flown, and nothing else
-        flown = Schedule(list(anchor.frozen_sorties), list(anchor.frozen_relocations))
-        candidates.append(("frozen flights alone", flown))
     earliest = anchor.not_before or 0
+    if anchor.frozen_sorties or anchor.frozen_relocations:  # the flights already flown (and flights home)
+        flown = Schedule(list(anchor.frozen_sorties), list(anchor.frozen_relocations))
+        candidates.append(("frozen flights alone", repaired(prep, flown, earliest)))
     if anchor.baseline is not None:
         candidates.append(("baseline", repaired(prep, anchor.baseline, earliest)))
     if options.hint is not None:

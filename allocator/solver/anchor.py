@@ -139,25 +139,31 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
 
 
 def _check_home_for_maintenance(prep: Prepared, anchor: Anchor, ac: Aircraft, away: str, moves: int, when: str) -> None:
-    """SPEC 4.6: an aircraft that a frozen relocation left away from home must be back at its home base
-    before its next maintenance window: with a relocation left, and time to fly it after `now`."""
+    """SPEC 4.6: an aircraft that a frozen relocation left away from home must be back at its home base,
+    turned around, before its next maintenance window: with a relocation and the hours left, and the time
+    to fly home after `now` and after its frozen flights."""
     if away == ac.home_base:
         return
+    frozen = Schedule(
+        [s for s in anchor.frozen_sorties if s.aircraft == ac.id],
+        [r for r in anchor.frozen_relocations if r.aircraft == ac.id],
+    ).by_aircraft()[ac.id]
+    requests = {r.id: r for r in prep.instance.requests}
+    if _flights_home(prep, ac, frozen, anchor.not_before or 0, requests) is not None:
+        return
     landed = max(r.landing for r in anchor.frozen_relocations if r.aircraft == ac.id)
-    upcoming = [start for start, end in prep.maintenance(ac) if end > landed]
-    if not upcoming:
-        return
+    upcoming = [start for start, _ in prep.maintenance(ac) if start >= landed]
     kind = prep.type_of(ac)
-    earliest = max(anchor.not_before or 0, landed + kind.turnaround_min)
-    back_by = earliest + prep.ferry(ac, away, ac.home_base)
-    if moves < prep.max_relocations(ac) and back_by <= upcoming[0]:
-        return
-    since = format_instant(prep.timeline.instant(upcoming[0]))
-    why = (
-        f"it has no relocation left (at most {prep.max_relocations(ac)})"
-        if moves >= prep.max_relocations(ac)
-        else f"it could not be back before {format_instant(prep.timeline.instant(back_by))}"
-    )
+    earliest = max(anchor.not_before or 0, frozen[-1].landing + kind.turnaround_min)
+    ferry = prep.ferry(ac, away, ac.home_base)
+    if moves >= prep.max_relocations(ac):
+        why = f"it has no relocation left (at most {prep.max_relocations(ac)})"
+    elif sum(f.landing - f.takeoff for f in frozen) + ferry > prep.hours_min(ac):
+        why = f"it has not the flight hours left for the {ferry}-minute flight home"
+    else:
+        back = format_instant(prep.timeline.instant(earliest + ferry + kind.turnaround_min))
+        why = f"it could not be back and turned around before {back}"
+    since = format_instant(prep.timeline.instant(upcoming[0])) if upcoming else "its next window"
     raise InputError(
         f"baseline: {ac.id} relocated to {away} before {when} and must be at its home base {ac.home_base} for "
         f"maintenance from {since} (SPEC 4.6), but {why}."
@@ -191,56 +197,31 @@ def changes(baseline: Schedule, schedule: Schedule) -> int:
 
 
 def repaired(prep: Prepared, schedule: Schedule, not_before: int = 0) -> Schedule:
-    """The baseline without the flights that no longer fit the (changed) instance: each aircraft's
-    flights from the first one that breaks a rule onwards, and requests left with the wrong number of
-    sorties. An aircraft away from home when a maintenance window starts flies home first (taking off
-    at or after `not_before`) when it has a relocation left and the time, else keeps none of its flights
-    from the relocation that took it away. A starting point for the search; the model decides whether
-    it is valid."""
+    """The baseline without what no longer fits the (changed) instance, as a starting point for the
+    search: each aircraft keeps the longest run of its first flights that still fits (at least those that
+    took off before `not_before`), with a flight home before each maintenance window that finds it away
+    (SPEC 4.6; taking off at or after `not_before`), and requests left with the wrong number of sorties
+    are dropped. The model decides whether it is valid."""
     inst = prep.instance
     aircraft = {a.id: a for a in inst.aircraft}
     requests = {r.id: r for r in inst.requests}
-    cut: dict[str, int] = {}  # aircraft -> takeoff minute from which its flights are dropped
+    keep_before: dict[str, int] = {}  # aircraft -> takeoff minute from which its flights are dropped
     flown_home: list[RelocationMin] = []
     for ac_id, flights in schedule.by_aircraft().items():
         ac = aircraft.get(ac_id)
         if ac is None:
-            cut[ac_id] = -1
+            keep_before[ac_id] = -1
             continue
-        kind = prep.type_of(ac)
-        base, used, relocations = ac.home_base, 0, 0
-        ready = max(prep.available_from(ac), not_before)  # earliest takeoff of a flight added here
-        left: RelocationMin | None = None  # the relocation that took it away from home
-        for f in [*flights, None]:
-            until = prep.horizon_min if f is None else f.takeoff
-            if left is not None and base != ac.home_base:  # SPEC 4.6: home for maintenance starting before `f`
-                due = [start for start, _ in prep.maintenance(ac) if left.landing <= start < until]
-                if due:
-                    home = _flight_home(prep, ac, base, ready, due[0], used, relocations)
-                    if home is None:
-                        cut[ac_id] = left.takeoff if left.takeoff >= not_before else until
-                        break
-                    flown_home.append(home)
-                    base, used, relocations = ac.home_base, used + home.landing - home.takeoff, relocations + 1
-            if f is None:
+        frozen = sum(1 for f in flights if f.takeoff < not_before)
+        kept = len(flights)  # when no run fits, all of them: the re-plan is infeasible, the model will say
+        for n in range(len(flights), frozen - 1, -1):
+            home = _flights_home(prep, ac, flights[:n], not_before, requests)
+            if home is not None:
+                kept = n
+                flown_home += home
                 break
-            used += f.landing - f.takeoff
-            ok = prep.available_from(ac) <= f.takeoff and f.landing <= prep.horizon_min and used <= prep.hours_min(ac)
-            ok = ok and not any(
-                f.takeoff < end and start < f.landing + kind.turnaround_min for start, end in prep.maintenance(ac)
-            )
-            if isinstance(f, SortieMin):
-                req = requests.get(f.request)
-                ok = ok and req is not None and f.base == base and _sortie_fits(prep, ac, req, f)
-            else:
-                relocations += 1
-                ok = ok and f.origin == base and relocations <= prep.max_relocations(ac)
-                base, left = f.dest, f
-            if not ok:
-                cut[ac_id] = f.takeoff
-                break
-            ready = max(ready, f.landing + kind.turnaround_min)
-    sorties = [s for s in schedule.sorties if s.takeoff < cut.get(s.aircraft, prep.horizon_min + 1)]
+        keep_before[ac_id] = flights[kept].takeoff if kept < len(flights) else prep.horizon_min + 1
+    sorties = [s for s in schedule.sorties if s.takeoff < keep_before.get(s.aircraft, prep.horizon_min + 1)]
     while True:
         count: dict[str, int] = {}
         for s in sorties:
@@ -249,9 +230,48 @@ def repaired(prep: Prepared, schedule: Schedule, not_before: int = 0) -> Schedul
         if not short:
             break
         sorties = [s for s in sorties if s.request not in short]
-    relocations_kept = [r for r in schedule.relocations if r.takeoff < cut.get(r.aircraft, prep.horizon_min + 1)]
-    relocations_kept += [r for r in flown_home if r.takeoff < cut.get(r.aircraft, prep.horizon_min + 1)]
-    return Schedule(sorties=sorties, relocations=sorted(relocations_kept))
+    relocations = [r for r in schedule.relocations if r.takeoff < keep_before.get(r.aircraft, prep.horizon_min + 1)]
+    return Schedule(sorties=sorties, relocations=sorted(relocations + flown_home))
+
+
+def _flights_home(
+    prep: Prepared, ac: Aircraft, flights: list[Flight], not_before: int, requests: dict[str, Request]
+) -> list[RelocationMin] | None:
+    """The flights home that keep the aircraft's `flights` valid under SPEC 4 through the whole horizon
+    (SPEC 4.6: at home for each maintenance window), or None when one of the flights no longer fits or a
+    window finds the aircraft away with no way home in time."""
+    kind = prep.type_of(ac)
+    base, used, relocations = ac.home_base, 0, 0
+    ready = max(prep.available_from(ac), not_before)  # earliest takeoff of a flight home
+    arrived = 0  # when it last landed at a base other than home
+    home_flights: list[RelocationMin] = []
+    for f in [*flights, None]:
+        until = prep.horizon_min if f is None else f.takeoff
+        due = [start for start, _ in prep.maintenance(ac) if arrived <= start < until]
+        if base != ac.home_base and due:
+            home = _flight_home(prep, ac, base, ready, due[0], used, relocations)
+            if home is None:
+                return None
+            home_flights.append(home)
+            base, used, relocations = ac.home_base, used + home.landing - home.takeoff, relocations + 1
+        if f is None:
+            return home_flights
+        used += f.landing - f.takeoff
+        ok = prep.available_from(ac) <= f.takeoff and f.landing <= prep.horizon_min and used <= prep.hours_min(ac)
+        ok = ok and not any(
+            f.takeoff < end and start < f.landing + kind.turnaround_min for start, end in prep.maintenance(ac)
+        )
+        if isinstance(f, SortieMin):
+            req = requests.get(f.request)
+            ok = ok and req is not None and f.base == base and _sortie_fits(prep, ac, req, f)
+        else:
+            relocations += 1
+            ok = ok and f.origin == base and relocations <= prep.max_relocations(ac)
+            base, arrived = f.dest, f.landing
+        if not ok:
+            return None
+        ready = max(ready, f.landing + kind.turnaround_min)
+    return home_flights
 
 
 def _flight_home(

@@ -19,6 +19,7 @@ from allocator.scenario import Scenario, apply_scenario
 from allocator.solver import Progress
 from allocator.solver.anchor import repaired, schedule_of
 from allocator.solver.prepare import Prepared
+from allocator.solver.schedule import RelocationMin, Schedule
 from allocator.solver.search import service_part
 from factory import aircraft, make, request, t
 
@@ -281,6 +282,48 @@ def test_repaired_baseline_stays_home_when_no_relocation_is_left_for_the_flight_
     start = repaired(prep, schedule_of(prep, plan))
     assert start.relocations == []
     assert start.sorties == []
+
+
+def test_repaired_baseline_drops_a_sortie_away_to_make_room_for_the_flight_home():
+    # H1 (at A2 since 08:50, frozen) can no longer fly R1 from A2 and be home, turned around, by 13:15:
+    # the start gives up R1 and flies home once turned around (09:20) instead of missing the maintenance
+    inst, plan = _relocating_plan()
+    prep = Prepared(down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "13:15"))
+    start = repaired(prep, schedule_of(prep, plan), not_before=prep.timeline.minutes(instant("09:00")))
+    assert [(r.origin, r.dest, r.takeoff) for r in start.relocations] == [
+        ("A", "A2", prep.timeline.minutes(plan.relocations[0].takeoff)),
+        ("A2", "A", prep.timeline.minutes(instant("09:20"))),
+    ]
+    assert start.sorties == []
+
+
+def test_repaired_baseline_flies_home_from_the_end_of_a_chain_of_relocations():
+    inst, plan = _relocating_plan()
+    prep = Prepared(changed(inst, policy={"max_relocations_per_aircraft": 2}))
+    first = schedule_of(prep, plan)
+    away = first.relocations[0]
+    ferry = prep.ferry(inst.aircraft[0], "A2", "B")
+    onwards = RelocationMin(away.landing + 30, "H1", "A2", "B", away.landing + 30 + ferry)
+    prep = Prepared(down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "20:00"))
+    start = repaired(prep, Schedule([], [away, onwards]))
+    # A -> A2 -> B leaves no relocation to get home from B: keep A -> A2 and fly home from A2 instead
+    assert [(r.origin, r.dest) for r in start.relocations] == [("A", "A2"), ("A2", "A")]
+
+
+@pytest.mark.parametrize(
+    ("maintenance", "hours", "why"),
+    [
+        ("10:15", 10, r"could not be back and turned around before 2026-12-01T10:16"),  # 08:50 + 30 + 26 + 30
+        ("18:00", 0.8, r"has not the flight hours left for the 26-minute flight home"),  # 26 + 26 > 48 min
+    ],
+)
+def test_aircraft_down_away_from_home_that_cannot_get_home_in_time_is_a_clear_input_error(
+    maintenance: str, hours: float, why: str
+):
+    inst, plan = _relocating_plan()
+    inst = down(changed(inst, policy={"max_relocations_per_aircraft": 2}, hours_available=hours), "H1", maintenance)
+    with pytest.raises(InputError, match=rf"H1 relocated to A2 before .* home base A for maintenance .* but it {why}"):
+        solve(inst, baseline=plan, now=instant("09:00"))
 
 
 def test_repaired_baseline_keeps_a_relocation_when_maintenance_ends_before_it():
