@@ -295,6 +295,29 @@ def test_an_outcompeted_request_may_name_served_competitors_only(tiny: Instance)
     assert any("names R1 as a competitor" in m for m in messages(check(inst, plan), "6"))
 
 
+def test_request_that_fits_the_endurance_exactly_is_not_out_of_range(tiny: Instance) -> None:
+    # R3 is 3 minutes from TUS: 3 + 162 + 3 = 168, the H125's endurance exactly (the UH-60's is 138)
+    def long_r3(data: dict[str, Any]) -> None:
+        request_record(data, "R3").update(duration_min=162)
+        request_record(data, "R3")["window"].update(end="2026-12-01T13:00:00-07:00")
+
+    inst = variant(tiny, long_r3)
+    assert check(inst, _r3_unserved_as(inst, Reason.OUTCOMPETED)).ok
+    assert check(inst, _r3_unserved_as(inst, Reason.OUT_OF_RANGE)).rules() == {"6"}
+
+
+def test_request_in_range_only_from_another_base_is_not_out_of_range_when_the_aircraft_may_relocate(
+    tiny: Instance,
+) -> None:
+    # R2 (hoist: N60AZ only) for 100 minutes: 23 + 100 + 23 = 146 from FHU is over the UH-60's 138-minute
+    # endurance, 18 + 100 + 18 = 136 from TUS is within it, and N60AZ may relocate to TUS
+    inst = variant(tiny, lambda d: request_record(d, "R2").update(duration_min=100))
+    sorties = [s for s in tiny_sorties(inst) if s.request != "R2"]  # R2 and R3 are listed OUTCOMPETED
+    assert broken_rules(inst, make_plan(inst, sorties)) == set()
+    pinned = variant(inst, lambda d: aircraft_record(d, "N60AZ").update(relocatable=False))
+    assert broken_rules(pinned, make_plan(pinned, sorties)) == {"6"}
+
+
 # -- 4.1 eligibility -----------------------------------------------------------------------------
 
 
@@ -351,6 +374,54 @@ def test_time_on_station_outside_the_window_is_a_violation(tiny: Instance) -> No
     assert any("outside its window" in m for m in messages(report, "4.2"))
 
 
+def test_request_with_more_sorties_than_its_aircraft_count_is_a_violation(tiny: Instance) -> None:
+    # R1 needs one aircraft; N60AZ (14 minutes from FHU) joins N125AZ on station 120-210 instead of flying R2
+    sorties = tiny_sorties(tiny)
+    sorties[1] = sortie(tiny, "N60AZ", "R1", 120)
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert report.rules() - {"5-objective"} == {"4.2"}
+    assert any("R1 has 2 sorties but needs exactly 1" in m for m in messages(report, "4.2"))
+
+
+def test_time_on_station_longer_than_the_duration_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 120, off=211)  # 91 minutes for a 90-minute request
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert report.rules() - {"5-objective"} == {"4.2"}
+    assert any("91 minutes" in m and "90-minute" in m for m in messages(report, "4.2"))
+
+
+def test_on_station_one_minute_before_the_window_opens_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 119)  # R1's window opens at minute 120
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert report.rules() == {"4.2"}
+    assert any("outside its window" in m for m in messages(report, "4.2"))
+
+
+def test_off_station_exactly_at_the_window_end_is_allowed(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 210)  # on station 210-300; R1's window closes at minute 300
+    assert check(tiny, tiny_plan(tiny, sorties=sorties)).ok
+
+
+def test_off_station_one_minute_after_the_window_end_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 211)  # on station 211-301
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert report.rules() == {"4.2"}
+    assert any("outside its window" in m for m in messages(report, "4.2"))
+
+
+def test_window_opening_between_minutes_counts_from_the_next_whole_minute(tiny: Instance) -> None:
+    # R1's window opens at 08:00:30 local (minute 120.5): on station at 120 is 30 seconds early, at 121 inside
+    inst = variant(tiny, lambda d: request_record(d, "R1")["window"].update(start="2026-12-01T08:00:30-07:00"))
+    sorties = tiny_sorties(inst)
+    assert broken_rules(inst, tiny_plan(inst, sorties=sorties)) == {"4.2"}
+    sorties[0] = sortie(inst, "N125AZ", "R1", 121)
+    assert check(inst, tiny_plan(inst, sorties=sorties)).ok
+
+
 # -- 4.3 transit ---------------------------------------------------------------------------------
 
 
@@ -375,6 +446,14 @@ def test_sortie_from_a_base_other_than_the_operating_base_is_a_violation(tiny: I
     assert any("operating base then is FHU" in m for m in messages(report, "4.3"))
 
 
+def test_takeoff_one_minute_later_than_transit_allows_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 120, out=21)  # needs 22 minutes out
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert report.rules() - {"5-objective"} == {"4.3"}
+    assert any("22-minute transit from TUS" in m for m in messages(report, "4.3"))
+
+
 # -- 4.4 endurance -------------------------------------------------------------------------------
 
 
@@ -384,6 +463,22 @@ def test_sortie_longer_than_endurance_is_a_violation(tiny: Instance) -> None:
     report = check(tiny, tiny_plan(tiny, sorties=sorties))
     assert broken_rules(tiny, tiny_plan(tiny, sorties=sorties)) == {"4.4"}
     assert any("174 minutes" in m and "168-minute" in m for m in messages(report, "4.4"))
+
+
+def test_sortie_landing_exactly_at_endurance_is_allowed(tiny: Instance) -> None:
+    # 56 + 90 + 22 = 168, the H125's endurance. H125 flies 168 + 152 = 320 minutes: 8000 + 24266.67 = 32266.67
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 120, out=56)
+    report = check(tiny, tiny_plan(tiny, sorties=sorties, cost=32267))
+    assert report.ok, report.summary()
+
+
+def test_sortie_one_minute_over_endurance_is_a_violation(tiny: Instance) -> None:
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sortie(tiny, "N125AZ", "R1", 120, out=57)  # 57 + 90 + 22 = 169 > 168
+    report = check(tiny, tiny_plan(tiny, sorties=sorties))
+    assert report.rules() - {"5-objective"} == {"4.4"}
+    assert any("169 minutes" in m and "168-minute" in m for m in messages(report, "4.4"))
 
 
 # -- 4.5 one thing at a time ---------------------------------------------------------------------
@@ -402,6 +497,23 @@ def test_flight_inside_the_previous_turnaround_is_a_violation(tiny: Instance) ->
 def test_overlapping_flights_are_a_violation(tiny: Instance) -> None:
     sorties = [*tiny_sorties(tiny), sortie(tiny, "N125AZ", "R3", 180)]  # inside the R1 sortie 98-232
     assert broken_rules(tiny, make_plan(tiny, sorties)) == {"4.5"}
+
+
+def test_flight_taking_off_one_minute_inside_the_turnaround_is_a_violation(tiny: Instance) -> None:
+    # N125AZ lands from R1 at 232 and may take off again at 262; R3 on station at 264 takes off at 261
+    inst = variant(tiny, lambda d: request_record(d, "R3")["window"].update(end="2026-12-01T11:30:00-07:00"))
+    sorties = [*tiny_sorties(inst), sortie(inst, "N125AZ", "R3", 264)]
+    assert broken_rules(inst, make_plan(inst, sorties)) == {"4.5"}
+
+
+def test_flight_inside_a_long_flight_does_not_hide_a_later_overlap_with_it(tiny: Instance) -> None:
+    # N125AZ flies R1 98-232. A sortie for R3 (107-173) lies inside it; a relocation at 210 clears the R3
+    # sortie's turnaround (203) but still takes off before R1's sortie has landed: both are reported.
+    sorties = [sortie(tiny, "N125AZ", "R1", 120), sortie(tiny, "N125AZ", "R3", 110)]
+    relocs = [relocation(tiny, "N125AZ", "TUS", "FHU", 210, 23)]
+    overlaps = messages(check(tiny, make_plan(tiny, sorties, relocs)), "4.5")
+    assert len(overlaps) == 2
+    assert any(m.startswith("The relocation of N125AZ") and "the sortie of N125AZ for R1 has" in m for m in overlaps)
 
 
 # -- 4.6 availability ----------------------------------------------------------------------------
@@ -462,6 +574,90 @@ def test_maintenance_away_from_home_is_a_violation(tiny: Instance) -> None:
     assert "not its home base FHU" in messages(report, "4.6")[0]
 
 
+def test_takeoff_at_the_horizon_start_is_allowed_one_minute_before_is_a_violation(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: request_record(d, "R1")["window"].update(start="2026-12-01T06:00:00-07:00"))
+    sorties = tiny_sorties(inst)
+    sorties[0] = sortie(inst, "N125AZ", "R1", 22)  # takes off at 0
+    assert check(inst, tiny_plan(inst, sorties=sorties)).ok
+    sorties[0] = sortie(inst, "N125AZ", "R1", 21)  # takes off at -1
+    report = check(inst, tiny_plan(inst, sorties=sorties))
+    assert report.rules() == {"4.6"}
+    assert "before the horizon start" in messages(report, "4.6")[0]
+
+
+def _n60az_available_from(inst: Instance, instant: str) -> Instance:
+    return variant(inst, lambda d: aircraft_record(d, "N60AZ").update(available_from=instant))
+
+
+def test_takeoff_exactly_at_available_from_is_allowed(tiny: Instance) -> None:
+    inst = _n60az_available_from(tiny, "2026-12-01T08:07:00-07:00")  # N60AZ takes off for R2 at 08:07 (127)
+    assert check(inst, tiny_plan(inst)).ok
+
+
+def test_takeoff_one_minute_before_available_from_is_a_violation(tiny: Instance) -> None:
+    inst = _n60az_available_from(tiny, "2026-12-01T08:08:00-07:00")
+    report = check(inst, tiny_plan(inst))
+    assert report.rules() == {"4.6"}
+    assert "N60AZ is available" in messages(report, "4.6")[0]
+
+
+def test_available_from_between_minutes_counts_from_the_next_whole_minute(tiny: Instance) -> None:
+    # available from 08:06:30: the takeoff at 08:07 is allowed; from 08:07:30 it is 30 seconds early
+    assert check(_n60az_available_from(tiny, "2026-12-01T08:06:30-07:00"), tiny_plan(tiny)).ok
+    inst = _n60az_available_from(tiny, "2026-12-01T08:07:30-07:00")
+    assert check(inst, tiny_plan(inst)).rules() == {"4.6"}
+
+
+def _r4_flown_at(inst: Instance, on: int) -> list[Sortie]:
+    """The valid tiny sorties with R4 on station at `on` (N125AZ lands at on + 126, N60AZ at on + 109)."""
+    return [*tiny_sorties(inst)[:2], sortie(inst, "N125AZ", "R4", on), sortie(inst, "N60AZ", "R4", on)]
+
+
+def test_landing_exactly_at_the_horizon_end_is_allowed(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: d["horizon"].update(end="2026-12-01T17:00:00-07:00"))  # horizon 660 minutes
+    assert check(inst, tiny_plan(inst, sorties=_r4_flown_at(inst, 534))).ok  # N125AZ lands at 660
+
+
+def test_landing_one_minute_after_the_horizon_end_is_a_violation(tiny: Instance) -> None:
+    inst = variant(tiny, lambda d: d["horizon"].update(end="2026-12-01T17:00:00-07:00"))
+    report = check(inst, tiny_plan(inst, sorties=_r4_flown_at(inst, 535)))  # N125AZ lands at 661
+    assert report.rules() == {"4.6"}
+    assert messages(report, "4.6") == [
+        "The sortie of N125AZ for R4 lands at 2026-12-02T00:01Z, after the horizon end 2026-12-02T00:00Z."
+    ]
+
+
+def _n60az_maintenance(inst: Instance, start: str, end: str) -> Instance:
+    day = "2026-12-01T{}-07:00"
+    window = {"start": day.format(start), "end": day.format(end)}
+    return variant(inst, lambda d: aircraft_record(d, "N60AZ").update(maintenance=[window]))
+
+
+def test_takeoff_exactly_when_maintenance_ends_is_allowed(tiny: Instance) -> None:
+    inst = _n60az_maintenance(tiny, "07:00:00", "08:07:00")  # N60AZ takes off for R2 at 08:07
+    assert check(inst, tiny_plan(inst)).ok
+
+
+def test_takeoff_one_minute_before_maintenance_ends_is_a_violation(tiny: Instance) -> None:
+    inst = _n60az_maintenance(tiny, "07:00:00", "08:08:00")
+    report = check(inst, tiny_plan(inst))
+    assert report.rules() == {"4.6"}
+    assert "N60AZ for R2" in messages(report, "4.6")[0] and "maintenance" in messages(report, "4.6")[0]
+
+
+def test_turnaround_running_one_minute_into_maintenance_is_a_violation(tiny: Instance) -> None:
+    # N60AZ lands from R2 at 233 and turns around until 278 (10:38 local); maintenance from 10:37
+    inst = _n60az_maintenance(tiny, "10:37:00", "11:00:00")
+    assert check(inst, tiny_plan(inst)).rules() == {"4.6"}
+
+
+def test_maintenance_between_minutes_grows_to_whole_minutes(tiny: Instance) -> None:
+    # from 10:37:30 the turnaround until 10:38 overlaps it by 30 seconds; until 08:07:30 the takeoff at 08:07
+    # is inside it
+    assert check(_n60az_maintenance(tiny, "10:37:30", "11:00:00"), tiny_plan(tiny)).rules() == {"4.6"}
+    assert check(_n60az_maintenance(tiny, "07:00:00", "08:07:30"), tiny_plan(tiny)).rules() == {"4.6"}
+
+
 # -- 4.7 hours -----------------------------------------------------------------------------------
 
 
@@ -471,6 +667,20 @@ def test_flying_more_than_the_hours_available_is_a_violation(tiny: Instance) -> 
     assert report.rules() == {"4.7"}
     assert messages(report, "4.7") == ["N125AZ flies 286 minutes, more than its 285-minute budget."]
     assert check(variant(tiny, lambda d: aircraft_record(d, "N125AZ").update(hours_available=4.77)), tiny_plan(tiny)).ok
+
+
+def test_flight_minutes_over_a_fractional_hour_budget_are_a_violation(tiny: Instance) -> None:
+    # 4.76 hours are 285.6 minutes: N125AZ's 286 minutes are over it (the budget is 285 whole minutes)
+    inst = variant(tiny, lambda d: aircraft_record(d, "N125AZ").update(hours_available=4.76))
+    report = check(inst, tiny_plan(inst))
+    assert messages(report, "4.7") == ["N125AZ flies 286 minutes, more than its 285-minute budget."]
+
+
+def test_relocation_minutes_count_against_the_hour_budget(tiny: Instance) -> None:
+    # N60AZ flies R2 for 106 minutes, then relocates FHU -> TUS in 19: 125 minutes, over a 2-hour budget
+    inst = variant(tiny, lambda d: aircraft_record(d, "N60AZ").update(hours_available=2))
+    report = check(inst, relocated_plan(inst, [relocation(inst, "N60AZ", "FHU", "TUS", 278, 19)]))
+    assert messages(report, "4.7") == ["N60AZ flies 125 minutes, more than its 120-minute budget."]
 
 
 # -- 4.8 relocation ------------------------------------------------------------------------------
@@ -578,6 +788,12 @@ def test_bound_below_the_service_is_a_violation(tiny: Instance) -> None:
     plan = tiny_plan(tiny)
     plan.bound.service = 1000
     assert check(tiny, plan).rules() == {"5-bound"}
+
+
+def test_bound_equal_to_the_service_is_allowed(tiny: Instance) -> None:
+    plan = tiny_plan(tiny)
+    plan.bound.service = TINY_SERVICE
+    assert check(tiny, plan).ok
 
 
 def test_every_violation_is_listed_not_just_the_first(tiny: Instance) -> None:
@@ -749,6 +965,68 @@ def test_fairness_with_one_share_for_all_agencies_and_a_missing_agency_share() -
     inst = small_instance(requests=fairness_requests(), agency_min_share={"ICE": 0.5})
     report = check(inst, make_plan(inst, [sortie(inst, "N1", "I2", 60)], service=20, cost=300))
     assert report.ok and report.fairness_penalty == 0
+
+
+def test_coverage_rule_starting_between_minutes_counts_from_the_next_whole_minute() -> None:
+    # the hand count of test_coverage_shortfall_is_recomputed_by_hand, with the rule from 01:00:30: minute 60
+    # is not wholly inside it, so one aircraft-minute less is short: 169, penalty ceil(25 * 169 / 60) = 71
+    inst = small_instance([{**COVERAGE_RULE, "start": "2026-12-01T01:00:30Z"}])
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=-21, cost=400))
+    assert report.ok, report.summary()
+    assert report.coverage[0]["shortfall_min"] == 169
+
+
+def test_cost_of_exactly_half_a_dollar_rounds_up() -> None:
+    # N1 flies Q1 (at its base) for 40 minutes at $15.75 an hour: $10.50, rounded half up to 11, not to the even 10
+    inst = variant(small_instance(), lambda d: d["aircraft_types"][0].update(cost_per_hour=15.75))
+    assert check(inst, make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=50, cost=11)).ok
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=50, cost=10))
+    assert messages(report, "5-objective") == ["The plan reports cost 10, but it is 11."]
+
+
+def test_fairness_floor_of_a_fractional_share_rounds_up() -> None:
+    # ICE requested 30 with share 0.25: floor ceil(7.5) = 8, served 0 -> penalty 8. service 1000 - 8 = 992
+    inst = small_instance(requests=fairness_requests(), agency_min_share={"ICE": 0.25})
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "C1", 60)], service=992, cost=300))
+    assert report.ok, report.summary()
+    assert report.per_agency["ICE"]["floor"] == 8
+
+
+def test_fairness_floor_reads_the_share_as_the_decimal_written() -> None:
+    # ICE requested 50 with share 0.14: floor exactly 7, where the binary floats give 0.14 * 50 =
+    # 7.000000000000001, which would round up to 8. service 1000 - 7 = 993
+    requests = fairness_requests()
+    requests[2]["value"], requests[3]["value"] = 20, 30
+    assert 0.14 * 50 > 7  # the trap this test is about
+    inst = small_instance(requests=requests, agency_min_share={"ICE": 0.14})
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "C1", 60)], service=993, cost=300))
+    assert report.ok, report.summary()
+    assert report.per_agency["ICE"]["floor"] == 7
+
+
+def test_sortie_taking_off_the_minute_a_relocation_lands_flies_from_the_new_base() -> None:
+    # N3 (type T: 200 kt, no turnaround) ferries A -> C in 28 minutes, 4-32, and takes off from C at 32 for Q1
+    # (28 minutes away): on station 60-100, lands at 128. cost 900 * (28 + 96) / 60 = 1860
+    inst = small_instance()
+    plan = make_plan(
+        inst,
+        [sortie(inst, "N3", "Q1", 60, base="C")],
+        [relocation(inst, "N3", "A", "C", 4, 28)],
+        service=50,
+        cost=1860,
+    )
+    report = check(inst, plan)
+    assert report.ok, report.summary()
+
+
+def test_relocation_landing_the_minute_maintenance_starts_leaves_the_aircraft_away_from_home() -> None:
+    # N3 (no turnaround) lands at C at minute 32 when its maintenance at home A starts: it is not at home
+    inst = small_instance(requests=[])
+    window = {"start": "2026-12-01T00:32:00Z", "end": "2026-12-01T00:50:00Z"}
+    inst = variant(inst, lambda d: aircraft_record(d, "N3").update(maintenance=[window]))
+    report = check(inst, make_plan(inst, [], [relocation(inst, "N3", "A", "C", 4, 28)], cost=420))
+    assert report.rules() == {"4.6"}
+    assert "N3 is based at C, not its home base A" in messages(report, "4.6")[0]
 
 
 # -- performance ---------------------------------------------------------------------------------

@@ -51,3 +51,11 @@ def test_one_share_for_every_agency_weighs_both_floors(weight: int):
     assert served(result) == {"CBP-1"}
     assert result.service == 60 - weight * 25
     assert result.plan.metrics["fairness_penalty"] == weight * 25
+
+
+def test_a_floor_that_costs_just_more_than_the_value_gap_changes_the_plan():
+    # ICE floor ceil(0.08 * 50) = 4 at weight 3: serving CBP-1 scores 60 - 12 = 48 < 50. FCFS serves CBP-1
+    # (first by id), so the model must find the better plan; one unit of deficit less and CBP-1 would win.
+    result = solve(contest({"agency_min_share": {"ICE": 0.08}, "fairness_weight": 3}), QUICK)
+    assert served(result) == {"ICE-1"}
+    assert result.service == 50

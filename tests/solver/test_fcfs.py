@@ -298,6 +298,34 @@ def test_fcfs_does_not_fly_a_sortie_that_would_land_after_the_horizon():
     assert schedule.served() == set()
 
 
+def test_fcfs_flies_a_sortie_landing_exactly_at_the_horizon_end():
+    inst = make([aircraft("L1")], [request("R1", start="22:00", end="23:59", duration=104)], end="23:59")
+    _, schedule = plan(inst)
+    assert sortie_of(schedule, "R1").landing == minute("23:59")
+
+
+def test_fcfs_does_not_fly_a_sortie_landing_one_minute_after_the_horizon_end():
+    inst = make([aircraft("L1")], [request("R1", start="22:00", end="23:59", duration=105)], end="23:59")
+    _, schedule = plan(inst)
+    assert schedule.served() == set()
+
+
+def _far_from_home(hours: float) -> Instance:
+    """L1 stays at A; R1 is 15 minutes from A2 (closest) but 30 from A: 30 + 60 + 30 = 120 flight minutes."""
+    return make([aircraft("L1", hours=hours, relocatable=False)], [request("R1", near="A2")])
+
+
+def test_fcfs_flies_a_sortie_that_uses_the_whole_hours_budget():
+    prep, schedule = plan(_far_from_home(2))
+    s = sortie_of(schedule, "R1")
+    assert s.landing - s.takeoff == prep.hours_min(prep.instance.aircraft_by_id("L1")) == 120
+
+
+def test_fcfs_does_not_fly_a_sortie_one_minute_over_the_hours_budget():
+    _, schedule = plan(_far_from_home(119 / 60))
+    assert schedule.served() == set()
+
+
 # -- surge --------------------------------------------------------------------------------------------
 FAR = {"near": "B", "start": "12:00", "end": "18:00"}  # base B is ~650 nm from A: 325 min transit
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from ortools.sat.python import cp_model
 
 from allocator.generate import generate
 from allocator.io import load_instance
@@ -14,7 +15,7 @@ from allocator.solver.decompose import solve_by_sector
 from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
-from allocator.solver.schedule import Schedule
+from allocator.solver.schedule import Schedule, SortieMin
 from allocator.solver.scoring import score
 from allocator.solver.search import add_hint
 from factory import aircraft, make, request, solve_hint_fixed, t
@@ -100,3 +101,124 @@ def test_maintenance_before_available_from_is_not_counted_twice_in_coverage():
     assert schedule.served() == {"R1"}
     status, value = model_value_of(prep, schedule)
     assert status == "OPTIMAL" and value == score(prep, schedule).service == 1000 - 60
+
+
+# -- boundaries the model must accept, and plans it must reject -------------------------------------------
+# Most planner tests are settled by the FCFS plan reaching the static bound, so the model's own rules are
+# pinned here: a valid plan at a boundary is feasible, a plan one minute past it is not.
+
+
+def test_model_accepts_a_sortie_whose_turnaround_ends_as_maintenance_starts():
+    # L1 flies R1 07:45-09:15 and turns around until 09:45, when its maintenance starts (a later start in the
+    # window would run into it)
+    inst = make(
+        [aircraft("L1", maintenance=[{"start": t("09:45"), "end": t("15:00")}])],
+        [request("R1", start="08:00", end="12:00")],
+    )
+    prep = Prepared(inst)
+    schedule = solve_fcfs(prep)
+    assert schedule.sorties == [SortieMin(465, "L1", "R1", "A", 480, 540, 555)]
+    assert model_value_of(prep, schedule) == ("OPTIMAL", 50)
+
+
+def _late_request(duration: int) -> Prepared:
+    """L1 and one request from 22:00, 15 minutes out and back, in a horizon ending at 23:59 (minute 1439)."""
+    return Prepared(make([aircraft("L1")], [request("R1", start="22:00", end="23:59", duration=duration)]))
+
+
+def test_model_accepts_a_sortie_landing_exactly_at_the_horizon_end():
+    prep = _late_request(104)  # 21:45 to 23:59
+    schedule = Schedule(sorties=[SortieMin(1305, "L1", "R1", "A", 1320, 1424, 1439)])
+    assert model_value_of(prep, schedule) == ("OPTIMAL", 50)
+
+
+def test_model_rejects_a_sortie_landing_one_minute_after_the_horizon_end():
+    prep = _late_request(105)  # 21:45 to 00:00
+    schedule = Schedule(sorties=[SortieMin(1305, "L1", "R1", "A", 1320, 1425, 1440)])
+    assert model_value_of(prep, schedule)[0] == "INFEASIBLE"
+
+
+def _relocating(max_relocations: int = 1, **extra) -> Prepared:
+    """L1 at A with a request near A2 that only A2 is in range of, so that A -> A2 (26 minutes) is a route."""
+    inst = make(
+        [aircraft("L1", **extra)],
+        [request("R1", near="A2", north=120, start="20:00", end="23:00", duration=55)],
+        policy={"max_relocations_per_aircraft": max_relocations},
+    )
+    return Prepared(inst)
+
+
+def status_with_relocations(prep: Prepared, flights: list[tuple[str, str, int]]) -> str:
+    """Solve the model with no request served and L1's relocation slots fixed, in order, to
+    `(from, to, takeoff)`: the status."""
+    v = build_model(prep)
+    slots = v.slots["L1"]
+    assert len(slots) >= len(flights)
+    for req in prep.instance.requests:
+        v.model.add(v.served[req.id] == 0)
+    for slot, (origin, dest, takeoff) in zip(slots, flights, strict=False):
+        v.model.add(slot.routes[(origin, dest)] == 1)
+        v.model.add(slot.start == takeoff)
+    for slot in slots[len(flights) :]:
+        v.model.add(slot.present == 0)
+    objective.maximise_service(v)
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 10
+    solver.parameters.num_workers = 1
+    return solver.status_name(solver.solve(v.model))
+
+
+def test_model_rejects_a_relocation_landing_after_the_horizon_end():
+    prep = _relocating()
+    assert prep.ferry(prep.instance.aircraft_by_id("L1"), "A", "A2") == 26
+    assert status_with_relocations(prep, [("A", "A2", 1413)]) == "OPTIMAL"  # lands at 1439, the horizon end
+    assert status_with_relocations(prep, [("A", "A2", 1414)]) == "INFEASIBLE"  # lands at 1440
+
+
+def test_model_rejects_a_second_relocation_from_a_base_the_aircraft_has_left():
+    prep = _relocating(max_relocations=2)
+    assert status_with_relocations(prep, [("A", "A2", 100), ("A2", "A", 300)]) == "OPTIMAL"
+    assert status_with_relocations(prep, [("A", "A2", 100), ("A", "A2", 300)]) == "INFEASIBLE"
+
+
+def test_model_rejects_relocations_flown_out_of_order():
+    prep = _relocating(max_relocations=2)
+    assert status_with_relocations(prep, [("A", "A2", 100), ("A2", "A", 600)]) == "OPTIMAL"
+    assert status_with_relocations(prep, [("A", "A2", 600), ("A2", "A", 100)]) == "INFEASIBLE"
+
+
+def test_model_rejects_an_aircraft_away_from_home_during_maintenance_between_two_relocations():
+    # maintenance 10:00-12:00 (minutes 600-720): away at A2 from 02:06, L1 must be back home, turned around,
+    # by 10:00 (back at 08:46, ready at 09:16: valid), not after its maintenance (back at 13:46)
+    prep = _relocating(max_relocations=2, maintenance=[{"start": t("10:00"), "end": t("12:00")}])
+    assert status_with_relocations(prep, [("A", "A2", 100), ("A2", "A", 500)]) == "OPTIMAL"
+    assert status_with_relocations(prep, [("A", "A2", 100), ("A2", "A", 800)]) == "INFEASIBLE"
+
+
+# -- redundant constraints must not cut off valid plans ------------------------------------------------------
+
+
+def test_model_accepts_two_sorties_flown_back_to_back_with_exactly_the_turnaround_between():
+    # R1 is flown 07:45-09:15 (it could start up to 30 minutes later) and turned around by 09:45, when R2
+    # (on station at 10:00 at the latest) takes off
+    inst = make(
+        [aircraft("L1")], [request("R1", start="08:00", end="09:30"), request("R2", start="10:00", end="11:00")]
+    )
+    prep = Prepared(inst)
+    schedule = solve_fcfs(prep)
+    assert [s.takeoff for s in sorted(schedule.sorties)] == [465, 585]
+    assert model_value_of(prep, schedule) == ("OPTIMAL", 100)
+
+
+@pytest.mark.parametrize(
+    "second",
+    [{"hours": 1}, {"maintenance": [{"start": t("07:00"), "end": t("10:00")}]}],
+    ids=["fewer-hours", "in-maintenance"],
+)
+def test_symmetry_breaking_tells_apart_aircraft_that_differ_in_hours_or_maintenance(second):
+    # L2 differs from L1 (same type and base) only in `second`, and cannot fly R1 (90 flight minutes, 07:45-09:15):
+    # the plan in which L1 flies it must stay feasible, whatever order the symmetry breaking puts them in
+    for fleet in ([aircraft("L1"), aircraft("L2", **second)], [aircraft("L2", **second), aircraft("L1")]):
+        prep = Prepared(make(fleet, [request("R1", start="08:00", end="09:00")]))
+        schedule = Schedule(sorties=[SortieMin(465, "L1", "R1", "A", 480, 540, 555)])
+        assert model_value_of(prep, schedule) == ("OPTIMAL", 50)

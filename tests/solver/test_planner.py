@@ -216,6 +216,62 @@ def test_hour_budget_that_fits_both_sorties_serves_both():
     assert served(solve(inst)) == {"R1", "R2"}
 
 
+def test_hour_budget_a_fraction_of_a_minute_short_of_two_sorties_serves_only_the_better_one():
+    # 2.995 hours are 179.7 minutes: the budget is 179 whole minutes, one short of the two 90-minute sorties.
+    # FCFS flies R1 (first by id), so the model must find that R2 alone is better.
+    inst = make(
+        [aircraft("L1", hours=2.995)],
+        [request("R1", start="08:00", end="10:00"), request("R2", start="14:00", end="16:00", priority=2)],
+    )
+    result = solve(inst)
+    assert served(result) == {"R2"}
+    assert result.service == 200
+
+
+# -- instants between whole minutes (docs/decisions.md: allowed periods round inwards, maintenance outwards)
+
+
+def _utc(hhmmss: str) -> str:
+    return f"2026-12-01T{hhmmss}Z"
+
+
+def test_aircraft_available_between_minutes_is_not_flown_before_the_next_whole_minute():
+    # available from 07:45:30: the takeoff at 07:45 for an 08:00-09:00 hour on station is 30 seconds early
+    inst = make([aircraft("L1", available_from=_utc("07:45:30"))], [request("R1", start="08:00", end="09:00")])
+    result = solve(inst)
+    assert result.service == 0
+    assert reason(result, "R1") == Reason.UNAVAILABLE
+
+
+def test_window_opening_between_minutes_is_flown_from_the_next_whole_minute():
+    r1 = request("R1", end="09:30")
+    r1["window"]["start"] = _utc("08:00:30")
+    (s,) = solve(make([aircraft("L1")], [r1])).plan.sorties
+    assert s.on_station.isoformat().startswith(t("08:01")[:16])
+
+
+def test_window_closing_between_minutes_ends_at_the_previous_whole_minute():
+    # L1 is on station at 08:01 at the earliest; the hour would end at 09:01, 30 seconds after the window
+    r1 = request("R1", start="08:00")
+    r1["window"]["end"] = _utc("09:00:30")
+    result = solve(make([aircraft("L1", available_from=t("07:46"))], [r1]))
+    assert result.service == 0
+
+
+def test_maintenance_ending_between_minutes_blocks_its_last_minute():
+    # maintenance until 07:45:30: the takeoff at 07:45 would be inside it
+    window = {"start": t("06:00"), "end": _utc("07:45:30")}
+    inst = make([aircraft("L1", maintenance=[window])], [request("R1", start="08:00", end="09:00")])
+    assert solve(inst).service == 0
+
+
+def test_maintenance_starting_between_minutes_blocks_its_first_minute():
+    # maintenance from 09:44:30: the turnaround after the 07:45-09:15 flight, until 09:45, would run into it
+    window = {"start": _utc("09:44:30"), "end": t("15:00")}
+    inst = make([aircraft("L1", maintenance=[window])], [request("R1", start="08:00", end="09:00")])
+    assert solve(inst).service == 0
+
+
 # -- 4.8 relocation ----------------------------------------------------------------------------------
 
 

@@ -113,6 +113,24 @@ def test_coverage_rule_is_clipped_to_the_horizon():
     assert (long.start, long.end, long.shortfall_min) == (0, 1380, 180)  # maintenance 20:00-23:00
 
 
+def test_coverage_rule_between_minutes_counts_only_the_whole_minutes_inside_it():
+    # 08:00:30-08:59:30 holds the minutes 08:01 to 08:58 (481-539); one of the two aircraft is missing
+    inst = make([aircraft("L1")], [], coverage={"S1": [rule("08:00", "09:00", count=2)]})
+    data = inst.model_dump(mode="json", exclude_none=True)
+    data["sectors"][0]["coverage"][0].update(start="2026-12-01T08:00:30Z", end="2026-12-01T08:59:30Z")
+    (short,) = score(Prepared(Instance.model_validate(data)), Schedule()).coverage
+    assert (short.start, short.end, short.shortfall_min) == (481, 539, 58)
+
+
+def test_coverage_minutes_with_aircraft_to_spare_do_not_make_up_for_short_minutes():
+    # two aircraft, one needed: L1 flies 07:45-09:15 and turns around until 09:45 (L3 covers); no shortfall,
+    # not a negative one for the minutes both stand alert
+    inst = make([aircraft("L1"), aircraft("L3", home="A2")], [], coverage={"S1": [rule("07:00", "12:00")]})
+    result = score(Prepared(inst), Schedule(sorties=[sortie("L1", "R1", 465, 480, 540, 555)]))
+    (short,) = result.coverage
+    assert (short.shortfall_min, short.penalty) == (0, 0)
+
+
 def test_alert_counts_are_per_minute_arrays():
     inst = make([aircraft("L1"), aircraft("L3", home="A2")], [], coverage={"S1": [rule("08:00", "09:00")]})
     counts = alert_counts(Prepared(inst), Schedule(sorties=[sortie("L1", "R1", 100, 115, 175, 190)]))
@@ -192,6 +210,24 @@ def test_fairness_floor_reads_the_share_as_written():
     assert fairness_floor(0.3, 10) == 3
     assert fairness_floor(0.25, 10) == 3
     assert fairness_floor(0.0, 10) == 0
+
+
+def test_fairness_floor_reads_a_share_whose_binary_product_overshoots_as_written():
+    assert 0.14 * 50 > 7 and 0.56 * 25 > 14  # 7.000000000000001 and 14.000000000000002 in floating point
+    assert fairness_floor(0.14, 50) == 7
+    assert fairness_floor(0.56, 25) == 14
+
+
+def test_an_agency_served_above_its_floor_does_not_offset_another_agency_short_of_its_own():
+    # share 0.5: CBP asks 1000 + 50 and gets 1000, over its floor 525; ICE asks 50, gets 0: 25 short
+    inst = make(
+        [aircraft("L1")],
+        [request("C1", priority=1), request("C2", agency="CBP"), request("I1", agency="ICE")],
+        policy={"agency_min_share": 0.5},
+    )
+    result = score(Prepared(inst), Schedule(sorties=[sortie("L1", "C1", 0, 15, 75, 90)]))
+    assert result.fairness_penalty == 25
+    assert result.service == 1000 - 25
 
 
 def test_no_fairness_penalty_without_agency_min_share():
