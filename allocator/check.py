@@ -636,14 +636,14 @@ def check_reported_coverage(ctx: _Ctx) -> None:
         if not isinstance(entry, dict) or "sector" not in entry or "index" not in entry:
             continue
         key = (entry["sector"], entry["index"])
-        if not isinstance(key[0], str) or not isinstance(key[1], int):
+        if not isinstance(key[0], str) or not isinstance(key[1], int) or isinstance(key[1], bool):
             ctx.add("4.3-coverage", f"The plan reports coverage for rule {key[0]!r}#{key[1]!r}, which names no rule.")
             continue
         if key not in computed:
             ctx.add("4.3-coverage", f"The plan reports coverage for unknown rule {key[0]}#{key[1]}.")
             continue
         for name in ("shortfall_min", "penalty"):
-            if name in entry and entry[name] != computed[key][name]:
+            if name in entry and (entry[name] != computed[key][name] or isinstance(entry[name], bool)):
                 ctx.add(
                     "4.3-coverage",
                     f"The plan reports {name} {entry[name]} for coverage rule {key[0]}#{key[1]}, "

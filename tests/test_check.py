@@ -918,6 +918,16 @@ def test_reported_coverage_naming_no_rule_is_a_violation_not_a_crash() -> None:
     ]
 
 
+def test_reported_coverage_for_rule_true_is_a_violation() -> None:
+    # `True == 1` in Python: without care, rule `true` would be read as rule #1
+    inst = small_instance([COVERAGE_RULE, COVERAGE_RULE])  # two rules of 71 each: service 50 - 142
+    reported = [{"sector": "S1", "index": True, "shortfall_min": 170, "penalty": 71}]
+    plan = make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=-92, cost=400, coverage=reported)
+    assert messages(check(inst, plan), "4.3-coverage") == [
+        "The plan reports coverage for rule 'S1'#True, which names no rule."
+    ]
+
+
 def test_a_flight_at_the_end_of_the_calendar_is_reported_in_minutes(tiny: Instance) -> None:
     # 23:59 at UTC-5 on the calendar's last day is past year 9999 in UTC
     last = datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5)))
@@ -939,7 +949,7 @@ def fairness_requests() -> list[dict[str, Any]]:
 
 def test_fairness_term_is_recomputed_by_hand() -> None:
     # CBP requested 1010, floor ceil(0.5 * 1010) = 505, served C1 = 1000: no penalty.
-    # ICE requested 30, floor ceil(0.1 * 30) = 3 exactly (not 4 as floating point would say), served 0.
+    # ICE requested 30, floor ceil(0.1 * 30) = 3, served 0 (shares whose binary product overshoots: below).
     # service = 1000 - 2 * 3 = 994; cost = 600 * 30 / 60 = 300
     inst = small_instance(requests=fairness_requests(), agency_min_share={"CBP": 0.5, "ICE": 0.1}, fairness_weight=2)
     report = check(inst, make_plan(inst, [sortie(inst, "N1", "C1", 60)], service=994, cost=300))

@@ -119,7 +119,7 @@ def fulfilment(prep: Prepared, served: set[str], key: Callable[[Request], str]) 
 
 
 def fairness_floor(share: float, value_requested: int) -> int:
-    """`ceil(share * requested)`, reading the share as the decimal written (0.3 * 10 is 3, not 4)."""
+    """`ceil(share * requested)`, reading the share as the decimal written (0.14 * 50 is 7, not 8)."""
     return math.ceil(Fraction(repr(share)) * value_requested)
 
 

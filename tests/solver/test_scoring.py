@@ -206,7 +206,7 @@ def test_fairness_penalty_with_a_share_map_ignores_agencies_not_in_it():
 
 
 def test_fairness_floor_reads_the_share_as_written():
-    assert fairness_floor(0.1, 30) == 3  # 0.1 * 30 is 3.0000000000000004 in floating point
+    assert fairness_floor(0.07, 100) == 7  # 0.07 * 100 is 7.000000000000001 in floating point
     assert fairness_floor(0.3, 10) == 3
     assert fairness_floor(0.25, 10) == 3
     assert fairness_floor(0.0, 10) == 0
