@@ -119,3 +119,27 @@ def solve_hint_fixed(model: Any) -> tuple[str, float | None]:
     status = solver.solve(model)
     value = solver.objective_value if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
     return solver.status_name(status), value
+
+
+def solve_model_alone(inst: Instance, time_limit_s: float = 20) -> tuple[str, float | None, Any]:
+    """Maximise service with the bare CP-SAT model (no FCFS or greedy start for the planner to fall back
+    on): the status, the model's objective, and its plan (None without a solution)."""
+    from allocator.result import SolveStatus
+    from allocator.solver import _to_plan, objective
+    from allocator.solver.model import build_model
+    from allocator.solver.prepare import Prepared
+    from allocator.solver.search import decode
+
+    prep = Prepared(inst)
+    v = build_model(prep)
+    objective.maximise_service(v)
+    solver = cp_model.CpSolver()
+    solver.parameters.num_workers = 1
+    solver.parameters.random_seed = 0
+    solver.parameters.max_time_in_seconds = time_limit_s
+    status = solver.solve(v.model)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return solver.status_name(status), None, None
+    name = solver.status_name(status)
+    plan = _to_plan(prep, decode(v, solver), SolveStatus(name), None, proven=name == "OPTIMAL", baseline=False)
+    return name, solver.objective_value, plan

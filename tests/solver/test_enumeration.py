@@ -20,18 +20,13 @@ from functools import cache
 from typing import Any
 
 import pytest
-from ortools.sat.python import cp_model
 
 import allocator
 from allocator import SolveOptions
 from allocator.domain import Aircraft, Instance, Request
 from allocator.result import SolveStatus
-from allocator.solver import _to_plan, objective
-from allocator.solver.model import build_model
-from allocator.solver.prepare import Prepared
-from allocator.solver.search import decode
 from allocator.timeline import dist_nm, transit_min
-from factory import aircraft, make, request, t
+from factory import aircraft, make, request, solve_model_alone, t
 
 OPTIONS = SolveOptions(time_limit_s=20, workers=1, seed=0)
 SEEDS = range(15)
@@ -216,16 +211,9 @@ def test_model_alone_finds_and_proves_the_enumerated_optimum(seed: int) -> None:
     # the planner returns the better of its starting plans (FCFS, greedy) and CP-SAT's: here the model
     # is solved on its own, so a constraint that cut off the optimum (or allowed more) would show
     inst = random_instance(seed)
-    prep = Prepared(inst)
-    v = build_model(prep)
-    objective.maximise_service(v)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
-    solver.parameters.random_seed = 0
-    solver.parameters.max_time_in_seconds = 20
-    assert solver.solve(v.model) == cp_model.OPTIMAL
-    assert round(solver.objective_value) == Brute(inst).optimum()
-    plan = _to_plan(prep, decode(v, solver), SolveStatus.OPTIMAL, None, proven=True, baseline=False)
+    status, value, plan = solve_model_alone(inst)
+    assert status == "OPTIMAL"
+    assert value is not None and round(value) == Brute(inst).optimum()
     report = allocator.check(inst, plan)  # the model's own plan, not the planner's choice among starts
     assert report.ok, report.summary()
 

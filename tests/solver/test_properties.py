@@ -9,6 +9,9 @@ For every plan `allocator.solve` returns, the tests assert:
 - every request is either served or listed in `unserved`, exactly once;
 - its service is never below the FCFS baseline's;
 - when its status is OPTIMAL, its proven bound equals its service.
+
+The planner returns the better of its starting plans (FCFS, greedy) and CP-SAT's, so the bare model is
+also solved on its own: its plan must pass the checker, with the service the model's objective says.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import allocator
 from allocator import SolveOptions, check
 from allocator.domain import Instance
 from allocator.result import SolveStatus
-from factory import aircraft, make, request, t
+from factory import aircraft, make, request, solve_model_alone, t
 
 OPTIONS = SolveOptions(time_limit_s=5, workers=1, seed=0)
 
@@ -149,3 +152,13 @@ def test_plan_is_valid_complete_and_never_below_fcfs(inst: Instance) -> None:
     assert plan.objective.service >= result.baseline.objective.service
     if plan.status == SolveStatus.OPTIMAL:
         assert plan.bound.service == plan.objective.service
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(inst=instances())
+def test_the_bare_models_plan_is_valid_and_scored_as_the_model_scores_it(inst: Instance) -> None:
+    status, value, plan = solve_model_alone(inst, time_limit_s=5)
+    assert status in ("OPTIMAL", "FEASIBLE")
+    report = check(inst, plan)
+    assert report.ok, report.summary()
+    assert value is not None and round(value) == report.service
