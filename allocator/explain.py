@@ -393,9 +393,12 @@ class _Context:
         level = solver_log.level
         solver_log.setLevel(max(level, logging.ERROR))
         try:
-            return solve(instance, options).plan
+            result = solve(instance, options)
         finally:
             solver_log.setLevel(level)
+        if result.interrupted:  # Ctrl-C stops the explanations, not just this one's re-plan
+            raise KeyboardInterrupt
+        return result.plan
 
     def what_it_would_take(self, req: Request, evidence: list[AircraftEvidence]) -> WhatItWouldTake:
         inst = self.prep.instance

@@ -127,6 +127,17 @@ def test_what_it_would_take_drops_the_winner_exactly():
     assert (wit.service_change, wit.cost_change) == (50 - 1000, 0)  # same 90-minute sortie
 
 
+def test_ctrl_c_in_a_what_it_would_take_re_plan_stops_the_explanations(monkeypatch: pytest.MonkeyPatch):
+    # one Ctrl-C must stop `explain`, not only the re-plan it interrupts (and show that re-plan as an answer)
+    from allocator import solver
+
+    inst, plan = every_code()
+    real = solver.solve
+    monkeypatch.setattr(solver, "solve", lambda *a, **k: real(*a, **k).model_copy(update={"interrupted": True}))
+    with pytest.raises(KeyboardInterrupt):
+        explain(inst, plan, ["R-LOST"], FAST)
+
+
 def test_what_it_would_take_agrees_with_an_independent_re_solve():
     # a third request the aircraft can fly either way; force R-LOST in by making it worth a fortune instead
     inst, _ = every_code()

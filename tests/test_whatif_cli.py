@@ -72,6 +72,19 @@ def test_whatif_without_a_baseline_compares_with_a_plan_of_the_unchanged_instanc
     assert "no --baseline" in result.output and "Against the baseline" in result.output
 
 
+def test_ctrl_c_while_planning_the_unchanged_instance_stops_the_whatif(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    # without --baseline the what-if first plans the unchanged instance; Ctrl-C there must not go on to
+    # solve the scenarios for another full time limit
+    from allocator import solver
+
+    real = solver.solve
+    monkeypatch.setattr(solver, "solve", lambda *a, **k: real(*a, **k).model_copy(update={"interrupted": True}))
+    plan = tmp_path / "plan.json"
+    result = run("whatif", TINY, scenario(tmp_path, "n60-down", DOWN), "-o", plan, *FAST)
+    assert result.exit_code == 130
+    assert "no scenario was solved" in result.output and not plan.exists()
+
+
 def test_several_scenarios_are_compared_side_by_side_with_one_plan_each(tmp_path: Path, baseline: Path):
     down, hours = scenario(tmp_path, "n60-down", DOWN), scenario(tmp_path, "short-hours", HOURS)
     out = tmp_path / "out.json"

@@ -114,6 +114,9 @@ def whatif(
         from allocator import solver
 
         reference = solver.solve(inst, _options(time_limit, workers or cores, seed))
+        if reference.interrupted:  # Ctrl-C stops the command, not just its first solve
+            err.print("interrupted while planning the unchanged instance to compare with: no scenario was solved.")
+            raise typer.Exit(130)
         before = reference.plan
         err.print(f"no --baseline: comparing with a plan of the unchanged instance ({_brief(before)}).")
     results = _solve_all(changed, before, at, options, jobs, str(baseline))
