@@ -11,6 +11,12 @@ from typing import Any
 from ortools.sat.python import cp_model
 
 from allocator.domain import Instance
+from allocator.result import Plan, SolveStatus
+from allocator.solver import _to_plan, objective
+from allocator.solver.model import COVERAGE_GRID_MIN, build_model
+from allocator.solver.prepare import Prepared
+from allocator.solver.schedule import Schedule
+from allocator.solver.search import decode
 from allocator.timeline import EARTH_RADIUS_NM
 
 DAY = "2026-12-01"
@@ -121,25 +127,29 @@ def solve_hint_fixed(model: Any) -> tuple[str, float | None]:
     return solver.status_name(status), value
 
 
-def solve_model_alone(inst: Instance, time_limit_s: float = 20) -> tuple[str, float | None, Any]:
-    """Maximise service with the bare CP-SAT model (no FCFS or greedy start for the planner to fall back
-    on): the status, the model's objective, and its plan (None without a solution)."""
-    from allocator.result import SolveStatus
-    from allocator.solver import _to_plan, objective
-    from allocator.solver.model import build_model
-    from allocator.solver.prepare import Prepared
-    from allocator.solver.search import decode
-
-    prep = Prepared(inst)
-    v = build_model(prep)
+def solve_bare_model(
+    prep: Prepared, time_limit_s: float, workers: int = 1, coverage_grid_min: int | None = COVERAGE_GRID_MIN
+) -> tuple[str, float | None, Schedule | None]:
+    """Maximise service with the bare CP-SAT model, no starting plan: the status, the model's objective
+    and its schedule (None without a solution)."""
+    v = build_model(prep, coverage_grid_min=coverage_grid_min)
     objective.maximise_service(v)
     solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 1
+    solver.parameters.num_workers = workers
     solver.parameters.random_seed = 0
     solver.parameters.max_time_in_seconds = time_limit_s
     status = solver.solve(v.model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return solver.status_name(status), None, None
-    name = solver.status_name(status)
-    plan = _to_plan(prep, decode(v, solver), SolveStatus(name), None, proven=name == "OPTIMAL", baseline=False)
-    return name, solver.objective_value, plan
+    return solver.status_name(status), solver.objective_value, decode(v, solver)
+
+
+def solve_model_alone(inst: Instance, time_limit_s: float = 20) -> tuple[str, float | None, Plan | None]:
+    """The bare model's own plan (no FCFS or greedy start for the planner to fall back on): the status, the
+    model's objective, and the plan (None without a solution)."""
+    prep = Prepared(inst)
+    name, value, schedule = solve_bare_model(prep, time_limit_s)
+    if schedule is None:
+        return name, None, None
+    plan = _to_plan(prep, schedule, SolveStatus(name), None, proven=name == "OPTIMAL", baseline=False)
+    return name, value, plan

@@ -135,10 +135,12 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
                 since = format_instant(prep.timeline.instant(start))
                 raise InputError(f"{lead} it overlaps maintenance of {f.aircraft} from {since}.")
     for ac_id, away in base.items():
-        _check_home_for_maintenance(prep, anchor, aircraft[ac_id], away, moves[ac_id], when)
+        _check_home_for_maintenance(prep, anchor, aircraft[ac_id], away, moves[ac_id], when, requests)
 
 
-def _check_home_for_maintenance(prep: Prepared, anchor: Anchor, ac: Aircraft, away: str, moves: int, when: str) -> None:
+def _check_home_for_maintenance(
+    prep: Prepared, anchor: Anchor, ac: Aircraft, away: str, moves: int, when: str, requests: dict[str, Request]
+) -> None:
     """SPEC 4.6: an aircraft that a frozen relocation left away from home must be back at its home base,
     turned around, before its next maintenance window: with a relocation and the hours left, and the time
     to fly home after `now` and after its frozen flights."""
@@ -148,7 +150,6 @@ def _check_home_for_maintenance(prep: Prepared, anchor: Anchor, ac: Aircraft, aw
         [s for s in anchor.frozen_sorties if s.aircraft == ac.id],
         [r for r in anchor.frozen_relocations if r.aircraft == ac.id],
     ).by_aircraft()[ac.id]
-    requests = {r.id: r for r in prep.instance.requests}
     if _flights_home(prep, ac, frozen, anchor.not_before or 0, requests) is not None:
         return
     landed = max(r.landing for r in anchor.frozen_relocations if r.aircraft == ac.id)
@@ -181,8 +182,7 @@ def admissible(anchor: Anchor, schedule: Schedule) -> bool:
     if anchor.not_before is None:
         return True
     frozen: set[Flight] = set(anchor.frozen_sorties) | set(anchor.frozen_relocations)
-    flights: list[Flight] = [*sorties, *relocations]
-    return all(f.takeoff >= anchor.not_before for f in flights if f not in frozen)
+    return all(f.takeoff >= anchor.not_before for f in schedule.flights() if f not in frozen)
 
 
 def sortie_key(s: SortieMin) -> tuple[str, str, str, int, int]:

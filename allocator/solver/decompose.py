@@ -325,11 +325,10 @@ def solve_by_sector(
         else:
             part_bounds.append(outcome.bound)
     # then the cost stages, sharing their time in the same way
-    costed = [plan for plan in plans if plan.model is not None and cost_time_s > 0]
-    sizes = [1 + len(model.prep.instance.requests) for plan in costed if (model := plan.model) is not None]  # all
-    shares = _time_shares(sizes, cost_time_s, workers)
+    costed = [(plan, model) for plan in plans if (model := plan.model) is not None and cost_time_s > 0]
+    shares = _time_shares([1 + len(model.prep.instance.requests) for _, model in costed], cost_time_s, workers)
     interrupted = False
-    for plan, share in zip(costed, shares, strict=True):
+    for (plan, _), share in zip(costed, shares, strict=True):
         try:
             _cheapest_keeping(plan, share, part_workers, seed, progress)
         except KeyboardInterrupt:  # every sector has its plan: they are merged and kept

@@ -299,12 +299,10 @@ def test_repaired_baseline_drops_a_sortie_away_to_make_room_for_the_flight_home(
 
 def test_repaired_baseline_flies_home_from_the_end_of_a_chain_of_relocations():
     inst, plan = _relocating_plan()
-    prep = Prepared(changed(inst, policy={"max_relocations_per_aircraft": 2}))
-    first = schedule_of(prep, plan)
-    away = first.relocations[0]
+    prep = Prepared(down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "20:00"))
+    away = schedule_of(prep, plan).relocations[0]
     ferry = prep.ferry(inst.aircraft[0], "A2", "B")
     onwards = RelocationMin(away.landing + 30, "H1", "A2", "B", away.landing + 30 + ferry)
-    prep = Prepared(down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "20:00"))
     start = repaired(prep, Schedule([], [away, onwards]))
     # A -> A2 -> B leaves no relocation to get home from B: keep A -> A2 and fly home from A2 instead
     assert [(r.origin, r.dest) for r in start.relocations] == [("A", "A2"), ("A2", "A")]

@@ -12,9 +12,9 @@ from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule
 from allocator.solver.scoring import score
-from allocator.solver.search import add_hint, decode
+from allocator.solver.search import add_hint
 from allocator.solver.variables import TimeGrid
-from factory import solve_hint_fixed
+from factory import solve_bare_model, solve_hint_fixed
 
 
 def small_day(seed: int):
@@ -23,15 +23,9 @@ def small_day(seed: int):
 
 
 def best_service(prep: Prepared, grid: int | None, time_limit_s: float) -> tuple[str, int, Schedule]:
-    v = build_model(prep, coverage_grid_min=grid)
-    objective.maximise_service(v)
-    solver = cp_model.CpSolver()
-    solver.parameters.num_workers = 2
-    solver.parameters.random_seed = 0
-    solver.parameters.max_time_in_seconds = time_limit_s
-    status = solver.solve(v.model)
-    assert status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-    return solver.status_name(status), round(solver.objective_value), decode(v, solver)
+    status, value, schedule = solve_bare_model(prep, time_limit_s, workers=2, coverage_grid_min=grid)
+    assert value is not None and schedule is not None, status
+    return status, round(value), schedule
 
 
 def service_with_grid(prep: Prepared, schedule: Schedule) -> tuple[str, float | None, int]:
