@@ -8,6 +8,7 @@ aircraft, retimed, re-tasked or cancelled: one each).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -158,7 +159,12 @@ def _check_home_for_maintenance(
     earliest = max(anchor.not_before or 0, frozen[-1].landing + kind.turnaround_min)
     ferry = prep.ferry(ac, away, ac.home_base)
     if moves >= prep.max_relocations(ac):
-        why = f"it has no relocation left (at most {prep.max_relocations(ac)})"
+        flown = sum(f.landing - f.takeoff for f in frozen)
+        hours = math.ceil(flown * 100 / 60) / 100  # 60 * hours rounds down to `flown` minutes again
+        why = (
+            f"it has no relocation left (at most {prep.max_relocations(ac)}); to ground it where it is instead, "
+            f"give it {hours:g} flight hours (those it has flown) in place of the maintenance window"
+        )
     elif sum(f.landing - f.takeoff for f in frozen) + ferry > prep.hours_min(ac):
         why = f"it has not the flight hours left for the {ferry}-minute flight home"
     else:

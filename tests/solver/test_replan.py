@@ -5,6 +5,7 @@ flights are kept and nothing new takes off before `now`."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -248,6 +249,20 @@ def test_aircraft_down_away_from_home_without_a_relocation_left_is_a_clear_input
     expected = r"H1 relocated to A2 before .* home base A for maintenance from .* no relocation left"
     with pytest.raises(InputError, match=expected):
         solve(down(inst, "H1", "18:00"), baseline=plan, now=instant("15:30"))
+
+
+def test_the_advice_to_ground_an_aircraft_away_from_home_gives_a_valid_re_plan():
+    # the error names the flight hours that ground H1 where it is: those it has flown, rounded up to
+    # hundredths of an hour, which the budget rounds down to the same minutes again
+    inst, plan = _relocating_plan()
+    with pytest.raises(InputError, match=r"give it ([0-9.]+) flight hours") as error:
+        solve(down(inst, "H1", "18:00"), baseline=plan, now=instant("15:30"))
+    hours = float(re.search(r"give it ([0-9.]+) flight hours", str(error.value)).group(1))
+    flown = sum((f.landing - f.takeoff).total_seconds() / 60 for f in (*plan.sorties, *plan.relocations))
+    assert int(60 * hours + 1e-9) == flown
+    again = solve(changed(inst, hours_available=hours), baseline=plan, now=instant("15:30"))
+    assert again.plan.relocations == plan.relocations  # it stays at A2
+    assert again.plan.sorties == plan.sorties
 
 
 def test_aircraft_down_away_from_home_flies_home_first_when_it_may_relocate_again():
