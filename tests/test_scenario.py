@@ -195,6 +195,8 @@ def test_replanning_with_an_empty_scenario_returns_the_baseline_unchanged():
     result = replan(same, baseline, options=options())
     assert result.plan.run["changes"] == 0 and diff(baseline, result.plan, same).changes == 0
     assert sorted(map(repr, result.plan.sorties)) == sorted(map(repr, baseline.sorties))
+    assert sorted(map(repr, result.plan.relocations)) == sorted(map(repr, baseline.relocations))
+    assert result.plan.run["relocation_changes"] == 0
     assert result.service == baseline.objective.service
 
 

@@ -19,7 +19,15 @@ from allocator.domain import Instance, Request
 from allocator.errors import InputError
 from allocator.result import Objective, Plan, Result, SolveStatus, gap_of
 from allocator.solver import objective
-from allocator.solver.anchor import Anchor, admissible, anchor_of, changes, repaired, schedule_of
+from allocator.solver.anchor import (
+    Anchor,
+    admissible,
+    anchor_of,
+    changes,
+    relocation_changes,
+    repaired,
+    schedule_of,
+)
 from allocator.solver.decompose import solve_by_sector
 from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.greedy import solve_greedy
@@ -280,7 +288,7 @@ def _solve_cp(
     bound = upper
     service_proven = upper is not None and start_service is not None and start_service >= upper
     infeasible = False
-    max_changes: int | None = None
+    max_instability: int | None = None
     first = None
     if v is not None and not interrupted and (not service_proven or restable):
         if upper is not None:
@@ -301,7 +309,7 @@ def _solve_cp(
         )
         spent += budget
         if first.bound is not None and first.has_solution:
-            # weight * service - changes <= bound, with 0 <= changes <= weight - 1
+            # weight * service - instability <= bound, with 0 <= instability <= weight - 1
             first_bound = service_part(first.bound, weight)
             bound = first_bound if bound is None else min(bound, first_bound)
         interrupted = first.interrupted
@@ -311,7 +319,7 @@ def _solve_cp(
             found = round(first.solver.value(v.terms.service))
             if model_service is None or found >= model_service:
                 schedule, model_service = decode(v, first.solver), found
-                max_changes = round(first.solver.value(v.terms.changes)) if restable else None
+                max_instability = round(first.solver.value(objective.instability(v))) if restable else None
                 hint_solution(v, first.solver)
         # the service part can be proven while the fewest changes are not (a re-plan's stage 1)
         service_proven = service_proven or (bound is not None and model_service is not None and model_service >= bound)
@@ -319,8 +327,9 @@ def _solve_cp(
         raise InputError("baseline: the flights that took off before --now cannot all be kept in this instance.")
     changes_proven = not restable or (first is not None and first.status == "OPTIMAL")
     cost_proven = False
-    if v is not None and model_service is not None and not interrupted and (not restable or max_changes is not None):
-        objective.minimise_cost_keeping(v, model_service, max_changes)
+    settled = not restable or max_instability is not None  # a re-plan's cost stage keeps its stability
+    if v is not None and model_service is not None and not interrupted and settled:
+        objective.minimise_cost_keeping(v, model_service, max_instability)
         second = stage("cost", remaining(), scale=objective.COST_UNITS_PER_DOLLAR)
         log.info("stage 2 (cost): %s objective %s in %.1fs", second.status, second.objective, second.wall_time_s)
         interrupted = second.interrupted
@@ -376,6 +385,7 @@ def _solve_cp(
     )
     if anchor.baseline is not None:
         plan.run["changes"] = changes(anchor.baseline, chosen)
+        plan.run["relocation_changes"] = relocation_changes(anchor.baseline, chosen)
         plan.run["changes_proven_minimal"] = changes_proven and service_proven
     if anchor.not_before is not None:
         plan.run["now"] = format_instant(prep.timeline.instant(anchor.not_before))

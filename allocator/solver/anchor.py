@@ -202,6 +202,12 @@ def changes(baseline: Schedule, schedule: Schedule) -> int:
     return sum(1 for s in baseline.sorties if sortie_key(s) not in kept)
 
 
+def relocation_changes(baseline: Schedule, schedule: Schedule) -> int:
+    """Baseline relocations that the schedule does not fly again on the same route at the same minute."""
+    kept = {(r.aircraft, r.origin, r.dest, r.takeoff) for r in schedule.relocations}
+    return sum(1 for r in baseline.relocations if (r.aircraft, r.origin, r.dest, r.takeoff) not in kept)
+
+
 def repaired(prep: Prepared, schedule: Schedule, not_before: int = 0) -> Schedule:
     """The baseline without what no longer fits the (changed) instance, as a starting point for the
     search: each aircraft keeps the longest run of its first flights that still fits (at least those that

@@ -12,6 +12,7 @@ from ortools.sat.python import cp_model
 
 from allocator.domain import Aircraft
 from allocator.solver.anchor import Anchor
+from allocator.solver.schedule import RelocationMin
 from allocator.solver.scoring import fairness_floor
 from allocator.solver.variables import (
     Derivation,
@@ -675,7 +676,7 @@ def add_required(v: Variables, anchor: Anchor) -> None:
 
 def add_stability(v: Variables, anchor: Anchor) -> None:
     """SPEC 9 / issue 4: `kept[b]` only if baseline sortie `b` is flown unchanged (same aircraft, request,
-    base, on-station minute; the duration fixes off-station)."""
+    base, on-station minute; the duration fixes off-station); likewise for each baseline relocation."""
     if anchor.baseline is None:
         return
     m = v.model
@@ -694,3 +695,18 @@ def add_stability(v: Variables, anchor: Anchor) -> None:
         m.add_bool_or([s.present for s in same]).only_enforce_if(kept)
         m.add(v.on[b.request] == b.on_station).only_enforce_if(kept)
         v.kept.append(kept)
+    for ac_id, slots in v.slots.items():
+        for slot, r in zip(slots, anchor.baseline_relocations(ac_id), strict=False):
+            add_relocation_stability(v, slot, r)
+
+
+def add_relocation_stability(v: Variables, slot: RelocationSlot, r: RelocationMin) -> None:
+    """SPEC 9 / issue 4: `kept_relocation` only if the aircraft's baseline relocation `r`, its k-th, is its
+    k-th again, on the same route at the same takeoff minute (the ferry time fixes the landing)."""
+    route = slot.routes.get((r.origin, r.dest))
+    if route is None:
+        return  # cannot be kept: a change whatever the plan
+    kept = v.model.new_bool_var(f"kept_relocation[{r.aircraft},{slot.k},{r.origin}->{r.dest}]")
+    v.model.add_implication(kept, route)
+    v.model.add(slot.start == r.takeoff).only_enforce_if(kept)
+    v.kept_relocations.append(kept)

@@ -2,7 +2,8 @@
 
 Stage 1 maximises `service`; stage 2 keeps `service` at its stage-1 value and minimises `cost`. A
 re-plan against a baseline ranks by stability between the two: no service lost, then the fewest changed
-baseline sorties (folded into stage 1 with a weight), then cost.
+baseline sorties, then the fewest changed baseline relocations (both folded into stage 1 with weights),
+then cost.
 Cost is kept in integer units of cents-per-hour x minutes (dollars = units / 6000).
 """
 
@@ -25,6 +26,7 @@ class Terms:
     service: cp_model.LinearExprT
     cost: cp_model.LinearExprT
     changes: cp_model.LinearExprT  # baseline sorties that could be kept but are not (0 without a baseline)
+    relocation_changes: cp_model.LinearExprT  # likewise for baseline relocations
 
 
 def define(v: Variables) -> Terms:
@@ -44,6 +46,7 @@ def define(v: Variables) -> Terms:
         service=value_served - coverage_penalty - fairness_penalty,
         cost=sum(cost_terms),
         changes=len(v.kept) - sum(v.kept),
+        relocation_changes=len(v.kept_relocations) - sum(v.kept_relocations),
     )
     v.terms = terms
     return terms
@@ -55,20 +58,30 @@ def maximise_service(v: Variables) -> None:
 
 
 def stability_weight(v: Variables) -> int:
-    """A weight on service larger than any possible number of changes."""
-    return len(v.kept) + 1
+    """A weight on service larger than any possible instability (`instability`)."""
+    return _relocation_weight(v) * len(v.kept) + len(v.kept_relocations) + 1
+
+
+def _relocation_weight(v: Variables) -> int:
+    """A weight on changed sorties larger than any possible number of changed relocations."""
+    return len(v.kept_relocations) + 1
+
+
+def instability(v: Variables) -> cp_model.LinearExprT:
+    """Changed sorties first, then changed relocations, as one figure below `stability_weight`."""
+    return _relocation_weight(v) * v.terms.changes + v.terms.relocation_changes
 
 
 def maximise_service_then_stability(v: Variables) -> None:
-    """Stages service and stability of a re-plan in one: `weight * service - changes` ranks plans by
-    service first, then by the fewest changed baseline sorties."""
-    v.model.maximize(stability_weight(v) * v.terms.service - v.terms.changes)
+    """Stages service and stability of a re-plan in one: `weight * service - instability` ranks plans by
+    service first, then by the fewest changed baseline sorties, then by the fewest changed relocations."""
+    v.model.maximize(stability_weight(v) * v.terms.service - instability(v))
 
 
-def minimise_cost_keeping(v: Variables, service: int, changes: int | None = None) -> None:
-    """Last stage: no service lost (and no more changes than the stability stage found), then the
+def minimise_cost_keeping(v: Variables, service: int, instability_found: int | None = None) -> None:
+    """Last stage: no service lost (and no more instability than the stability stage found), then the
     cheapest plan."""
     v.model.add(v.terms.service >= service)
-    if changes is not None:
-        v.model.add(v.terms.changes <= changes)
+    if instability_found is not None:
+        v.model.add(instability(v) <= instability_found)
     v.model.minimize(v.terms.cost)

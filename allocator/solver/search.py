@@ -73,8 +73,8 @@ class StageOutcome:
 
 
 def service_part(objective: float, weight: int) -> int:
-    """The service in a stage objective `weight * service - changes` (0 <= changes < weight); for a
-    bound, the largest service it allows."""
+    """The service in a stage objective `weight * service - instability` (0 <= instability < weight); for
+    a bound, the largest service it allows."""
     return (math.floor(objective + 1e-6) + weight - 1) // weight
 
 
@@ -85,7 +85,7 @@ class _Reporter(cp_model.CpSolverSolutionCallback):
         super().__init__()
         self.stage = stage
         self.scale = scale
-        self.service_weight = service_weight  # > 0: the objective is `weight * service - changes`
+        self.service_weight = service_weight  # > 0: the objective is `weight * service - instability`
         self.progress = progress
         self.started = started
         self.incumbent: float | None = None

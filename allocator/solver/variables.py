@@ -224,6 +224,7 @@ class Variables:
     fairness_deficit: dict[str, cp_model.IntVar] = field(default_factory=dict)
     frozen: list[SortieVar] = field(default_factory=list)  # baseline sorties flown before `now`
     kept: list[cp_model.IntVar] = field(default_factory=list)  # per baseline sortie: kept unchanged
+    kept_relocations: list[cp_model.IntVar] = field(default_factory=list)  # per baseline relocation: kept
     grid: TimeGrid | None = None  # the time-indexed coverage bound, when built
     terms: Any = None  # objective.Terms, set by objective.define
 

@@ -9,6 +9,7 @@ import re
 from datetime import datetime, timedelta
 
 import pytest
+from ortools.sat.python import cp_model
 
 import allocator
 from allocator import SolveOptions
@@ -17,10 +18,12 @@ from allocator.errors import InputError
 from allocator.generate import generate
 from allocator.result import Plan, SolveStatus
 from allocator.scenario import Scenario, apply_scenario
-from allocator.solver import Progress
-from allocator.solver.anchor import repaired, schedule_of
+from allocator.solver import Progress, objective
+from allocator.solver.anchor import anchor_of, repaired, schedule_of
+from allocator.solver.model import build_model
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import RelocationMin, Schedule
+from allocator.solver.scoring import score
 from allocator.solver.search import service_part
 from factory import aircraft, make, request, t
 
@@ -182,6 +185,36 @@ def _relocating_plan():
     first = solve(inst)
     assert [(r.from_, r.to) for r in first.plan.relocations] == [("A", "A2")]
     return inst, first.plan
+
+
+def test_replanning_an_unchanged_instance_keeps_the_baseline_relocation_at_its_minute():
+    inst, plan = _relocating_plan()
+    again = solve(inst, baseline=plan)
+    assert again.plan.relocations == plan.relocations
+    assert (again.plan.run["changes"], again.plan.run["relocation_changes"]) == (0, 0)
+
+
+def test_a_retimed_baseline_relocation_counts_as_a_change_ranked_below_a_changed_sortie():
+    # stage 1 of a re-plan maximises weight * service - (changed sorties, then changed relocations)
+    inst, plan = _relocating_plan()
+    prep = Prepared(inst)
+    v = build_model(prep, anchor_of(prep, plan, None, frozenset()))
+    objective.maximise_service_then_stability(v)
+    service, weight = score(prep, schedule_of(prep, plan)).service, objective.stability_weight(v)
+    takeoff = prep.timeline.minutes(plan.relocations[0].takeoff)
+
+    def best(*constraints) -> tuple[float, int, int]:
+        for constraint in constraints:
+            v.model.add(constraint)
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        assert solver.solve(v.model) == cp_model.OPTIMAL
+        changed = solver.value(v.terms.changes), solver.value(v.terms.relocation_changes)
+        return solver.objective_value, *changed
+
+    assert best() == (weight * service, 0, 0)
+    retimed = best(v.slots["H1"][0].start != takeoff)
+    assert retimed == (weight * service - 1, 0, 1)
 
 
 def changed(inst: Instance, policy: dict | None = None, **aircraft_fields) -> Instance:
