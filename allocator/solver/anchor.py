@@ -92,6 +92,7 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
     frozen = sorted(flights, key=lambda f: (f.aircraft, f.takeoff))
     base: dict[str, str] = {}  # operating base of each aircraft along its frozen flights
     moves: dict[str, int] = {}  # frozen relocations so far
+    flown: dict[str, int] = {}  # frozen flight minutes so far
     for f in frozen:
         what = (
             f"the sortie of {f.aircraft} for {f.request}"
@@ -130,6 +131,16 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
             if f.landing - f.takeoff != prep.ferry(ac, f.origin, f.dest):
                 raise InputError(f"{lead} it did not take the shortest ferry time, which re-planning assumes.")
             base[ac.id] = f.dest
+        flown[ac.id] = flown.get(ac.id, 0) + f.landing - f.takeoff
+        if flown[ac.id] > prep.hours_min(ac):
+            raise InputError(
+                f"{lead} {ac.id} would then have flown {flown[ac.id]} minutes, more than its "
+                f"{ac.hours_available:g} flight hour{'' if ac.hours_available == 1 else 's'} "
+                f"({prep.hours_min(ac)} minutes)."
+            )
+        if f.takeoff < prep.available_from(ac):
+            since = format_instant(prep.timeline.instant(prep.available_from(ac)))
+            raise InputError(f"{lead} {ac.id} is now available only from {since}.")
         block_end = f.landing + prep.type_of(ac).turnaround_min
         for start, end in prep.maintenance(ac):
             if f.takeoff < end and start < block_end:

@@ -233,6 +233,21 @@ def test_frozen_relocation_beyond_the_new_relocation_limit_is_a_clear_input_erro
         solve(changed(inst, policy={"max_relocations_per_aircraft": 0}), baseline=plan, now=now)
 
 
+def test_frozen_flights_beyond_the_new_flight_hours_are_a_clear_input_error():
+    inst, plan = _relocating_plan()
+    flown = sum((f.landing - f.takeoff).total_seconds() / 60 for f in (*plan.sorties, *plan.relocations))
+    assert flown > 60
+    with pytest.raises(InputError, match=r"H1 would then have flown \d+ minutes, more than its 1 flight hour \(60"):
+        solve(changed(inst, hours_available=1), baseline=plan, now=instant("15:30"))
+
+
+def test_frozen_flights_before_the_aircraft_is_now_available_are_a_clear_input_error():
+    inst, plan = _relocating_plan()
+    assert plan.relocations[0].takeoff < instant("12:00")
+    with pytest.raises(InputError, match=r"relocation of H1 to A2 .* H1 is now available only from"):
+        solve(changed(inst, available_from=t("12:00")), baseline=plan, now=instant("15:30"))
+
+
 def test_frozen_flight_from_a_base_the_aircraft_no_longer_operates_from_is_a_clear_input_error():
     inst, plan = _relocating_plan()
     sortie = plan.sorties[0]
