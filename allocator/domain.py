@@ -175,10 +175,10 @@ class Request(_Model):
     lon: Float = Field(ge=-180, le=180)
     window: Window
     duration_min: Int = Field(gt=0, le=MINUTES_PER_YEAR)
-    capabilities: list[str] = Field(default_factory=list)
+    capabilities: list[str]
     aircraft_types: list[str] | None = None
     aircraft_count: Int = Field(default=1, ge=1, le=1_000)
-    priority: Int = Field(default=3, ge=1, le=5)
+    priority: Int = Field(ge=1, le=5)
     value: Figure | None = None
     target: str | None = None
     submitted_at: Instant | None = Field(

@@ -163,7 +163,7 @@ class Change(_Model):
     def describe(self) -> str:
         """A few words for the terminal: `transfer N401AM to LRD`."""
         b: Any = self.body
-        given = ", ".join(sorted(b.model_fields_set - {"request"}))
+        given = ", ".join(f"{name} {_shown(getattr(b, name))}" for name in sorted(b.model_fields_set - {"request"}))
         match self.kind:
             case "aircraft_down":
                 until = b.until.isoformat() if b.until else "the end of the horizon"
@@ -184,6 +184,21 @@ class Change(_Model):
                 return f"update request {b.request}: {given}"
             case _:
                 return f"policy update: {given}"
+
+
+def _shown(value: Any) -> str:
+    """A changed field's new value, briefly: `null` (removed), a list joined by `;`, instants in ISO 8601."""
+    if value is None:
+        return "null"
+    if isinstance(value, BaseModel):
+        value = value.model_dump(by_alias=True, exclude_none=True)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return "[" + "; ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) + "}"
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 class Scenario(_Model):

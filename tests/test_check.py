@@ -814,7 +814,8 @@ def small_instance(
     """Horizon 00:00Z-12:00Z. Sector S1 has bases A and B, sector S2 has base C."""
     window = {"start": "2026-12-01T01:00:00Z", "end": "2026-12-01T04:00:00Z"}
     default_requests = [
-        {"id": "Q1", "agency": "CBP", "sector": "S1", "lat": 32.0, "lon": -110.0, "window": window, "duration_min": 40}
+        {"id": "Q1", "agency": "CBP", "sector": "S1", "lat": 32.0, "lon": -110.0, "window": window, "duration_min": 40,
+         "priority": 3, "capabilities": []}
     ]
     return Instance.model_validate(
         {
@@ -938,12 +939,12 @@ def test_a_flight_at_the_end_of_the_calendar_is_reported_in_minutes(tiny: Instan
 
 def fairness_requests() -> list[dict[str, Any]]:
     window = {"start": "2026-12-01T01:00:00Z", "end": "2026-12-01T04:00:00Z"}
-    spot = {"sector": "S1", "lat": 32.0, "lon": -110.0, "window": window, "duration_min": 30}
+    spot = {"sector": "S1", "lat": 32.0, "lon": -110.0, "window": window, "duration_min": 30, "capabilities": []}
     return [
         {"id": "C1", "agency": "CBP", "priority": 1, **spot},
-        {"id": "C2", "agency": "CBP", "value": 10, **spot},
-        {"id": "I1", "agency": "ICE", "value": 10, **spot},
-        {"id": "I2", "agency": "ICE", "value": 20, **spot},
+        {"id": "C2", "agency": "CBP", "value": 10, "priority": 3, **spot},
+        {"id": "I1", "agency": "ICE", "value": 10, "priority": 3, **spot},
+        {"id": "I2", "agency": "ICE", "value": 20, "priority": 3, **spot},
     ]
 
 
@@ -1080,6 +1081,8 @@ def week_instance(n_aircraft: int = 240, sorties_per_aircraft: int = 20) -> tupl
                     "lon": -110.0,
                     "window": window,
                     "duration_min": 120,
+                    "priority": 3,
+                    "capabilities": [],
                 }
             )
             sorties.append((f"N{i}", f"B{i % 8}", rid, on))

@@ -62,6 +62,8 @@ def _request(**fields: Any) -> Request:
         "lon": -110.9,
         "window": {"start": "2026-12-01T08:00:00Z", "end": "2026-12-01T12:00:00Z"},
         "duration_min": 60,
+        "priority": 3,
+        "capabilities": [],
     }
     return Request.model_validate(record | fields)
 

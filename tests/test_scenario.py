@@ -286,3 +286,20 @@ def test_every_bundled_scenario_applies_to_arizona_surge(path: Path):
     scenario = load_scenario(path)
     changed = apply_scenario(surge, scenario)
     assert scenario.changes and changed.name == f"{surge.name}+{scenario.name}"
+
+
+def test_a_change_is_described_with_the_new_values_it_sets():
+    scenario = Scenario.model_validate(
+        {
+            "changes": [
+                {"request_update": {"request": "R1", "priority": 1, "capabilities": ["hoist", "night_vision"]}},
+                {"request_update": {"request": "R2", "value": None}},
+                {"policy_update": {"max_relocations_per_aircraft": 2, "agency_min_share": 0.25}},
+            ]
+        }
+    )
+    assert [c.describe() for c in scenario.changes] == [
+        "update request R1: capabilities [hoist; night_vision], priority 1",
+        "update request R2: value null",
+        "policy update: agency_min_share 0.25, max_relocations_per_aircraft 2",
+    ]
