@@ -503,6 +503,8 @@ def check_reasons(ctx: _Ctx) -> None:
             ctx.add("6", f"The unserved entry for {u.request} has unknown reason '{code}'.")
         elif u.request in ctx.requests:
             _check_static_reason(ctx, ctx.requests[u.request], code)
+        if code == Reason.NOT_PROVEN.value and _status(ctx) == "OPTIMAL":
+            ctx.add("6", f"{u.request} is unserved as NOT_PROVEN, but the plan is OPTIMAL (proven).")
         for other in u.competitors:
             if other in ctx.requests and other not in served:
                 ctx.add(
@@ -699,6 +701,12 @@ def check_objective(ctx: _Ctx) -> None:
     bound = ctx.plan.bound.service
     if bound is not None and bound < rep.service:
         ctx.add("5-bound", f"The plan's bound {bound} is below its own service {rep.service}.")
+    if _status(ctx) == "OPTIMAL" and bound != rep.service:
+        ctx.add("5-bound", f"The plan is OPTIMAL, so its service {rep.service} is proven, but its bound is {bound}.")
+
+
+def _status(ctx: _Ctx) -> str:
+    return str(getattr(ctx.plan.status, "value", ctx.plan.status))
 
 
 def _compute_figures(ctx: _Ctx) -> None:

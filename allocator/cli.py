@@ -161,7 +161,14 @@ def solve(
 ) -> None:
     """Plan the instance, print a readable summary, and write the plan with -o."""
     from allocator.io import load_instance, write_plan, write_sorties_csv
-    from allocator.reports import coverage_table, fulfilment_table, headline, schedule_table, unserved_table
+    from allocator.reports import (
+        conflicts_table,
+        coverage_table,
+        fulfilment_table,
+        headline,
+        schedule_table,
+        unserved_table,
+    )
     from allocator.solver import SolveOptions
     from allocator.solver import solve as run_solve
 
@@ -203,6 +210,8 @@ def solve(
             out.print(coverage_table(plan))
         if plan.metrics.get("per_agency"):
             out.print(fulfilment_table(plan, result.baseline if result.baseline is not plan else None))
+        if plan.conflicts:
+            out.print(conflicts_table(plan))
     out.print(headline(plan, result.baseline))
     if result.interrupted:
         err.print(f"interrupted: the best plan found so far ({plan.status}) was written to {target}.")

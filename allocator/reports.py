@@ -107,6 +107,23 @@ def coverage_table(plan: Plan) -> Table:
     return table
 
 
+def conflicts_table(plan: Plan) -> Table:
+    """SPEC 8: the agencies' conflicting requests, those the plan schedules (flies both) first, with the action."""
+    table = Table(title="Conflicts between agencies (SPEC 8; details: allocator deconflict)", title_justify="left")
+    for col in ("id", "kind", "requests", "scheduled", "recommendation"):
+        table.add_column(col, no_wrap=col != "recommendation")
+    for c in sorted(plan.conflicts, key=lambda c: not c.get("scheduled")):
+        a, b = c.get("a", {}), c.get("b", {})
+        table.add_row(
+            str(c.get("id")),
+            ", ".join(k.replace("_", " ") for k in c.get("kinds", [])),
+            f"{a.get('request')} ({a.get('agency')}) / {b.get('request')} ({b.get('agency')})",
+            "yes" if c.get("scheduled") else "no",
+            str(c.get("recommendation", "")),
+        )
+    return table
+
+
 def headline(plan: Plan, baseline: Plan | None = None) -> Text:
     """One comparison line: optimized plan against the FCFS baseline."""
     m = plan.metrics

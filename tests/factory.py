@@ -151,5 +151,7 @@ def solve_model_alone(inst: Instance, time_limit_s: float = 20) -> tuple[str, fl
     name, value, schedule = solve_bare_model(prep, time_limit_s)
     if schedule is None:
         return name, None, None
-    plan = _to_plan(prep, schedule, SolveStatus(name), None, proven=name == "OPTIMAL", baseline=False)
+    proven = name == "OPTIMAL"
+    bound = round(value) if proven and value is not None else None  # the model's objective is the service
+    plan = _to_plan(prep, schedule, SolveStatus(name), bound, proven=proven, baseline=False)
     return name, value, plan

@@ -796,6 +796,30 @@ def test_bound_equal_to_the_service_is_allowed(tiny: Instance) -> None:
     assert check(tiny, plan).ok
 
 
+def test_an_optimal_plan_has_its_service_as_its_bound(tiny: Instance) -> None:
+    plan = tiny_plan(tiny)
+    plan.status, plan.bound.service = SolveStatus.OPTIMAL, TINY_SERVICE
+    assert check(tiny, plan).ok
+
+
+@pytest.mark.parametrize("bound", [TINY_SERVICE + 1, None])
+def test_an_optimal_plan_with_another_bound_or_none_is_a_violation(tiny: Instance, bound: int | None) -> None:
+    plan = tiny_plan(tiny)
+    plan.status, plan.bound.service = SolveStatus.OPTIMAL, bound
+    assert check(tiny, plan).rules() == {"5-bound"}
+
+
+def test_not_proven_is_allowed_in_a_feasible_plan(tiny: Instance) -> None:
+    assert check(tiny, _r3_unserved_as(tiny, Reason.NOT_PROVEN)).ok
+
+
+def test_not_proven_in_an_optimal_plan_is_a_violation(tiny: Instance) -> None:
+    plan = _r3_unserved_as(tiny, Reason.NOT_PROVEN)
+    plan.status, plan.bound.service = SolveStatus.OPTIMAL, TINY_SERVICE
+    report = check(tiny, plan)
+    assert report.rules() == {"6"} and "NOT_PROVEN, but the plan is OPTIMAL" in messages(report, "6")[0]
+
+
 def test_every_violation_is_listed_not_just_the_first(tiny: Instance) -> None:
     sorties = tiny_sorties(tiny)
     sorties[0] = sortie(tiny, "N125AZ", "R1", 100, out=70)  # outside window and over endurance

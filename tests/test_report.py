@@ -47,6 +47,20 @@ def test_report_is_one_self_contained_file_with_every_chart(tiny_plan: Plan):
     assert "Fulfilment per agency" in page and "Unserved requests (1)" in page and "OUTCOMPETED" in page
 
 
+def test_report_lists_the_conflicts_between_agencies_from_instance_and_plan():
+    # SPEC 8: the same target asked for by CBP and ICE, both flown; recomputed even for a bare plan file
+    inst = make([aircraft("H1"), aircraft("H2")],
+                [request("C1", agency="CBP", target="vessel 7"), request("I1", agency="ICE", target="vessel 7")])
+    plan = solve(inst, SolveOptions(time_limit_s=2, workers=1)).plan
+    page = build_report(inst, bare(plan))
+    assert "Conflicts between agencies (1)" in page and "same_target" in page
+    assert "<td>C1</td>" in page and "<td>I1</td>" in page
+
+
+def test_report_of_a_day_without_conflicts_says_none(tiny_plan: Plan):
+    assert "Conflicts between agencies (0)" in build_report(load_instance(TINY), tiny_plan)
+
+
 def test_report_recomputes_what_a_bare_plan_lacks(tiny_plan: Plan):
     inst = load_instance(TINY)
     plain = bare(tiny_plan)

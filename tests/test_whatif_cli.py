@@ -137,8 +137,10 @@ def test_now_without_a_baseline_is_a_usage_error(tmp_path: Path):
 def test_scenario_files_with_the_same_name_are_a_usage_error(tmp_path: Path):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    result = run("whatif", TINY, scenario(tmp_path / "a", "s", DOWN), scenario(tmp_path / "b", "s", HOURS))
+    first, second = scenario(tmp_path / "a", "s", DOWN), scenario(tmp_path / "b", "s", HOURS)
+    result = run("whatif", TINY, first, second)
     assert result.exit_code == 2 and "same name" in result.output
+    assert str(first) in result.output.replace("\n", "") and str(second) in result.output.replace("\n", "")
 
 
 def test_replan_of_an_unchanged_instance_changes_nothing(tmp_path: Path, baseline: Path):

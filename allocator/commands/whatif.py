@@ -83,8 +83,12 @@ def whatif(
     if now is not None and baseline is None:
         raise fail("--now needs --baseline: only a plan that is being flown has flights to keep.")
     stems = [_safe(p.stem) for p in scenarios]
-    if len(set(stems)) < len(stems):
-        raise fail("two scenario files have the same name; output files are named after them, so rename one.")
+    twins = [p for p in scenarios if stems.count(_safe(p.stem)) > 1]
+    if twins:
+        raise fail(
+            f"scenario files {twins[0]} and {twins[1]} have the same name; the scenarios' rows and output files "
+            "are named after them, so rename one."
+        )
     outputs = {kind: _outputs(path, stems) for kind, path in (("o", output), ("d", diff_out), ("i", instance_out))}
     inputs = [instance, baseline, *scenarios]
     for kind, paths in outputs.items():

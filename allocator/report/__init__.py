@@ -18,6 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from allocator.check import CheckReport, check
+from allocator.deconflict import conflicts_frame, with_plan
 from allocator.domain import Instance
 from allocator.io import atomic_write_text
 from allocator.report import charts
@@ -84,6 +85,7 @@ def build_report(
     ]
     horizon = f"{_when(instance.horizon.start, local)} – {_when(instance.horizon.end, local)} ({zone_label})"
     unserved = unserved_frame(instance, plan)
+    conflicts = conflicts_frame(with_plan(instance, plan))
     reasons = unserved["reason"].value_counts()
     body = f"""
 <header>
@@ -106,6 +108,10 @@ turnaround); red fill: minutes below a coverage rule's required count.</p>{rende
 <section><h2>Unserved requests ({len(unserved)})</h2>
 <p class="note">{_e(", ".join(f"{reason}: {count}" for reason, count in reasons.items()) or "every request is met")}</p>
 {_table(unserved) if len(unserved) else ""}</section>
+<section><h2>Conflicts between agencies ({len(conflicts)})</h2>
+<p class="note">Requests of different agencies for the same target, or nearby at overlapping times (SPEC 8):
+reported to both units, never resolved by the plan; scheduled ones (both flown) first.</p>
+{_table(conflicts[CONFLICT_COLUMNS]) if len(conflicts) else ""}</section>
 """
     return _PAGE.format(title=_e(f"{plan.instance}: air support plan"), body=body)
 
@@ -151,6 +157,9 @@ def _card(title: str, value: str, note: str) -> str:
         f'<div class="card"><div class="k">{_e(title)}</div>'
         f'<div class="v">{_e(value)}</div><div class="n">{_e(note)}</div></div>'
     )
+
+
+CONFLICT_COLUMNS = ["id", "kind", "a_request", "a_agency", "b_request", "b_agency", "scheduled", "recommendation"]
 
 
 def _table(frame: pd.DataFrame) -> str:

@@ -98,7 +98,7 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
     try:
         return _solve_cp(prep, options, anchor, best, baseline, started)
     except KeyboardInterrupt:
-        log.warning("interrupted before the CP-SAT search ran: keeping the best plan so far")
+        log.warning("interrupted before the full model's search: keeping the best plan found so far")
         # the FCFS plan, unless a plan honouring the re-plan's frozen flights and required requests was found
         honoured = admissible(anchor, best[-1])
         status = SolveStatus.FEASIBLE if honoured else SolveStatus.UNKNOWN
@@ -107,7 +107,7 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
             {
                 "method": "cp",
                 "interrupted": True,
-                "note": "interrupted before CP-SAT's search; this is the best starting plan"
+                "note": "interrupted before the full model's search; this is the best plan found so far"
                 if honoured
                 else "interrupted before a plan meeting the re-plan's requirements was found; this is the FCFS plan",
             }
