@@ -73,7 +73,13 @@ def anchor_of(
         return anchor
     if now.tzinfo is None:
         raise InputError(f"--now {now.isoformat()} has no UTC offset; write it like 2026-12-01T12:00:00-07:00.")
-    anchor.not_before = min(max(0, prep.timeline.ceil(now)), prep.horizon_min)
+    if prep.timeline.ceil(now) >= prep.horizon_min:
+        end = format_instant(inst.horizon.end)
+        raise InputError(
+            f"--now {format_instant(now)} is not before the horizon's end {end}: every flight would be kept as "
+            "flown and nothing re-planned."
+        )
+    anchor.not_before = max(0, prep.timeline.ceil(now))
     if schedule is not None:
         anchor.frozen_sorties = sorted(s for s in schedule.sorties if s.takeoff < anchor.not_before)
         anchor.frozen_relocations = sorted(r for r in schedule.relocations if r.takeoff < anchor.not_before)

@@ -233,6 +233,13 @@ def test_frozen_relocation_beyond_the_new_relocation_limit_is_a_clear_input_erro
         solve(changed(inst, policy={"max_relocations_per_aircraft": 0}), baseline=plan, now=now)
 
 
+def test_now_at_or_after_the_horizon_end_is_a_clear_input_error():
+    inst, plan = _relocating_plan()
+    with pytest.raises(InputError, match=r"--now .* is not before the horizon's end .*nothing re-planned"):
+        solve(inst, baseline=plan, now=inst.horizon.end)
+    assert solve(inst, baseline=plan, now=inst.horizon.end - timedelta(minutes=1)).plan.run["changes"] == 0
+
+
 def test_frozen_flights_beyond_the_new_flight_hours_are_a_clear_input_error():
     inst, plan = _relocating_plan()
     flown = sum((f.landing - f.takeoff).total_seconds() / 60 for f in (*plan.sorties, *plan.relocations))
