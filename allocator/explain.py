@@ -30,10 +30,9 @@ from allocator.result import STATIC_REASONS, Plan, Reason, SolveStatus, Unserved
 from allocator.solver.anchor import schedule_of
 from allocator.solver.fcfs import AircraftState, Fleet, Option, option_at
 from allocator.solver.prepare import Prepared
-from allocator.solver.reasons import competitors, explain_unserved, static_reason
+from allocator.solver.reasons import Clock, aircraft_cause, competitors, explain_unserved, static_reason
 from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
-from allocator.solver.scoring import operating_base_timeline
-from allocator.timeline import format_instant
+from allocator.solver.scoring import operating_base_timeline, score
 
 Status = Literal["flies it", "free", "busy", "out_of_range", "down", "unavailable", "out_of_hours"]
 
@@ -58,11 +57,14 @@ class AircraftEvidence(_Out):
 
     aircraft: str
     type: str
-    base: str  # the base it would fly from (its operating base, or the best one in range)
+    base: str  # the base the evidence is about: the sortie's base (a relocation destination when not home)
+    home_base: str = ""
+    relocate_from: str | None = None  # set when the sortie flies from `base` after relocating there from this base
     bases_in_range: list[str]  # bases it may operate from with the sortie inside its endurance
-    flight_min: int  # the sortie's flight minutes from `base`
+    flight_min: int  # every flight minute it takes: the sortie from `base` plus `ferry_min`
+    ferry_min: int = 0  # minutes of the relocation(s) to `base` (and back home) included in `flight_min`
     endurance_min: int
-    cost: int | None = None  # dollars for that sortie (flight minutes x cost per hour / 60), when it could fly it
+    cost: int | None = None  # dollars for `flight_min` (x cost per hour / 60), when it could fly it
     status: Status
     note: str
     busy_with: list[str] = Field(default_factory=list)
@@ -74,10 +76,21 @@ class _EvidenceFields(TypedDict):
     aircraft: str
     type: str
     base: str
+    home_base: str
+    relocate_from: NotRequired[str | None]
     bases_in_range: list[str]
     flight_min: int
+    ferry_min: NotRequired[int]
     endurance_min: int
     cost: NotRequired[int]  # once it is known the aircraft could fly the sortie
+
+
+class _Parts(TypedDict):
+    """A service change part by part (SPEC 5)."""
+
+    served_value_change: int
+    coverage_service_change: int
+    fairness_service_change: int
 
 
 class Change(_Out):
@@ -92,16 +105,34 @@ class Change(_Out):
     after: str = ""
 
 
+class CoverageChange(_Out):
+    """A sector alert coverage rule (SPEC 4.3) whose shortfall differs between the plan and a re-plan."""
+
+    sector: str
+    rule: int  # index in the sector's `coverage` list
+    capability: str
+    shortfall_min_before: int
+    shortfall_min_after: int
+    service_change: int  # minus the change of its penalty: negative when the re-plan leaves more shortfall
+
+
 class Remedy(_Out):
-    """A small change to the instance, re-planned requiring the request and everything the plan serves."""
+    """A small change to the instance, re-planned requiring the request and everything the plan serves.
+
+    The change only relaxes the instance, so when the plain re-plan (`WhatItWouldTake`) serves everything
+    too, it is valid here: it starts the search, and its figures are the floor of the ones reported."""
 
     kind: Literal["extra_hour", "extra_relocation", "make_relocatable"]
     aircraft: str | None = None
     description: str
     works: bool | None  # None: the re-plan stopped before finding a plan or proving there is none
     status: SolveStatus
-    service_change: int | None = None
+    service_change: int | None = None  # = served_value_change + coverage_service_change + fairness_service_change
     cost_change: int | None = None
+    served_value_change: int | None = None
+    coverage_service_change: int | None = None  # service lost (negative) or won back in alert coverage
+    fairness_service_change: int | None = None
+    note: str = ""
 
 
 class WhatItWouldTake(_Out):
@@ -111,8 +142,12 @@ class WhatItWouldTake(_Out):
     proven: bool  # the re-plan's service is proven optimal: the changes below are the least service loss
     served: bool
     flown_by: list[str] = Field(default_factory=list)
-    service_change: int | None = None
+    service_change: int | None = None  # = served_value_change + coverage_service_change + fairness_service_change
     cost_change: int | None = None
+    served_value_change: int | None = None  # value of the requests served, this one included
+    coverage_service_change: int | None = None  # service lost (negative) or won back in alert coverage
+    fairness_service_change: int | None = None  # the agencies' fairness floors (SPEC 5)
+    coverage: list[CoverageChange] = Field(default_factory=list)
     dropped: list[Change] = Field(default_factory=list)
     moved: list[Change] = Field(default_factory=list)
     added: list[Change] = Field(default_factory=list)
@@ -153,21 +188,25 @@ def explain(
     served = schedule.served()
     chosen = list(dict.fromkeys(requests)) if requests else [r.id for r in instance.requests if r.id not in served]
     reasons = {u.request: u for u in plan.unserved}
-    # a plan without a reason for a request, or with one the instance alone contradicts (SPEC 6: a static
-    # reason exactly when the instance rules the request out, and the same one): decided as the solver would
-    redo = [
+    # every detail is written afresh (in the sectors' local times, in the words the evidence uses), keeping the
+    # recorded code; a plan without a reason for a request, or with one the instance alone contradicts (SPEC 6:
+    # a static reason exactly when the instance rules the request out, and the same one), gets it decided as
+    # the solver would
+    unserved = [rid for rid in chosen if rid not in served]
+    contradicted = {
         rid
-        for rid in chosen
-        if rid not in served
-        and (rid not in reasons or _contradicted(reasons[rid].reason, static_reason(prep, instance.request(rid))))
-    ]
-    if redo:
+        for rid in unserved
+        if rid in reasons and _contradicted(reasons[rid].reason, static_reason(prep, instance.request(rid)))
+    }
+    keep = {rid: reasons[rid].reason for rid in unserved if rid in reasons and rid not in contradicted}
+    wanted = set(unserved)
+    if unserved:
         proven = plan.status == SolveStatus.OPTIMAL or bool(plan.run.get("service_proven_optimal"))
         baseline = plan.run.get("method") == "fcfs"
-        for decided in explain_unserved(prep, schedule, proven, baseline):
-            if decided.request not in redo:
+        for decided in explain_unserved(prep, schedule, proven, baseline, keep):
+            if decided.request not in wanted:
                 continue
-            if decided.request in reasons:
+            if decided.request in contradicted:
                 recorded = reasons[decided.request].reason
                 note = f" (the plan records {recorded}, which the instance contradicts)"
                 decided = decided.model_copy(update={"detail": decided.detail + note})
@@ -227,11 +266,12 @@ class _Context:
         for s in schedule.sorties:
             self.sorties_of.setdefault(s.aircraft, []).append(s)
         self.used = {ac: sum(f.landing - f.takeoff for f in fl) for ac, fl in self.flights.items()}
+        self.score = score(prep, schedule)
 
     # -- helpers --------------------------------------------------------------------------------------
-    def clock(self, minute: int) -> str:
-        origin = self.prep.timeline.origin
-        return self.prep.timeline.instant(minute).astimezone(origin.tzinfo).strftime("%H:%M")
+    def clock(self, req: Request) -> Clock:
+        """Times in a request's texts: local time of its sector, labelled with the zone."""
+        return Clock.of(self.prep, req)
 
     def label(self, rid: str) -> str:
         req = self.prep.instance.request(rid)
@@ -310,6 +350,7 @@ class _Context:
             "aircraft": ac.id,
             "type": ac.type,
             "base": base,
+            "home_base": ac.home_base,
             "bases_in_range": in_range,
             "flight_min": flight,
             "endurance_min": kind.endurance_min,
@@ -321,56 +362,36 @@ class _Context:
         view = self.fleet.view(req)
         options = self.fleet.fresh(ac).options(view, self.fleet, prep.horizon_min)
         if not options:
-            status, note = self.static_cause(req, ac, flight)
-            return AircraftEvidence(**fields, status=status, note=note)
+            # the same cause, in the same words, as the reason's detail (allocator.solver.reasons)
+            cause = aircraft_cause(prep, view, ac, self.fleet)
+            fields |= {"base": cause.base, "relocate_from": cause.origin, "ferry_min": cause.ferry}
+            fields["flight_min"] = cause.flight + cause.ferry
+            note = cause.text
+            if cause.origin is not None and f"{cause.origin}->{cause.base}" not in note:
+                note += f" (to fly it from {cause.base} it would relocate {cause.origin}->{cause.base} first)"
+            return AircraftEvidence(**fields, status=cause.status, note=note)
         cheapest = min(options, key=lambda o: (o.cost60, o.base))
-        fields |= {"base": cheapest.base, "flight_min": cheapest.out_min + req.duration_min + cheapest.back_min}
+        sortie = cheapest.out_min + req.duration_min + cheapest.back_min
+        ferry = cheapest.ferry + cheapest.return_ferry
+        fields |= {"base": cheapest.base, "relocate_from": cheapest.origin, "ferry_min": ferry}
+        fields["flight_min"] = sortie + ferry
         fields["cost"] = round(cheapest.cost60 / 60)
+        via = _via(cheapest)
         holders, during = competitors(prep, req, {ac.id: options}, self.sorties_of)
         left = prep.hours_min(ac) - self.used.get(ac.id, 0)
         if during:
             names = ", ".join(self.label(rid) for rid in holders)
-            return AircraftEvidence(
-                **fields, status="busy", note=f"flies {names} around the window", busy_with=list(holders)
-            )
+            note = f"flies {names} around the window" + (f"; it would fly it from {via}" if via else "")
+            return AircraftEvidence(**fields, status="busy", note=note, busy_with=list(holders))
         if left < fields["flight_min"]:
-            note = f"out of hours in the plan: {left} flight min left, the sortie takes {fields['flight_min']}"
+            takes = f"{_trip(cheapest, sortie)} take {sortie + ferry}" if via else f"the sortie takes {sortie}"
+            note = f"out of hours in the plan: {left} flight min left, {takes}"
             return AircraftEvidence(**fields, status="out_of_hours", note=note, busy_with=list(holders))
-        return AircraftEvidence(**fields, status="free", note=self.free_note(ac, options))
+        return AircraftEvidence(**fields, status="free", note=self.free_note(via))
 
-    def free_note(self, ac: Aircraft, options: list[Option]) -> str:
-        surge = all(o.surge for o in options)
-        how = (
-            f"only after relocating to {options[0].base}, which the plan does not do" if surge else "free in the window"
-        )
+    def free_note(self, via: str) -> str:
+        how = f"free, but only by flying it from {via}, which the plan does not do" if via else "free in the window"
         return f"{how}; not used (the plan keeps it for something worth more, e.g. alert coverage or another base)"
-
-    def static_cause(self, req: Request, ac: Aircraft, flight: int) -> tuple[Status, str]:
-        """Why an aircraft in range cannot fly the request even in an empty plan."""
-        prep = self.prep
-        lo, hi = prep.window(req)
-        budget = prep.hours_min(ac)
-        if budget < flight:
-            return "out_of_hours", f"has {budget} flight min in all, the sortie takes {flight}"
-        available = prep.available_from(ac)
-        if available > hi - req.duration_min:
-            return "unavailable", f"available only from {self.clock(available)}"
-        turnaround = prep.type_of(ac).turnaround_min
-        down = [(s, e) for s, e in prep.maintenance(ac) if s < hi + flight + turnaround and e > lo - flight]
-        if down:
-            spans = ", ".join(f"{self.clock(s)}–{self.clock(e)}" for s, e in down)
-            return "down", f"in maintenance {spans}, around the window {self.clock(lo)}–{self.clock(hi)}"
-        if not prep.in_range(ac, req, ac.home_base):
-            dest = self.base_fields(req, ac)[0]
-            ferry = prep.ferry(ac, ac.home_base, dest)
-            if budget < ferry + flight:
-                note = f"has {budget} flight min in all; relocating {ac.home_base}->{dest} ({ferry} min) and the sortie"
-                return "out_of_hours", note + f" ({flight} min) take {ferry + flight}"
-            return (
-                "unavailable",
-                f"would first relocate {ac.home_base}->{dest} ({ferry} min), which does not fit in time",
-            )
-        return "unavailable", "cannot fit the sortie into the window, the horizon and its availability"
 
     # -- what it would take ---------------------------------------------------------------------------
     def replan(self, instance: Instance, require: set[str], start: Plan | None = None) -> Plan:
@@ -424,6 +445,7 @@ class _Context:
         service = forced.objective.service - self.plan.objective.service
         cost = forced.objective.cost - self.plan.objective.cost
         proven = bool(forced.run.get("service_proven_optimal"))
+        parts, coverage = self.service_parts(forced)
         wit = WhatItWouldTake(
             status=forced.status,
             proven=proven,
@@ -431,15 +453,41 @@ class _Context:
             flown_by=flown_by,
             service_change=service,
             cost_change=cost,
+            **parts,
+            coverage=coverage,
             summary="",
             dropped=changes["dropped"],
             moved=changes["moved"],
             added=changes["added"],
         )
         if changes["dropped"] or service < 0:
-            wit.remedies = self.remedies(req, evidence)
+            wit.remedies = self.remedies(req, evidence, forced)
         wit.summary = self.wit_summary(wit)
         return wit
+
+    def service_parts(self, other: Plan) -> tuple[_Parts, list[CoverageChange]]:
+        """Where another plan's service differs from the plan's (SPEC 5): the value of the requests served, the
+        alert coverage penalties, the fairness penalty; and the coverage rules whose shortfall changed."""
+        before, after = self.score, score(self.prep, schedule_of(self.prep, other))
+        parts: _Parts = {
+            "served_value_change": after.value_served - before.value_served,
+            "coverage_service_change": before.coverage_penalty - after.coverage_penalty,
+            "fairness_service_change": before.fairness_penalty - after.fairness_penalty,
+        }
+        rules = []
+        for old, new in zip(before.coverage, after.coverage, strict=True):
+            if old.shortfall_min != new.shortfall_min or old.penalty != new.penalty:
+                rules.append(
+                    CoverageChange(
+                        sector=new.sector,
+                        rule=new.rule,
+                        capability=new.capability,
+                        shortfall_min_before=old.shortfall_min,
+                        shortfall_min_after=new.shortfall_min,
+                        service_change=old.penalty - new.penalty,
+                    )
+                )
+        return parts, rules
 
     def start_with(self, req: Request) -> Plan | None:
         """A valid plan serving the request, to start the forced re-plan from: the plan, with the request
@@ -510,12 +558,22 @@ class _Context:
             priority=req.priority,
             value=self.prep.instance.value(req),
             change=kind,  # type: ignore[arg-type]
-            before=_flown_text(before),
-            after=_flown_text(after),
+            before=self.flown_text(req, before),
+            after=self.flown_text(req, after),
         )
 
-    def remedies(self, req: Request, evidence: list[AircraftEvidence]) -> list[Remedy]:
-        """One extra flight hour on one capable aircraft, or one more relocation, without dropping anything."""
+    def flown_text(self, req: Request, flown: tuple | None) -> str:
+        """`N503AM on station Jul 14 12:30–13:15 CDT`, in the local time of the request's sector."""
+        if flown is None:
+            return ""
+        aircraft, on, off = flown
+        minutes = self.prep.timeline.minutes
+        return f"{', '.join(aircraft)} on station {self.clock(req).span(minutes(on), minutes(off))}"
+
+    def remedies(self, req: Request, evidence: list[AircraftEvidence], plain: Plan) -> list[Remedy]:
+        """One extra flight hour on one capable aircraft, or one more relocation, without dropping anything.
+        Each change only relaxes the instance: `plain` (the re-plan without it) starts its search when it
+        serves everything required, and its figures are then the least reported."""
         inst = self.prep.instance
         require = {s.request for s in self.plan.sorties} | {req.id}
         out = []
@@ -529,7 +587,7 @@ class _Context:
             more = ac.model_copy(update={"hours_available": ac.hours_available + 1})
             variant = inst.model_copy(update={"aircraft": [more if a.id == ac.id else a for a in inst.aircraft]})
             text = f"one more flight hour for {ac.id} ({ac.hours_available:g} -> {ac.hours_available + 1:g} h)"
-            out.append(self.remedy(variant, require, "extra_hour", ac.id, text))
+            out.append(self.remedy(variant, require, "extra_hour", ac.id, text, plain))
         policy = inst.policy
         relocatable = [ac for ac in self.eligible(req) if ac.relocatable]
         if relocatable and policy.max_relocations_per_aircraft < 4:
@@ -538,7 +596,7 @@ class _Context:
                 update={"policy": policy.model_copy(update={"max_relocations_per_aircraft": limit + 1})}
             )
             text = f"one more relocation per aircraft (max_relocations_per_aircraft {limit} -> {limit + 1})"
-            out.append(self.remedy(variant, require, "extra_relocation", None, text))
+            out.append(self.remedy(variant, require, "extra_relocation", None, text, plain))
         pinned = [
             e
             for e in evidence
@@ -552,25 +610,39 @@ class _Context:
             if policy.max_relocations_per_aircraft == 0:
                 update["policy"] = policy.model_copy(update={"max_relocations_per_aircraft": 1})
             text = f"letting {ac.id} relocate (it is not relocatable)"
-            out.append(self.remedy(inst.model_copy(update=update), require, "make_relocatable", ac.id, text))
+            variant = inst.model_copy(update=update)
+            out.append(self.remedy(variant, require, "make_relocatable", ac.id, text, plain))
         return out
 
-    def remedy(self, variant: Instance, require: set[str], kind: str, aircraft: str | None, text: str) -> Remedy:
-        planned = self.replan(variant, require)
+    def remedy(
+        self, variant: Instance, require: set[str], kind: str, aircraft: str | None, text: str, plain: Plan
+    ) -> Remedy:
+        start = plain if _valid_for(variant, plain, require) else None
+        planned = self.replan(variant, require, start)
         found = planned.status in (SolveStatus.OPTIMAL, SolveStatus.FEASIBLE)
-        works: bool | None = False if planned.status == SolveStatus.INFEASIBLE else None
+        status, proven, note = planned.status, found and bool(planned.run.get("service_proven_optimal")), ""
+        if start is not None and (not found or _rank(start) > _rank(planned)):
+            # the change only relaxes: the plain re-plan is a plan here too, whatever this re-plan found in its time
+            planned, found, status, proven = start, True, SolveStatus.FEASIBLE, False
+            note = "the plain re-plan's plan, still valid with this change; its own re-plan found nothing better"
+        works: bool | None = False if status == SolveStatus.INFEASIBLE else None
         if found and planned.objective.service >= self.plan.objective.service:
             works = True  # serves it and everything else, and no service is lost elsewhere (alert coverage)
-        elif found and planned.run.get("service_proven_optimal"):
+        elif found and proven:
             works = False  # serves everything, but the best such plan still loses service
+        parts = self.service_parts(planned)[0] if found else None
         return Remedy(
             kind=kind,  # type: ignore[arg-type]
             aircraft=aircraft,
             description=text,
             works=works,
-            status=planned.status,
+            status=status,
             service_change=planned.objective.service - self.plan.objective.service if found else None,
             cost_change=planned.objective.cost - self.plan.objective.cost if found else None,
+            served_value_change=parts["served_value_change"] if parts else None,
+            coverage_service_change=parts["coverage_service_change"] if parts else None,
+            fairness_service_change=parts["fairness_service_change"] if parts else None,
+            note=note,
         )
 
     def wit_summary(self, wit: WhatItWouldTake) -> str:
@@ -581,7 +653,8 @@ class _Context:
             parts.append(f"moving {len(wit.moved)} other request{'s' if len(wit.moved) > 1 else ''}")
         if wit.added:
             parts.append("adding " + ", ".join(self.label(c.request) for c in wit.added))
-        text = "; ".join(parts) + f": service {wit.service_change:+d}, cost {wit.cost_change:+,d} $"
+        text = "; ".join(parts) + f": service {wit.service_change:+d}"
+        text += self.parts_text(wit) + f", cost {wit.cost_change:+,d} $"
         if not wit.proven:
             text += " (re-plan not proven optimal: the loss may be smaller)"
         working = [r.description for r in wit.remedies if r.works]
@@ -594,27 +667,46 @@ class _Context:
             )
         return text
 
+    def parts_text(self, wit: WhatItWouldTake) -> str:
+        """` (served value +50, alert coverage -161: LRD hoist 143 -> 304 shortfall min)` when the service change
+        is not just the value of the requests served."""
+        if not wit.coverage_service_change and not wit.fairness_service_change:
+            return ""
+        parts = [f"served value {wit.served_value_change:+d}"]
+        if wit.coverage_service_change:
+            rules = ", ".join(
+                f"{c.sector} {c.capability} {c.shortfall_min_before} -> {c.shortfall_min_after} shortfall min"
+                for c in wit.coverage
+            )
+            parts.append(f"alert coverage {wit.coverage_service_change:+d}" + (f": {rules}" if rules else ""))
+        if wit.fairness_service_change:
+            parts.append(f"agency fairness {wit.fairness_service_change:+d}")
+        return f" ({'; '.join(parts)})"
+
     # -- served -----------------------------------------------------------------------------------------
     def served(self, req: Request) -> Explanation:
         mine = [s for s in self.schedule.sorties if s.request == req.id]
         on, off = mine[0].on_station, mine[0].off_station
         flyers = {s.aircraft: s for s in mine}
+        clock = self.clock(req)
         evidence = []
         for ac in self.eligible(req):
             if ac.id in flyers:
                 s = flyers[ac.id]
                 minutes = s.landing - s.takeoff
+                moved = f" (the plan relocated it there from {ac.home_base})" if s.base != ac.home_base else ""
                 evidence.append(
                     AircraftEvidence(
                         aircraft=ac.id,
                         type=ac.type,
                         base=s.base,
+                        home_base=ac.home_base,
                         bases_in_range=self.base_fields(req, ac)[1],
                         flight_min=minutes,
                         endurance_min=self.prep.type_of(ac).endurance_min,
                         cost=self.dollars(ac, minutes),
                         status="flies it",
-                        note=f"from {s.base}, {minutes} min, on station {self.clock(on)}–{self.clock(off)}",
+                        note=f"from {s.base}{moved}, {minutes} min, on station {clock.span(on, off)}",
                     )
                 )
             else:
@@ -629,9 +721,11 @@ class _Context:
         )
 
     def alternative(self, req: Request, ac: Aircraft, on: int, off: int) -> AircraftEvidence:
-        """Another eligible aircraft at the same on-station time, from its operating base then."""
+        """Another eligible aircraft at the same on-station time, from its operating base then (or, when that
+        base is out of range and another is not, from there after a relocation)."""
         prep = self.prep
         kind = prep.type_of(ac)
+        clock = self.clock(req)
         transit = prep.transit(kind, req, self.base_at(ac, on))
         takeoff, landing = on - transit, off + transit
         base = self.base_at(ac, takeoff)
@@ -642,20 +736,23 @@ class _Context:
             "aircraft": ac.id,
             "type": ac.type,
             "base": base,
+            "home_base": ac.home_base,
             "bases_in_range": self.base_fields(req, ac)[1],
             "flight_min": flight,
             "endurance_min": kind.endurance_min,
         }
         if flight > kind.endurance_min:
+            if fields["bases_in_range"]:
+                return self.relocated_alternative(req, ac, on, off, fields)
             note = f"out of range from {base}: {flight} min against an endurance of {kind.endurance_min}"
-            return AircraftEvidence(**fields, status="out_of_range", note=note)
+            return AircraftEvidence(**fields, status="out_of_range", note=note + ", and from every other base")
         turnaround = kind.turnaround_min
         down = [(s, e) for s, e in prep.maintenance(ac) if s < landing + turnaround and e > takeoff]
         if down:
             s, e = down[0]
-            return AircraftEvidence(**fields, status="down", note=f"in maintenance {self.clock(s)}–{self.clock(e)}")
+            return AircraftEvidence(**fields, status="down", note=f"in maintenance {clock.span(s, e)}")
         if takeoff < prep.available_from(ac) or takeoff < 0 or landing > prep.horizon_min:
-            note = f"not available for a {self.clock(takeoff)}–{self.clock(landing)} flight"
+            note = f"not available for a {clock.span(takeoff, landing)} flight"
             return AircraftEvidence(**fields, status="unavailable", note=note)
         clash = [
             f
@@ -674,6 +771,95 @@ class _Context:
         fields["cost"] = self.dollars(ac, flight)
         return AircraftEvidence(**fields, status="free", note=f"free: would fly {flight} min from {base}")
 
+    def relocated_alternative(
+        self, req: Request, ac: Aircraft, on: int, off: int, fields: _EvidenceFields
+    ) -> AircraftEvidence:
+        """An aircraft whose base at the time is out of range, but which could operate from another base: what
+        stops it relocating there (just in time) and flying the request at the plan's on-station time. When the
+        plan itself moves it from that base to a base in range later, that move is the one made earlier."""
+        prep, kind, clock = self.prep, self.prep.type_of(ac), self.clock(req)
+        origin, home, turnaround = fields["base"], ac.home_base, kind.turnaround_min
+        in_range = fields["bases_in_range"]
+        far = (
+            f"out of range from {origin}, its base then ({fields['flight_min']} min against an endurance of "
+            f"{kind.endurance_min})"
+        )
+        moves = sorted(r for r in self.schedule.relocations if r.aircraft == ac.id)
+        then = on - prep.transit(kind, req, origin)
+        advanced = next((r for r in moves if r.takeoff >= then and r.origin == origin), None)
+        if advanced is not None and advanced.dest not in in_range:
+            advanced = None
+        if advanced is not None:
+            dest = advanced.dest
+        else:
+            dest = min(in_range, key=lambda b: (prep.ferry(ac, origin, b) + 2 * prep.transit(kind, req, b), b))
+        ferry, transit = prep.ferry(ac, origin, dest), prep.transit(kind, req, dest)
+        takeoff, landing = on - transit, off + transit
+        sortie, start = landing - takeoff, takeoff - turnaround - ferry  # the relocation lands just in time
+        maintenance = prep.maintenance(ac)
+        later = [s for s, _ in maintenance if s >= landing]
+        back = prep.ferry(ac, dest, home) if dest != home and later else 0  # home for its maintenance (SPEC 4.6)
+        end = landing + turnaround + (back + turnaround if back else 0)
+        fields |= {"base": dest, "relocate_from": origin, "ferry_min": ferry + back}
+        fields["flight_min"] = sortie + ferry + back
+        move = f"relocating {origin}->{dest} ({ferry} min)"
+        if advanced is not None:
+            move += f" earlier than the plan does ({clock.at(advanced.takeoff)})"
+        move += f" and back home ({back} min)" if back else ""
+        others = [r for r in moves if r is not advanced]
+        allowed = prep.max_relocations(ac)
+        if others and len(others) >= allowed:
+            # in range from `dest`, but the plan spends every relocation it may make on other moves
+            spent = ", ".join(f"{r.origin}->{r.dest} at {clock.at(r.takeoff)}" for r in others)
+            served_after = sorted(
+                {f.request for f in self.sorties_of.get(ac.id, []) if f.takeoff >= others[0].landing}
+            )
+            note = f"{far}; the plan spends its relocations ({spent}), none is left to reach {dest}"
+            return AircraftEvidence(**fields, status="busy", note=note, busy_with=served_after)
+        if len(others) + 1 + bool(back) > allowed:
+            note = (
+                f"{far}; {move} takes two relocations, as it must be home at {home} for maintenance from "
+                f"{clock.at(later[0])} (SPEC 4.6), and it has one left"
+            )
+            return AircraftEvidence(**fields, status="down", note=note)
+        if start < max(0, prep.available_from(ac)):
+            when = "before the horizon starts" if start < 0 else "before it is available"
+            note = f"{far}; {move} would have to take off at {clock.at(start)}, {when}"
+            return AircraftEvidence(**fields, status="unavailable", note=note)
+        if end - turnaround > prep.horizon_min:
+            note = f"{far}; after {move} it would land after the horizon ends"
+            return AircraftEvidence(**fields, status="unavailable", note=note)
+        down = [(s, e) for s, e in maintenance if s < end and e > start]
+        if down:
+            s, e = down[0]
+            note = f"{far}; in maintenance {clock.span(s, e)}, when it would be {move} and flying it"
+            return AircraftEvidence(**fields, status="down", note=note)
+        left = prep.hours_min(ac) - self.used.get(ac.id, 0)
+        if advanced is not None:
+            left += advanced.landing - advanced.takeoff  # that flight of the plan is flown earlier instead
+        if left < fields["flight_min"]:
+            note = f"{far}; {left} flight min left in the plan, {move} and the sortie ({sortie} min) take"
+            return AircraftEvidence(**fields, status="out_of_hours", note=f"{note} {fields['flight_min']}")
+        # its own flights in the way, or flown later from a base it would have left
+        away = dest if not back else home
+        clash = [
+            f
+            for f in self.flights.get(ac.id, [])
+            if f is not advanced
+            and (
+                (f.takeoff < end and f.landing + turnaround > start)
+                or (f.takeoff >= end and self.base_at(ac, f.takeoff) != away)
+            )
+        ]
+        if clash:
+            names = [self.label(f.request) if isinstance(f, SortieMin) else f"a relocation to {f.dest}" for f in clash]
+            busy = sorted({f.request for f in clash if isinstance(f, SortieMin)})
+            note = f"{far}; {move} would clash with its flights in the plan: {', '.join(dict.fromkeys(names))}"
+            return AircraftEvidence(**fields, status="busy", note=note, busy_with=busy)
+        fields["cost"] = self.dollars(ac, fields["flight_min"])
+        note = f"free: could fly it from {dest} after {move}, {fields['flight_min']} min in all; {far}"
+        return AircraftEvidence(**fields, status="free", note=note)
+
     def served_summary(self, evidence: list[AircraftEvidence]) -> str:
         flyers = [e for e in evidence if e.status == "flies it"]
         free = [e for e in evidence if e.status == "free"]
@@ -684,16 +870,19 @@ class _Context:
         cheaper = [e for e in free if (e.cost or 0) < min(f.cost or 0 for f in flyers)]
         if cheaper:
             e = cheaper[0]
+            where = f" from {e.base} (relocating from {e.relocate_from})" if e.relocate_from else ""
             text += (
-                f"; {e.aircraft} was free and cheaper (${e.cost:,}), but the plan as a whole is better with it "
+                f"; {e.aircraft}{where} was free and cheaper (${e.cost:,}), but the plan as a whole is better with it "
                 "where it is (e.g. alert coverage, its hours or its base)"
             )
             if self.plan.status != SolveStatus.OPTIMAL:
                 text += "; the plan is not proven optimal, so this may be an improvement"
             return text
         e = free[0]
+        where = f"{e.base}" + (f" (relocating from {e.relocate_from})" if e.relocate_from else "")
         return (
-            text + f"; the cheapest free alternative, {e.aircraft} from {e.base}, would cost ${e.cost:,} (vs ${cost:,})"
+            f"{text}; the cheapest free alternative, {e.aircraft} from {where}, would cost "
+            f"${e.cost:,} (vs ${cost:,})"
         )
 
 
@@ -705,6 +894,32 @@ def _preference(e: AircraftEvidence) -> tuple:
     return (_ORDER[e.status], e.cost if e.cost is not None else 1 << 40, e.aircraft)
 
 
+def _via(option: Option) -> str:
+    """`TUS after relocating LRD->TUS (317 min)` for a sortie after a relocation, else ``."""
+    if option.origin is None:
+        return ""
+    back = f", and {option.return_ferry} min back home after it" if option.return_ferry else ""
+    return f"{option.base} after relocating {option.origin}->{option.base} ({option.ferry} min{back})"
+
+
+def _trip(option: Option, sortie: int) -> str:
+    """Every flight of an option in words: `relocating LRD->TUS (317 min) and the sortie (94 min)`."""
+    back = f", back home ({option.return_ferry} min)" if option.return_ferry else ""
+    return f"relocating {option.origin}->{option.base} ({option.ferry} min){back} and the sortie ({sortie} min)"
+
+
+def _valid_for(instance: Instance, plan: Plan, require: set[str]) -> bool:
+    """Whether a plan serves every required request and passes the checker for the instance."""
+    from allocator.check import check
+
+    return require <= {s.request for s in plan.sorties} and check(instance, plan).ok
+
+
+def _rank(plan: Plan) -> tuple[int, int]:
+    """SPEC 5: more service, then less cost."""
+    return plan.objective.service, -plan.objective.cost
+
+
 def _by_request(plan: Plan) -> dict[str, tuple[tuple[str, ...], object, object]]:
     """Request -> (aircraft, on station, off station) in a plan."""
     out: dict[str, tuple[tuple[str, ...], object, object]] = {}
@@ -713,9 +928,3 @@ def _by_request(plan: Plan) -> dict[str, tuple[tuple[str, ...], object, object]]
         out[s.request] = (tuple(sorted((*aircraft, s.aircraft))), s.on_station, s.off_station)
     return out
 
-
-def _flown_text(flown: tuple | None) -> str:
-    if flown is None:
-        return ""
-    aircraft, on, off = flown
-    return f"{', '.join(aircraft)} on station {format_instant(on)}–{format_instant(off)}"

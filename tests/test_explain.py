@@ -15,6 +15,7 @@ from allocator.errors import InputError
 from allocator.explain import ExplainOptions, explain, explanations_frame, explanations_json
 from allocator.io import write_instance, write_plan
 from allocator.result import Reason
+from allocator.solver.prepare import Prepared
 from factory import aircraft, make, request, t
 
 QUICK = SolveOptions(time_limit_s=5, workers=1)
@@ -89,7 +90,7 @@ def test_out_of_range_names_the_aircraft_its_base_and_flight():
 def test_unavailable_names_the_maintenance_window():
     inst, plan = every_code()
     (ev,) = one(explain(inst, plan, ["R-MAINT"], FAST), "R-MAINT").aircraft
-    assert ev.status == "down" and ev.bases_in_range == ["A"] and "maintenance 14:00–18:00" in ev.note
+    assert ev.status == "down" and ev.bases_in_range == ["A"] and ev.note == "is in maintenance Dec 01 14:00–18:00 UTC"
 
 
 def test_unavailable_for_lack_of_hours_says_so():
@@ -182,10 +183,113 @@ def test_one_extra_hour_would_have_done_it_and_a_relocation_would_not():
     assert "one more flight hour for L1" in wit.summary
 
 
+def coverage_bound():
+    """Flying R1 (P3, 50) takes L1 off alert at A for 120 minutes (sortie and turnaround), 1,200 of penalty."""
+    rule = {"start": t("00:00"), "end": t("23:00"), "capability": "eo_ir", "count": 1, "penalty_per_hour": 600}
+    inst = make([aircraft("L1")], [request("R1")], coverage={"S1": [rule]})
+    return inst, solve(inst, QUICK).plan
+
+
+def test_what_it_would_take_shows_the_service_lost_in_alert_coverage():
+    inst, plan = coverage_bound()
+    e = one(explain(inst, plan, options=FAST), "R1")
+    wit = e.what_it_would_take
+    assert e.reason == Reason.OUTCOMPETED and wit.dropped == wit.moved == wit.added == []
+    assert (wit.service_change, wit.served_value_change, wit.coverage_service_change) == (-1150, 50, -1200)
+    assert wit.fairness_service_change == 0
+    (rule,) = wit.coverage
+    assert (rule.sector, rule.rule, rule.capability) == ("S1", 0, "eo_ir")
+    assert (rule.shortfall_min_before, rule.shortfall_min_after, rule.service_change) == (0, 120, -1200)
+    assert "service -1150 (served value +50; alert coverage -1200: S1 eo_ir 0 -> 120 shortfall min)" in wit.summary
+    for remedy in wit.remedies:  # each only relaxes: never worse than the plain re-plan, and traceable the same way
+        assert remedy.service_change is not None and remedy.service_change >= wit.service_change
+        assert remedy.service_change == (
+            remedy.served_value_change + remedy.coverage_service_change + remedy.fairness_service_change
+        )
+
+
+def test_a_remedy_starts_from_the_plain_re_plan_and_never_reports_less(monkeypatch: pytest.MonkeyPatch):
+    # the remedies' own searches are made to fail (as a too-short time limit would): the plain re-plan's plan,
+    # valid with more hours or relocations and given to them as their start, is what they report
+    from allocator import solver
+
+    inst, plan = coverage_bound()
+    real = solver.solve
+    calls = []
+
+    def spoiled(instance, options):
+        result = real(instance, options)
+        calls.append((options, result.plan))
+        if len(calls) == 1:  # the plain re-plan
+            return result
+        bad = result.baseline.model_copy(update={"status": SolveStatus.UNKNOWN})
+        return result.model_copy(update={"plan": bad})
+
+    monkeypatch.setattr(solver, "solve", spoiled)
+    wit = one(explain(inst, plan, ["R1"], FAST), "R1").what_it_would_take
+    plain = calls[0][1]
+    assert wit.remedies and len(calls) == 1 + len(wit.remedies)
+    for (options, _), remedy in zip(calls[1:], wit.remedies, strict=True):
+        assert options.hint is not None and options.hint.sorties == plain.sorties
+        assert remedy.status == SolveStatus.FEASIBLE and remedy.works is None and remedy.note
+        assert (remedy.service_change, remedy.cost_change) == (wit.service_change, wit.cost_change)
+        assert remedy.coverage_service_change == -1200
+
+
 def test_no_what_it_would_take_when_not_asked():
     inst, plan = every_code()
     e = one(explain(inst, plan, ["R-LOST"], ExplainOptions(what_it_would_take=False)), "R-LOST")
     assert e.what_it_would_take is None
+
+
+# -- evidence and reason agree -----------------------------------------------------------------------------
+FAR = {"near": "B", "start": "12:00", "end": "18:00"}  # base B is ~650 nm from A: a relocation away
+
+
+def test_reason_and_evidence_name_the_same_cause_and_base():
+    # the ferry to B and the sortie fit in the day but not in 6 hours: both say hours, about flying from B
+    inst = make([aircraft("L1", hours=6)], [request("R1", **FAR)])
+    e = one(explain(inst, solve(inst, QUICK).plan, options=FAST), "R1")
+    assert e.reason == Reason.UNAVAILABLE
+    (ev,) = e.aircraft
+    ferry = Prepared(inst).ferry(inst.aircraft_by_id("L1"), "A", "B")
+    assert (ev.status, ev.base, ev.home_base, ev.relocate_from) == ("out_of_hours", "B", "A", "A")
+    assert (ev.ferry_min, ev.flight_min) == (ferry, ferry + 90)  # the minutes count the ferry
+    assert f"L1 {ev.note}" in e.detail and "in time" not in e.detail
+
+
+def test_maintenance_after_the_window_is_explained_by_the_home_base_rule():
+    # down 23:00-23:30, long after the window: it could only go to B and come back, and it may relocate once
+    maintenance = [{"start": t("23:00"), "end": t("23:30")}]
+    inst = make([aircraft("L1", hours=20, maintenance=maintenance)], [request("R1", **FAR)])
+    e = one(explain(inst, solve(inst, QUICK).plan, options=FAST), "R1")
+    (ev,) = e.aircraft
+    assert ev.status == "down" and ev.base == "B" and ev.relocate_from == "A"
+    assert "home base A for maintenance from Dec 01 23:00 UTC (SPEC 4.6)" in ev.note
+    assert "around the window" not in ev.note and f"L1 {ev.note}" in e.detail
+
+
+def test_a_free_aircraft_that_must_relocate_shows_the_destination_and_the_ferry_in_minutes_and_cost():
+    # alert coverage at A is worth more than R1 near B: L1 stays, free, but it would fly R1 from B only
+    rule = {"start": t("00:00"), "end": t("23:00"), "capability": "eo_ir", "count": 1, "penalty_per_hour": 600}
+    inst = make([aircraft("L1")], [request("R1", **FAR)], coverage={"S1": [rule]})
+    plan = solve(inst, QUICK).plan
+    (ev,) = one(explain(inst, plan, options=ExplainOptions(what_it_would_take=False)), "R1").aircraft
+    ferry = Prepared(inst).ferry(inst.aircraft_by_id("L1"), "A", "B")
+    assert (ev.status, ev.base, ev.home_base, ev.relocate_from) == ("free", "B", "A", "A")
+    assert (ev.flight_min, ev.ferry_min, ev.cost) == (ferry + 90, ferry, 20 * (ferry + 90))  # $1,200 an hour
+    assert f"from B after relocating A->B ({ferry} min)" in ev.note
+
+
+def test_a_recorded_detail_is_rewritten_and_its_code_kept():
+    inst, plan = every_code()
+    stale = plan.model_copy(
+        update={"unserved": [u.model_copy(update={"detail": "old words, 02:00"}) for u in plan.unserved]}
+    )
+    found = {e.request: e for e in explain(inst, stale, options=ExplainOptions(what_it_would_take=False))}
+    assert {rid: e.reason for rid, e in found.items()} == {u.request: u.reason for u in plan.unserved}
+    assert all("old words" not in e.detail for e in found.values())
+    assert "L1 is in maintenance Dec 01 14:00–18:00 UTC" in found["R-MAINT"].detail
 
 
 # -- served requests ----------------------------------------------------------------------------------------
@@ -209,6 +313,28 @@ def test_served_request_shows_the_flyer_and_what_each_alternative_would_cost():
     assert status == {"L1": "flies it", "M1": "busy", "M2": "out_of_range", "M3": "down"}
     assert one(explain(inst, plan, ["R1"], FAST), "R1").aircraft[1].busy_with == ["R2"]
     assert "no other eligible aircraft was free" in e.summary
+
+
+def test_an_alternative_out_of_range_from_its_base_but_not_from_another_is_judged_by_the_relocation():
+    # L2 at B flies both; L1 at A is out of range from A but in range from B after the ferry: R1 (08:00) leaves
+    # time to ferry it there, R2 (02:00) does not. Neither is "out_of_range" while B is in range.
+    inst = make(
+        [aircraft("L2", home="B", relocatable=False), aircraft("L1")],
+        [
+            request("R1", near="B", start="08:00", end="12:00", priority=1),
+            request("R2", near="B", start="02:00", end="04:00", priority=1),
+        ],
+    )
+    plan = solve(inst, QUICK).plan
+    assert {s.aircraft for s in plan.sorties} == {"L2"}
+    found = {e.request: e for e in explain(inst, plan, ["R1", "R2"], FAST)}
+    ferry = Prepared(inst).ferry(inst.aircraft_by_id("L1"), "A", "B")
+    late = next(a for a in found["R1"].aircraft if a.aircraft == "L1")
+    assert (late.status, late.base, late.relocate_from, late.bases_in_range) == ("free", "B", "A", ["B"])
+    assert (late.flight_min, late.cost) == (ferry + 90, 20 * (ferry + 90))
+    assert "L1 from B (relocating from A)" in found["R1"].summary
+    early = next(a for a in found["R2"].aircraft if a.aircraft == "L1")
+    assert (early.status, early.base) == ("unavailable", "B") and "before the horizon starts" in early.note
 
 
 def test_served_request_prices_a_free_alternative():

@@ -13,14 +13,18 @@ hold its candidate aircraft while they could have flown it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 from allocator.domain import Aircraft, Request
 from allocator.result import Reason, Unserved
-from allocator.solver.fcfs import Fleet, Option, RequestView, earliest_common, fcfs_order, merged_ranges
+from allocator.solver.fcfs import INF, Fleet, Gap, Option, RequestView, earliest_common, fcfs_order, merged_ranges
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule, SortieMin
+from allocator.timeline import Timeline, zone
 
 
 @dataclass
@@ -62,7 +66,7 @@ def analyse(prep: Prepared, request: Request, fleet: Fleet | None = None) -> Ana
     options = {ac.id: fleet.fresh(ac).options(view, fleet, horizon) for ac in reachable}
     options = {ac: found for ac, found in options.items() if found}
     if earliest_common({ac: merged_ranges(o) for ac, o in options.items()}, count) is None:
-        return Analysis(Reason.UNAVAILABLE, _unavailable_detail(prep, view, reachable, options))
+        return Analysis(Reason.UNAVAILABLE, _unavailable_detail(prep, view, reachable, options, fleet))
     return Analysis(None, "", options)
 
 
@@ -71,25 +75,62 @@ def _can_reach(prep: Prepared, reach: dict[str, int], ac: Aircraft) -> bool:
     return bool(reach) if prep.max_relocations(ac) > 0 else ac.home_base in reach
 
 
-# -- details ------------------------------------------------------------------------------------
-def _clock(prep: Prepared, minute: int) -> str:
-    """A minute as a readable instant in the horizon's own UTC offset."""
-    origin = prep.timeline.origin
-    return prep.timeline.instant(minute).astimezone(origin.tzinfo).strftime("%b %d %H:%M")
+# -- local times -------------------------------------------------------------------------------
+def sector_zone(prep: Prepared, sector: str) -> tzinfo:
+    """The zone a sector's texts are written in: the IANA `timezone` its bases share, or the horizon start's
+    UTC offset when they name different ones (or none), or the sector has no base."""
+    names = {b.timezone for b in prep.instance.bases if b.sector == sector}
+    return zone(names.pop() if len(names) == 1 else None, prep.instance.horizon.start)
 
 
-def _span(prep: Prepared, start: int, end: int) -> str:
-    """`Dec 01 08:00–11:00`: a stretch of minutes, the end without its date when on the same day."""
-    first, last = _clock(prep, start), _clock(prep, end)
-    return f"{first}–{last[7:] if first[:6] == last[:6] else last}"
+def zone_label(instant: datetime) -> str:
+    """`EST`, `MST`, or `UTC-07:00` for a fixed offset (`UTC` for none)."""
+    name = instant.tzname() if isinstance(instant.tzinfo, ZoneInfo) else None
+    if name and name[0] not in "+-":
+        return name
+    offset = instant.utcoffset() or timedelta(0)
+    if not offset:
+        return "UTC"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{'-' if offset < timedelta(0) else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Minutes written as local times of one zone, labelled once: `Dec 01 04:00 EST`, `Dec 01 04:00–06:00 EST`."""
+
+    timeline: Timeline
+    tz: tzinfo
+
+    @classmethod
+    def of(cls, prep: Prepared, request: Request) -> Clock:
+        """The clock of a request's texts: the local time of its sector."""
+        return cls(prep.timeline, sector_zone(prep, request.sector))
+
+    def local(self, minute: int) -> datetime:
+        return self.timeline.instant(minute).astimezone(self.tz)
+
+    def at(self, minute: int) -> str:
+        when = self.local(minute)
+        return f"{when:%b %d %H:%M} {zone_label(when)}"
+
+    def span(self, start: int, end: int) -> str:
+        """A stretch of minutes, the end without its date when on the same day, the zone once (twice across a
+        change of offset)."""
+        first, last = self.local(start), self.local(end)
+        tail = f"{last:%H:%M}" if first.date() == last.date() else f"{last:%b %d %H:%M}"
+        if zone_label(first) == zone_label(last):
+            return f"{first:%b %d %H:%M}–{tail} {zone_label(last)}"
+        return f"{first:%b %d %H:%M} {zone_label(first)}–{tail} {zone_label(last)}"
 
 
 def _window_text(prep: Prepared, request: Request) -> str:
-    """The request's window, as minutes clipped to the horizon."""
+    """The request's window, as minutes clipped to the horizon, in its sector's local time."""
     lo, hi = prep.window(request)
-    return _span(prep, lo, hi) if hi > lo else "outside the horizon"
+    return Clock.of(prep, request).span(lo, hi) if hi > lo else "outside the horizon"
 
 
+# -- details ------------------------------------------------------------------------------------
 def _names(ids: list[str], limit: int = 6) -> str:
     """`a, b, c` with a tail count past `limit`."""
     shown = ", ".join(ids[:limit])
@@ -138,13 +179,13 @@ def _best_flight(prep: Prepared, view: RequestView, ac: Aircraft) -> int:
 
 
 def _unavailable_detail(
-    prep: Prepared, view: RequestView, reachable: list[Aircraft], options: dict[str, list[Option]]
+    prep: Prepared, view: RequestView, reachable: list[Aircraft], options: dict[str, list[Option]], fleet: Fleet
 ) -> str:
     """Why the aircraft in range cannot fly it even alone, aircraft by aircraft."""
     request = view.request
     window = _window_text(prep, request)
     blocked = [ac for ac in reachable if ac.id not in options]
-    causes = [f"{ac.id} {_aircraft_cause(prep, view, ac)}" for ac in blocked[:6]]
+    causes = [f"{ac.id} {aircraft_cause(prep, view, ac, fleet).text}" for ac in blocked[:6]]
     if len(blocked) > 6:
         causes.append(f"{len(blocked) - 6} more likewise")
     if not options:
@@ -158,34 +199,177 @@ def _unavailable_detail(
     return f"{head} in its window {window}; " + "; ".join(causes) if causes else f"{head} in its window {window}"
 
 
-def _aircraft_cause(prep: Prepared, view: RequestView, ac: Aircraft) -> str:
-    """The most likely reason one aircraft in range cannot fly the request alone."""
-    request = view.request
-    lo, hi = prep.window(request)
-    flight = _best_flight(prep, view, ac)
-    budget = prep.hours_min(ac)
-    if budget < flight:
-        return f"has {budget} flight minutes, the sortie takes {flight}"
+# -- why one aircraft cannot fly a request even alone ---------------------------------------------
+CauseStatus = Literal["out_of_hours", "unavailable", "down"]
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why one aircraft that has a base in range cannot fly a request even in an empty plan.
+
+    `status` and `text` name the same cause (`allocator explain` shows them side by side and the reason's
+    detail repeats the text). The text is about flying from `base`, a relocation destination when `origin`
+    (the home base it would relocate from) is set; `ferry` counts the relocation minutes (there and back)."""
+
+    status: CauseStatus
+    text: str
+    base: str
+    flight: int  # the sortie's minutes from `base`
+    ferry: int = 0
+    origin: str | None = None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    status: CauseStatus
+    text: str
+    short: str  # what it lacks, for "it would also lack ..."
+
+
+def aircraft_cause(prep: Prepared, view: RequestView, ac: Aircraft, fleet: Fleet | None = None) -> Cause:
+    """Why an aircraft with a base in range has no way to fly the request in an empty plan.
+
+    Every way is tried as the FCFS machinery tries it (a sortie from home; with relocations, one from each
+    other base in range, relocating there first and back home before a later maintenance window, SPEC 4.6),
+    in every free stretch of the aircraft that touches the window. The way that fails on the fewest counts
+    is reported, with its first failure as the cause and the others named after it.
+    """
+    fleet = fleet or Fleet(prep)
+    clock = Clock.of(prep, view.request)
+    home, reach = ac.home_base, view.reach.get(ac.type, {})
+    bases = [home] if home in reach else []
+    if prep.max_relocations(ac) > 0:
+        bases += sorted((b for b in reach if b != home), key=lambda b: (fleet.ferry(ac, home, b) + 2 * reach[b], b))
+    if not bases:  # not in range from any base it could operate from: the caller's OUT_OF_RANGE
+        nearest = _best_base(prep, view, ac)
+        return Cause("unavailable", "is out of range", nearest, 2 * view.transit[ac.type][nearest] + view.duration)
     available = prep.available_from(ac)
+    first = bases[0]
+    flight = 2 * reach[first] + view.duration
+    origin, ferry = (None, 0) if first == home else (home, fleet.ferry(ac, home, first))
+    if view.hi < view.lo:  # the window, clipped to the horizon, is shorter than the time on station
+        text = f"cannot be on station {view.duration} min inside the horizon in this window"
+        return Cause("unavailable", text, first, flight, ferry, origin)
     if available >= prep.horizon_min:
-        return "is not available before the horizon ends"
-    if available > hi - request.duration_min:
-        return f"is available only from {_clock(prep, available)}"
-    turnaround = prep.type_of(ac).turnaround_min
-    overlapping = [(s, e) for s, e in prep.maintenance(ac) if s < hi + flight + turnaround and e > lo - flight]
-    if overlapping:
-        s, e = overlapping[0]
-        return f"is in maintenance {_span(prep, s, e)}"
-    if not prep.in_range(ac, request, ac.home_base):
-        dest = _best_base(prep, view, ac)
-        ferry = prep.ferry(ac, ac.home_base, dest)
-        return f"would first relocate from {ac.home_base} to {dest} ({ferry} min), which does not fit in time"
-    return "cannot take off, fly and land inside the horizon and its availability"
+        return Cause("unavailable", "is not available before the horizon ends", first, flight, ferry, origin)
+    gaps = [g for g in fleet.fresh(ac).gaps() if g.end > view.lo and g.start <= view.hi]
+    if not gaps:  # down or not yet available over every on-station minute of the window
+        down = [(s, e) for s, e in prep.maintenance(ac) if s <= view.hi and e > view.lo]
+        if down:
+            spans = ", ".join(clock.span(s, e) for s, e in down)
+            return Cause("down", f"is in maintenance {spans}", first, flight, ferry, origin)
+        return Cause("unavailable", f"is available only from {clock.at(available)}", first, flight, ferry, origin)
+    best: tuple[int, int, list[_Failure], str, Gap] | None = None
+    for rank, base in enumerate(bases):
+        for gap in gaps:
+            failures = _failures(prep, view, ac, fleet, clock, base, gap)
+            if best is None or (len(failures), rank) < (best[0], best[1]):
+                best = (len(failures), rank, failures, base, gap)
+    assert best is not None
+    _, _, failures, base, gap = best
+    flight = 2 * reach[base] + view.duration
+    origin = None if base == home else home
+    ferry = 0
+    if origin is not None:
+        ferry = fleet.ferry(ac, home, base) + (fleet.ferry(ac, base, home) if gap.end < INF else 0)
+    if not failures:  # not expected: the options said no
+        text = "cannot fit the sortie into the window, the horizon and its availability"
+        return Cause("unavailable", text, base, flight, ferry, origin)
+    text = failures[0].text
+    others = list(dict.fromkeys(f.short for f in failures[1:] if f.short != failures[0].short))
+    if others:
+        text += f" (it would also lack {' and '.join(others)})"
+    return Cause(failures[0].status, text, base, flight, ferry, origin)
+
+
+def _failures(
+    prep: Prepared, view: RequestView, ac: Aircraft, fleet: Fleet, clock: Clock, base: str, gap: Gap
+) -> list[_Failure]:
+    """What stops a sortie from `base` (relocating there first when it is not home) inside one free stretch."""
+    home, kind = ac.home_base, prep.type_of(ac)
+    turnaround, duration, horizon = kind.turnaround_min, view.duration, prep.horizon_min
+    transit = view.reach[ac.type][base]
+    flight = 2 * transit + duration
+    budget = prep.hours_min(ac)
+    out: list[_Failure] = []
+    if base == home:
+        ferry = back = 0
+        lead, tail, move = 0, turnaround, ""
+    else:
+        ferry = fleet.ferry(ac, home, base)
+        back = fleet.ferry(ac, base, home) if gap.end < INF else 0  # home again for the maintenance after it
+        lead = ferry + turnaround
+        tail = turnaround + (back + turnaround if back else 0)
+        move = f"relocating {home}->{base} ({ferry} min)"
+        if 1 + bool(back) > prep.max_relocations(ac):
+            text = (
+                f"must be at its home base {home} for maintenance from {clock.at(gap.end)} (SPEC 4.6) and may "
+                f"relocate only once, so it cannot relocate {home}->{base} and back before it"
+            )
+            out.append(_Failure("down", text, "a relocation"))
+    if ferry + back + flight > budget:
+        if not ferry:
+            text = f"has {budget} flight minutes, the sortie takes {flight}"
+        else:
+            trip = f"{move}{f', back ({back} min)' if back else ''} and the sortie ({flight} min)"
+            text = f"has {budget} flight minutes; {trip} take {ferry + back + flight}"
+        out.append(_Failure("out_of_hours", text, "flight hours"))
+    earliest = gap.start + lead + transit
+    latest = min(gap.end - tail, horizon) - duration - transit
+    if max(view.lo, earliest) > min(view.hi, latest):
+        out.append(_time_failure(prep, ac, clock, view, gap, earliest, latest, move, back))
+    return out
+
+
+def _time_failure(
+    prep: Prepared,
+    ac: Aircraft,
+    clock: Clock,
+    view: RequestView,
+    gap: Gap,
+    earliest: int,
+    latest: int,
+    move: str,
+    back: int,
+) -> _Failure:
+    """The sortie (after its relocation) does not fit between the stretch's start and end and the window."""
+    available = prep.available_from(ac)
+    maintenance = prep.maintenance(ac)
+    if gap.start > 0 and gap.start == available:
+        since, start_down = f"its availability at {clock.at(gap.start)}", False
+    elif any(e == gap.start for _, e in maintenance):
+        since, start_down = f"the end of its maintenance at {clock.at(gap.start)}", True
+    else:
+        since, start_down = f"the horizon start {clock.at(gap.start)}", False
+    end_down = gap.end < prep.horizon_min
+    until = f"its maintenance from {clock.at(gap.end)}" if end_down else f"the horizon end {clock.at(prep.horizon_min)}"
+    if earliest > view.hi:
+        first = f"{move} from {since}" if move else f"from {since}"
+        late = f"on station {clock.at(earliest)} at the earliest, after the latest start {clock.at(view.hi)}"
+        return _Failure("down" if start_down else "unavailable", f"cannot be there in time: {first}, {late}", "time")
+    home = f" home at {ac.home_base}" if back else ""
+    if latest < view.lo:
+        by = f"so on station by {clock.at(latest)} at the latest, before the window opens"
+        text = f"must be back{home} before {until}, {by}" if end_down else f"must land before {until}, {by}"
+        return _Failure("down" if end_down else "unavailable", text, "time")
+    free = f"is free only {clock.span(gap.start, min(gap.end, prep.horizon_min))}"
+    what = f"{move}, the sortie" if move else "the sortie"
+    text = f"{free}, between {since} and {until}: too short for {what} and its turnaround inside the window"
+    return _Failure("down" if start_down or end_down else "unavailable", text, "time")
 
 
 # -- unserved requests ---------------------------------------------------------------------------
-def explain_unserved(prep: Prepared, schedule: Schedule, proven: bool, baseline: bool = False) -> list[Unserved]:
-    """Every unserved request with its reason, detail and (for OUTCOMPETED/NOT_PROVEN) competing requests."""
+def explain_unserved(
+    prep: Prepared,
+    schedule: Schedule,
+    proven: bool,
+    baseline: bool = False,
+    codes: Mapping[str, Reason] | None = None,
+) -> list[Unserved]:
+    """Every unserved request with its reason, detail and (for OUTCOMPETED/NOT_PROVEN) competing requests.
+
+    `codes` keeps a recorded OUTCOMPETED or NOT_PROVEN (request id -> code) for a request the instance does not
+    rule out, instead of deciding it from `proven` (`allocator explain` rewrites a plan's details this way)."""
     served = schedule.served()
     fleet = Fleet(prep)
     order = {r.id: i for i, r in enumerate(fcfs_order(list(prep.instance.requests)))}
@@ -203,6 +387,8 @@ def explain_unserved(prep: Prepared, schedule: Schedule, proven: bool, baseline:
         earlier = (lambda rid, own=req.id: order[rid] < order[own]) if baseline else None
         holders, during = competitors(prep, req, found.options, sorties_of, earlier)
         reason = Reason.OUTCOMPETED if proven or baseline else Reason.NOT_PROVEN
+        if codes and codes.get(req.id) in (Reason.OUTCOMPETED, Reason.NOT_PROVEN):
+            reason = codes[req.id]
         detail = _competition_detail(prep, req, holders, during, reason, baseline)
         out.append(Unserved(request=req.id, reason=reason, detail=detail, competitors=list(holders)))
     return out

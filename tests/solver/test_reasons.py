@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from allocator.domain import Instance
 from allocator.result import Reason
 from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.prepare import Prepared
-from allocator.solver.reasons import explain_unserved, static_reason
+from allocator.solver.reasons import Clock, explain_unserved, static_reason
 from allocator.solver.schedule import Schedule, SortieMin
+from allocator.timeline import Timeline
 from factory import aircraft, make, request, t
 
 FAR = {"near": "B", "start": "12:00", "end": "18:00"}  # base B is ~650 nm from A
@@ -144,6 +148,20 @@ def test_available_from_inside_the_window_still_allows_the_request():
 def test_unavailable_when_the_needed_relocation_cannot_arrive_in_time():
     inst = make([aircraft("L1")], [request("R1", near="B", start="01:00", end="03:00")])
     assert reason_of(inst, "R1") == Reason.UNAVAILABLE
+    ferry = Prepared(inst).ferry(inst.aircraft_by_id("L1"), "A", "B")
+    (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
+    assert f"L1 cannot be there in time: relocating A->B ({ferry} min) from the horizon start" in unserved.detail
+    assert "flight minutes" not in unserved.detail  # 10 hours cover the ferry and the sortie
+
+
+def test_a_relocation_that_fits_in_time_but_not_in_the_hours_is_blamed_on_the_hours():
+    # the ferry to B and the 90-minute sortie fit in the day, not in 6 hours: the detail says hours, not time
+    inst = make([aircraft("L1", hours=6)], [request("R1", **FAR)])
+    assert reason_of(inst, "R1") == Reason.UNAVAILABLE
+    ferry = Prepared(inst).ferry(inst.aircraft_by_id("L1"), "A", "B")
+    (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
+    expected = f"L1 has 360 flight minutes; relocating A->B ({ferry} min) and the sortie (90 min) take {ferry + 90}"
+    assert expected in unserved.detail and "in time" not in unserved.detail
 
 
 def test_unavailable_when_the_relocation_would_come_before_the_last_maintenance():
@@ -156,6 +174,11 @@ def test_unavailable_when_the_relocation_would_come_before_the_last_maintenance(
         policy={"max_relocations_per_aircraft": 2},
     )
     assert reason_of(two, "R1") is None  # out to B, then back home before the maintenance
+    # the maintenance is hours after the window: the cause is SPEC 4.6 with one relocation, not "in maintenance"
+    (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
+    assert "L1 must be at its home base A for maintenance from Dec 01 23:00 UTC (SPEC 4.6)" in unserved.detail
+    assert "may relocate only once, so it cannot relocate A->B and back before it" in unserved.detail
+    assert "is in maintenance" not in unserved.detail
 
 
 def test_unavailable_when_the_sortie_would_land_after_the_horizon():
@@ -246,3 +269,45 @@ def test_competitors_that_spent_the_hours_are_named_when_nothing_overlaps():
     schedule = Schedule(sorties=[SortieMin(465, "L1", "R1", "A", 480, 540, 555)])
     (lost,) = explain_unserved(Prepared(inst), schedule, proven=True)
     assert lost.competitors == ["R1"] and "spent their hours" in lost.detail
+
+
+# -- local times and per-aircraft causes ---------------------------------------------------------------
+def zoned(inst: Instance, zones: dict[str, str | None], start: str | None = None) -> Instance:
+    """The instance with IANA time zones on its bases (and another horizon start)."""
+    data = inst.model_dump(mode="json")
+    for b in data["bases"]:
+        b["timezone"] = zones.get(b["id"])
+    if start is not None:
+        data["horizon"]["start"] = start
+    return Instance.model_validate(data)
+
+
+def test_times_are_in_the_local_time_of_the_requests_sector_with_its_zone():
+    # horizon in UTC; S2's only base B is in Chicago (CST, UTC-6 in December): 14:00Z is 08:00 CST
+    maintenance = [{"start": t("13:00"), "end": t("17:00")}]
+    inst = make(
+        [aircraft("L1", home="B", maintenance=maintenance)], [request("R1", near="B", start="14:00", end="16:00")]
+    )
+    inst = zoned(inst, {"A": "America/Phoenix", "A2": "America/Phoenix", "B": "America/Chicago"})
+    (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
+    assert unserved.reason == Reason.UNAVAILABLE
+    assert "in its window Dec 01 08:00–10:00 CST: L1 is in maintenance Dec 01 07:00–11:00 CST" in unserved.detail
+    assert "14:00" not in unserved.detail and "UTC" not in unserved.detail
+
+
+def test_a_sector_whose_bases_disagree_uses_the_horizon_offset_labelled():
+    # S1's bases A and A2 name different zones: the horizon start's offset (-07:00), labelled as such
+    inst = make([aircraft("L1", available_from=t("20:00"))], [request("R1", start="14:00", end="16:00")])
+    inst = zoned(inst, {"A": "America/Phoenix", "A2": "America/Denver"}, start="2026-12-01T00:00:00-07:00")
+    (unserved,) = explain_unserved(Prepared(inst), Schedule(), proven=True)
+    assert "window Dec 01 07:00–09:00 UTC-07:00" in unserved.detail
+    assert "available only from Dec 01 13:00 UTC-07:00" in unserved.detail
+
+
+def test_a_span_across_a_change_of_offset_labels_both_ends():
+    # Chicago leaves CDT (UTC-5) for CST (UTC-6) at 2026-11-01 02:00 local
+    origin = datetime(2026, 11, 1, 5, 0, tzinfo=UTC)
+    clock = Clock(Timeline(origin, origin + timedelta(days=1)), ZoneInfo("America/Chicago"))
+    assert clock.span(0, 4 * 60) == "Nov 01 00:00 CDT–03:00 CST"
+    assert clock.span(6 * 60, 7 * 60) == "Nov 01 05:00–06:00 CST"
+    assert clock.span(22 * 60, 26 * 60) == "Nov 01 21:00–Nov 02 01:00 CST"
