@@ -208,6 +208,17 @@ def test_what_it_would_take_shows_the_service_lost_in_alert_coverage():
         )
 
 
+def test_explain_command_shows_the_coverage_a_re_plan_would_lose(tmp_path: Path):
+    inst, plan = coverage_bound()
+    write_instance(inst, tmp_path / "i.json")
+    write_plan(plan, tmp_path / "p.json")
+    args = ["explain", str(tmp_path / "i.json"), str(tmp_path / "p.json"), "R1", "--time-limit", "2", "--workers", "1"]
+    result = CliRunner().invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0
+    row = next(line for line in result.output.splitlines() if "│ coverage" in line)
+    assert "S1 eo_ir (rule 0)" in row and "-1200" in row and "0 min short" in row and "120 min short" in row
+
+
 def test_a_remedy_starts_from_the_plain_re_plan_and_never_reports_less(monkeypatch: pytest.MonkeyPatch):
     # the remedies' own searches are made to fail (as a too-short time limit would): the plain re-plan's plan,
     # valid with more hours or relocations and given to them as their start, is what they report

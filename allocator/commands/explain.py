@@ -83,7 +83,7 @@ def explain(
     for e in explanations:
         out.print(_evidence_table(e))
         wit = e.what_it_would_take
-        if wit is not None and (wit.dropped or wit.moved or wit.added or wit.remedies):
+        if wit is not None and (wit.dropped or wit.moved or wit.added or wit.coverage or wit.remedies):
             out.print(_what_it_would_take_table(e))
 
 
@@ -93,9 +93,8 @@ def _evidence_table(e) -> Table:
         table.add_column(col, overflow="fold")
     for a in e.aircraft:
         cost = f"{a.cost:,}" if a.cost is not None else ""
-        table.add_row(
-            a.aircraft, a.type, a.base, ", ".join(a.bases_in_range), str(a.flight_min), cost, a.status, a.note
-        )
+        base = f"{a.base} (from {a.relocate_from})" if a.relocate_from else a.base
+        table.add_row(a.aircraft, a.type, base, ", ".join(a.bases_in_range), str(a.flight_min), cost, a.status, a.note)
     if not e.aircraft:
         lacking = "; ".join(f"{kind}: {why}" for kind, why in e.fleet_types.items() if why)
         table.add_row("(none)", "", "", "", "", "", "", lacking)
@@ -114,9 +113,14 @@ def _what_it_would_take_table(e) -> Table:
         table.add_column(col, overflow="fold")
     for c in [*wit.dropped, *wit.moved, *wit.added]:
         table.add_row(c.change, c.request, c.agency, str(c.priority), str(c.value), c.before, c.after)
+    for rule in wit.coverage:  # alert cover the re-plan loses or wins back (SPEC 4.3), in service points
+        name = f"{rule.sector} {rule.capability} (rule {rule.rule})"
+        before, after = f"{rule.shortfall_min_before} min short", f"{rule.shortfall_min_after} min short"
+        table.add_row("coverage", name, "", "", f"{rule.service_change:+d}", before, after)
     for r in wit.remedies:
         works = {True: "yes", False: "no", None: "not proven"}[r.works]
         service = f"service {r.service_change:+d}, cost {r.cost_change:+,d} $" if r.service_change is not None else ""
+        service += f" ({r.note})" if r.note else ""
         table.add_row("instead?", r.description, "", "", "", f"serves everything: {works}", service)
     return table
 
