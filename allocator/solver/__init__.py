@@ -32,6 +32,7 @@ from allocator.solver.decompose import solve_by_sector
 from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.greedy import solve_greedy
 from allocator.solver.model import COVERAGE_GRID_MIN, build_model
+from allocator.solver.polish import without_idle_relocations
 from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import explain_unserved, static_reason
 from allocator.solver.schedule import Schedule
@@ -355,6 +356,9 @@ def _solve_cp(
     if status is None:
         proven = service_proven and cost_proven and changes_proven
         status = SolveStatus.OPTIMAL if proven else SolveStatus.FEASIBLE
+    if status == SolveStatus.FEASIBLE:  # the cost stage may have been cut short
+        kept = {*anchor.frozen_relocations, *(anchor.baseline.relocations if anchor.baseline is not None else [])}
+        chosen = without_idle_relocations(prep, chosen, kept)
     plan = _to_plan(prep, chosen, status, bound, proven=service_proven, baseline=False)
     gap = gap_of(plan.objective.service, bound)
     # the full model's size (0 when it was not built: a plain solve beyond two days ends with the sector plans)
