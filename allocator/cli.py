@@ -268,8 +268,8 @@ def schema() -> None:
 def generate(
     seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED)] = 0,
     days: Annotated[int, typer.Option("--days", min=1, max=31)] = 1,
-    aircraft: Annotated[int | None, typer.Option("--aircraft", min=1, help="fleet size")] = None,
-    requests: Annotated[int | None, typer.Option("--requests", min=0, help="number of requests")] = None,
+    aircraft: Annotated[int | None, typer.Option("--aircraft", min=1, max=5_000, help="fleet size")] = None,
+    requests: Annotated[int | None, typer.Option("--requests", min=0, max=200_000, help="number of requests")] = None,
     sectors: Annotated[str | None, typer.Option("--sectors", help="comma-separated sector ids")] = None,
     extended: Annotated[bool, typer.Option("--extended", help="add the other Southwest/Southeast branches")] = False,
     output: Annotated[Path | None, typer.Option("-o", "--output", help=".json, .yaml, or a folder for CSV")] = None,

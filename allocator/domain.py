@@ -10,11 +10,13 @@ This module imports nothing of the project.
 from __future__ import annotations
 
 import math
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -41,16 +43,45 @@ def number_not_boolean(value: Any) -> Any:
     return value
 
 
+_NUMBER_TEXT = re.compile(r"\s*[-+]?(?=[\d_.]*\d)[\d_]*\.?[\d_]*([eE][-+]?\d+)?\s*")
+MAX_HOURS = 100_000  # an aircraft's flight hours (beyond any real budget; keeps CP-SAT's sums small)
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # instants outside these years are typing mistakes (and year 1 or 9999
+# overflows once converted to UTC or shifted by a time zone)
+
+
 def instant_not_number(value: Any) -> Any:
-    """An instant is ISO 8601 text (or a YAML timestamp), never a bare number (pydantic would read Unix time)."""
+    """An instant is ISO 8601 text (or a YAML timestamp), never a number, bare or written as text (pydantic
+    would read Unix time: a CSV cell `1796130000` became 2026-12-02T05:00Z)."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected an ISO 8601 instant such as 2026-12-01T06:00:00-07:00, not {str(value).lower()}")
     if isinstance(value, int | float):
         raise ValueError(f"expected an ISO 8601 instant such as 2026-12-01T06:00:00-07:00, not the number {value!r}")
+    if isinstance(value, str) and value.strip() and _NUMBER_TEXT.fullmatch(value):
+        raise ValueError(f"'{value}' is a number, not an ISO 8601 instant such as 2026-12-01T06:00:00-07:00")
     return value
 
 
+def instant_in_supported_years(value: datetime) -> datetime:
+    """Instants lie in the years FIRST_YEAR to LAST_YEAR."""
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"{value.isoformat()} is outside the supported years {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+def trimmed(value: str) -> str:
+    """An id or name is written without blanks around it (` N401AM` would be another aircraft than `N401AM`,
+    and a CSV table, whose cells are trimmed, would merge them)."""
+    if not value.strip():
+        raise ValueError("is blank")
+    if value != value.strip():
+        raise ValueError(f"{value!r} has blanks at its start or end")
+    return value
+
+
+Id = Annotated[str, Field(min_length=1), AfterValidator(trimmed)]
 Int = Annotated[int, BeforeValidator(number_not_boolean)]
 Float = Annotated[float, BeforeValidator(number_not_boolean)]
-Instant = Annotated[AwareDatetime, BeforeValidator(instant_not_number)]
+Instant = Annotated[AwareDatetime, BeforeValidator(instant_not_number), AfterValidator(instant_in_supported_years)]
 NonNegInt = Annotated[int, BeforeValidator(number_not_boolean), Field(ge=0)]
 Figure = Annotated[int, BeforeValidator(number_not_boolean), Field(ge=0, le=LARGEST_FIGURE)]
 
@@ -110,7 +141,7 @@ class Maintenance(Window):
 class CoverageRule(Window):
     """At every minute of `[start, end)` keep `count` aircraft with `capability` on alert."""
 
-    capability: str = Field(min_length=1)
+    capability: Id
     count: Int = Field(default=1, ge=1, le=10_000)
     penalty_per_hour: Figure = Field(
         description="service points lost per aircraft-hour of shortfall (a whole number)"
@@ -118,15 +149,15 @@ class CoverageRule(Window):
 
 
 class Sector(_Model):
-    id: str = Field(min_length=1)
+    id: Id
     name: str = ""
     coverage: list[CoverageRule] = Field(default_factory=list)
 
 
 class Base(_Model):
-    id: str = Field(min_length=1)
+    id: Id
     name: str = ""
-    sector: str = Field(min_length=1)
+    sector: Id
     lat: Float = Field(ge=-90, le=90)
     lon: Float = Field(ge=-180, le=180)
     timezone: str | None = Field(
@@ -146,7 +177,7 @@ class Base(_Model):
 
 
 class AircraftType(_Model):
-    id: str = Field(min_length=1)
+    id: Id
     category: str = ""
     cruise_kt: Float = Field(ge=1, le=2_000)
     endurance_min: Int = Field(gt=0, le=MINUTES_PER_YEAR)
@@ -156,20 +187,20 @@ class AircraftType(_Model):
 
 
 class Aircraft(_Model):
-    id: str = Field(min_length=1, description="tail number")
-    type: str = Field(min_length=1)
-    home_base: str = Field(min_length=1)
+    id: Annotated[Id, Field(description="tail number")]
+    type: Id
+    home_base: Id
     available_from: Instant | None = None
     maintenance: list[Maintenance] = Field(default_factory=list)
-    hours_available: Float = Field(ge=0, le=100_000)
+    hours_available: Float = Field(ge=0, le=MAX_HOURS)
     relocatable: bool = True
 
 
 class Request(_Model):
-    id: str = Field(min_length=1)
-    agency: str = Field(min_length=1)
+    id: Id
+    agency: Id
     unit: str = ""
-    sector: str = Field(min_length=1)
+    sector: Id
     mission: str = ""
     lat: Float = Field(ge=-90, le=90)
     lon: Float = Field(ge=-180, le=180)
@@ -211,6 +242,22 @@ class Policy(_Model):
         if fraction is None:
             raise ValueError(f"{value!r} is neither a fraction from 0 to 1 nor a map from agency to such a fraction")
         return fraction
+
+    @field_validator("priority_weights", mode="before")
+    @classmethod
+    def _one_weight_per_priority(cls, weights: Any) -> Any:
+        """Keys that read as the same priority (`1` and `'01'`) would silently keep the last one."""
+        if isinstance(weights, dict):
+            seen: dict[Any, Any] = {}
+            for key in weights:
+                try:
+                    number = int(str(key).strip())
+                except ValueError:
+                    continue  # the type check names it
+                if number in seen:
+                    raise ValueError(f"priority {number} is given twice ({seen[number]!r} and {key!r})")
+                seen[number] = key
+        return weights
 
     @field_validator("priority_weights")
     @classmethod

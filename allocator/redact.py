@@ -86,7 +86,7 @@ def export_for_agency(instance: Instance, plan: Plan, agency: str) -> dict[str, 
                 "recommendation": c.recommendation(label),
             }
         )
-    tally = plan.metrics.get("per_agency", {}).get(agency)
+    tally = _fulfilment(instance, plan, agency)
     return {
         "format": FORMAT,
         "instance": plan.instance,
@@ -96,12 +96,28 @@ def export_for_agency(instance: Instance, plan: Plan, agency: str) -> dict[str, 
         "other_operations": other,
         "conflicts": conflicts,
         "relocations": _own_relocations(plan, own),
-        "fulfilment": dict(tally) if isinstance(tally, dict) else None,
+        "fulfilment": tally,
     }
 
 
 _SORTIE_FIELDS = {"aircraft", "request", "base", "takeoff", "on_station", "off_station", "landing"}
 _RELOCATION_FIELDS = {"aircraft", "from_", "to", "takeoff", "landing"}
+
+
+def _fulfilment(instance: Instance, plan: Plan, agency: str) -> dict[str, Any] | None:
+    """The agency's requests asked and met, and their value, recomputed (a plan file's metrics are free-form)."""
+    asked = [r for r in instance.requests if r.agency == agency]
+    if not asked:
+        return None
+    served = {s.request for s in plan.sorties}
+    met = [r for r in asked if r.id in served]
+    return {
+        "requested": len(asked),
+        "served": len(met),
+        "value_requested": sum(instance.value(r) for r in asked),
+        "value_served": sum(instance.value(r) for r in met),
+        "pct_met": round(100 * len(met) / len(asked), 1),
+    }
 
 
 def _own_relocations(plan: Plan, own: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -10,13 +10,16 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import pandas as pd
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from allocator.domain import Int, instant_not_number
+from allocator.domain import Int, instant_in_supported_years, instant_not_number
 from allocator.timeline import format_instant
 
 Instant = Annotated[
-    AwareDatetime, BeforeValidator(instant_not_number), PlainSerializer(format_instant, return_type=str)
+    AwareDatetime,
+    BeforeValidator(instant_not_number),
+    AfterValidator(instant_in_supported_years),
+    PlainSerializer(format_instant, return_type=str),
 ]
 
 

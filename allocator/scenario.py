@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -31,7 +30,17 @@ from pydantic import (
     model_validator,
 )
 
-from allocator.domain import Aircraft, CoverageRule, Instance, Policy, Request, known_hint
+from allocator.domain import (
+    MAX_HOURS,
+    Aircraft,
+    CoverageRule,
+    Float,
+    Instance,
+    Instant,
+    Policy,
+    Request,
+    known_hint,
+)
 from allocator.errors import InputError
 from allocator.io.instance_files import (
     describe_problem,
@@ -53,8 +62,8 @@ class AircraftDown(_Model):
     """Adds maintenance `[from, until)`; without `until`, to the end of the horizon."""
 
     aircraft: str = Field(min_length=1)
-    from_: AwareDatetime = Field(alias="from")
-    until: AwareDatetime | None = None
+    from_: Instant = Field(alias="from")
+    until: Instant | None = None
 
     @field_validator("until")
     @classmethod
@@ -78,7 +87,7 @@ class Transfer(_Model):
 
 class HoursUpdate(_Model):
     aircraft: str = Field(min_length=1)
-    hours_available: float = Field(ge=0)
+    hours_available: Float = Field(ge=0, le=MAX_HOURS)
 
 
 class RequestCancel(_Model):

@@ -206,3 +206,9 @@ def test_an_output_that_cannot_be_written_is_refused_before_anything_is_written(
     assert "cannot write in the folder /proc" in said and keep.read_text() == "KEEP"
     said = _one_sentence_exit_2(run("solve", TINY, "-o", tmp_path / f"{'a' * 300}.json", "--time-limit", "2"))
     assert "the file name is longer than the folder allows" in said
+
+
+@pytest.mark.parametrize(("option", "value"), [("--aircraft", "5001"), ("--requests", "200001"), ("--days", "32")])
+def test_generate_refuses_sizes_beyond_its_limits(option: str, value: str):
+    result = run("generate", option, value)
+    assert result.exit_code == 2 and "less than or equal to" in result.output

@@ -113,7 +113,20 @@ def test_aircraft_type_figures_outside_their_range_are_refused(field: str, bad: 
 def test_a_horizon_of_a_year_is_allowed_and_a_longer_one_refused() -> None:
     assert Horizon(start="2026-01-01T00:00:00Z", end="2027-01-01T00:00:00Z")
     with pytest.raises(ValidationError, match="longer than 366 days"):
-        Horizon(start="2026-01-01T00:00:00Z", end="9999-12-31T00:00:00Z")
+        Horizon(start="2026-01-01T00:00:00Z", end="2027-01-03T00:00:00Z")
+
+
+@pytest.mark.parametrize("instant", ["1899-12-31T23:59:00Z", "3000-01-01T00:00:00Z", "0001-01-01T06:00:00+07:00"])
+def test_an_instant_outside_the_supported_years_is_refused(instant: str) -> None:
+    assert Horizon(start="1900-01-01T00:00:00Z", end="1900-01-02T00:00:00Z")
+    with pytest.raises(ValidationError, match="outside the supported years 1900 to 2999"):
+        Horizon(start=instant, end="2026-01-01T00:00:00Z")
+
+
+@pytest.mark.parametrize("text", ["1796130000", " 0 ", "1.7e9", "20261201", "-5"])
+def test_an_instant_written_as_a_number_is_refused(text: str) -> None:
+    with pytest.raises(ValidationError, match="is a number, not an ISO 8601 instant"):
+        Horizon(start=text, end="2026-12-02T00:00:00Z")
 
 
 def test_a_horizon_without_a_whole_minute_is_refused() -> None:
@@ -141,3 +154,23 @@ def test_one_spelling_per_agency_is_allowed_and_a_second_spelling_refused() -> N
         _with_agencies(["CBP", "ICE", "cbp"])
     with pytest.raises(ValidationError, match="agency_min_share key 'ice' is written 'ICE'"):
         _with_agencies(["CBP", "ICE"], {"ice": 0.5})
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("id", " R1", "has blanks at its start or end"),
+    ("id", "R1\n", "has blanks at its start or end"),
+    ("agency", "   ", "is blank"),
+    ("sector", "\tTUC", "has blanks at its start or end"),
+])
+def test_an_id_with_blanks_around_it_is_refused(field: str, value: str, message: str) -> None:
+    assert _request(**{field: value.strip() or "CBP"})
+    with pytest.raises(ValidationError, match=message):
+        _request(**{field: value})
+
+
+@pytest.mark.parametrize("weights", [{"1": 1000, "01": 5}, {1: 1000, "1": 5}])
+def test_a_priority_given_twice_in_the_weights_is_refused(weights: dict) -> None:
+    rest = {2: 200, 3: 50, 4: 10, 5: 1}
+    assert Policy(priority_weights={1: 1000, **rest})
+    with pytest.raises(ValidationError, match="priority 1 is given twice"):
+        Policy(priority_weights={**weights, **rest})

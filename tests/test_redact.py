@@ -185,3 +185,11 @@ def test_cli_export_refuses_an_unknown_agency_or_format(tmp_path: Path):
     bad_format = runner.invoke(app, [*base, "--for-agency", "ICE", "-o", str(tmp_path / "x.txt")])
     assert bad_format.exit_code == 2 and "unknown export format" in bad_format.output
     assert not (tmp_path / "x.txt").exists()
+
+
+@pytest.mark.parametrize("metrics", [{}, {"per_agency": "not a table"}, {"per_agency": {"ICE": {"served": 99}}}])
+def test_fulfilment_is_recomputed_whatever_the_plan_files_metrics_say(metrics: dict):
+    inst, plan = planted()
+    plan = plan.model_copy(update={"metrics": metrics})
+    fulfilment = export_for_agency(inst, plan, "ICE")["fulfilment"]
+    assert fulfilment == {"requested": 1, "served": 0, "value_requested": 50, "value_served": 0, "pct_met": 0.0}
