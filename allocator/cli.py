@@ -128,6 +128,13 @@ def check_distinct_outputs(outputs: Mapping[str, Path | None]) -> None:
         seen[key] = option
 
 
+def check_plan_output_path(path: Path | None, inputs: Sequence[Path | None] = ()) -> None:
+    """A plan is written as JSON, to a .json file (or .yaml/.yml: JSON is YAML), which the readers accept."""
+    if path is not None and path.suffix.lower() not in {".json", ".yaml", ".yml"}:
+        raise fail(f"{path}: a plan is written as JSON; name the file .json (or .yaml).")
+    check_output_path(path, inputs)
+
+
 def check_instance_output_path(path: Path | None, inputs: Sequence[Path | None] = ()) -> None:
     """An instance is written as .json, .yaml/.yml, or as a folder of CSV tables (a path without suffix)."""
     if path is None:
@@ -173,7 +180,7 @@ def solve(
     from allocator.solver import solve as run_solve
 
     setup_logging(verbose)
-    check_output_path(output, [instance])
+    check_plan_output_path(output, [instance])
     check_output_path(csv, [instance])
     check_distinct_outputs({"-o": output, "--csv": csv})
     try:

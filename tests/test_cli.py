@@ -212,3 +212,10 @@ def test_an_output_that_cannot_be_written_is_refused_before_anything_is_written(
 def test_generate_refuses_sizes_beyond_its_limits(option: str, value: str):
     result = run("generate", option, value)
     assert result.exit_code == 2 and "less than or equal to" in result.output
+
+
+@pytest.mark.parametrize("name", ["plan.txt", "plan.csv"])
+def test_a_plan_output_must_be_named_json_or_yaml(tmp_path: Path, name: str):
+    result = run("solve", str(TINY), "-o", str(tmp_path / name), "--time-limit", "1", "--workers", "1")
+    assert result.exit_code == 2 and "a plan is written as JSON" in result.output
+    assert not (tmp_path / name).exists()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,6 +48,7 @@ WHOLE_FILE = {
     "huge_number.json",
     "huge_number.yaml",
     "impossible_date.yaml",
+    "csv_misspelt_table",
 }
 # The cases the corpus must cover (a subset of its names).
 REQUIRED_CASES = {
@@ -544,3 +547,165 @@ def test_atomic_write_leaves_no_temporary_file_and_ignores_a_stale_temporary_fol
     atomic_write_text(tmp_path / "plan.json", "{}")
     assert (tmp_path / "plan.json").read_text() == "{}"
     assert sorted(p.name for p in tmp_path.iterdir()) == [".plan.json.tmp", "plan.json"]
+
+
+# -- fuzz findings: misread tables, base-60 numbers, list separators, file shapes ----------------------
+
+
+def test_every_csv_file_in_an_instance_folder_must_be_a_known_table(tmp_path: Path) -> None:
+    folder = write_instance(load_instance(TINY), tmp_path / "inst")
+    (folder / "README.md").write_text("notes")  # other files, and hidden ones, are ignored
+    (folder / ".DS_Store").write_bytes(b"\0\1")
+    (folder / "._aircraft.csv").write_bytes(b"\0\1")
+    assert load_instance(folder) == load_instance(TINY)
+    (folder / "requests.csv").rename(folder / "request.csv")
+    assert _message(folder) == (
+        f"{folder / 'request.csv'}: unknown table (did you mean requests.csv?); the known tables are instance.csv, "
+        "bases.csv, sectors.csv, coverage.csv, aircraft_types.csv, aircraft.csv, maintenance.csv, requests.csv, "
+        "policy.csv."
+    )
+    (folder / "request.csv").rename(folder / "requests.csv")
+    (folder / "aircrafts.csv").write_text((folder / "aircraft.csv").read_text())
+    (folder / "sorties.csv").write_text("aircraft\n")
+    assert _message(folder).startswith(f"{folder / 'aircrafts.csv'}: unknown table (did you mean aircraft.csv?); ")
+    assert _message(folder).endswith("policy.csv (also unknown: sorties.csv).")
+    (folder / "aircrafts.csv").unlink()
+    assert _message(folder).startswith(f"{folder / 'sorties.csv'}: unknown table; the known tables are ")
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [("7:30", "'7:30'"), ("1:30:00", "'1:30:00'"), ("-1:30", "'-1:30'"), ("1:30.5", "'1:30.5'")],
+)
+def test_yaml_base_60_numbers_stay_text(tmp_path: Path, written: str, read: str) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(TINY.read_text().replace("hours_available: 8}", f"hours_available: {written}}}"))
+    assert _message(path) == f"{path}: aircraft 'N125AZ', field 'hours_available': {read} is not a number."
+
+
+def test_yaml_numbers_booleans_and_timestamps_read_as_before(tmp_path: Path) -> None:
+    from allocator.io.instance_files import read_document
+
+    path = tmp_path / "values.yaml"
+    path.write_text(
+        "a: 7\nb: -7.5\nc: 1_000\nd: 0x1F\ne: 1.5e+3\nf: .inf\ng: true\nh: off\n"
+        "i: 2026-12-01T06:00:00-07:00\nj: 2026-12-01\nk: 7:30\nl: '7'\nm: 12:30:45.5\n"
+    )
+    doc = read_document(path)
+    assert doc == yaml.safe_load(path.read_text()) | {"k": "7:30", "m": "12:30:45.5"}
+    assert [type(doc[key]) for key in "abcdefgh"] == [int, float, int, int, float, float, bool, bool]
+    assert isinstance(doc["i"], datetime) and doc["l"] == "7"
+
+
+def test_a_base_60_scenario_value_stays_text(tmp_path: Path) -> None:
+    path = tmp_path / "scenario.yaml"
+    path.write_text("changes:\n  - {kind: aircraft_down, aircraft: N60AZ, hours: 1:30}\n")
+    from allocator.io.instance_files import read_document
+
+    assert read_document(path)["changes"][0]["hours"] == "1:30"
+
+
+def test_a_nul_byte_in_yaml_names_its_place(tmp_path: Path) -> None:
+    path = tmp_path / "nul.yaml"
+    path.write_text(TINY.read_text().replace("name: Tucson Sector", "name: Tucson\0Sector"))
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "\0" in text)
+    column = path.read_text().splitlines()[line - 1].index("\0") + 1
+    assert _message(path) == (
+        f"{path}: not valid YAML at line {line}, column {column}: the character U+0000 (a NUL byte) "
+        "is not allowed in YAML text."
+    )
+    plan = tmp_path / "plan.yaml"
+    plan.write_text("instance: tiny\nstatus: \x07\n")
+    with pytest.raises(InputError) as caught:
+        load_plan(plan)
+    assert str(caught.value) == (
+        f"{plan}: not valid YAML at line 2, column 9: the character U+0007 is not allowed in YAML text."
+    )
+
+
+@pytest.mark.parametrize("text", ["", "\n  \n", "\ufeff"])
+def test_an_empty_json_file_is_said_to_be_empty(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "empty.json"
+    path.write_text(text, encoding="utf-8")
+    assert (
+        _message(path)
+        == f"{path}: expected a mapping of instance keys at the top level, found nothing (the file is empty)."
+    )
+    with pytest.raises(InputError) as caught:
+        load_plan(path)
+    assert str(caught.value) == f"{path}: expected a plan object at the top level, found nothing (the file is empty)."
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    assert str(caught.value) == (
+        f"{path}: expected a scenario mapping (name, changes) at the top level, found nothing (the file is empty)."
+    )
+
+
+@pytest.mark.parametrize("name", ["plan.csv", "plan.txt", "plan", "plan.json.bak"])
+def test_a_plan_file_must_be_json_or_yaml(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_text(_plan().to_json())
+    with pytest.raises(InputError) as caught:
+        load_plan(path)
+    assert str(caught.value) == f"{path}: unknown plan format (expected .json, .yaml or .yml)."
+    with pytest.raises(InputError) as caught:
+        load_plan(tmp_path / f"missing_{name}")
+    assert str(caught.value) == f"{tmp_path / f'missing_{name}'}: no such file."
+    for suffix in (".json", ".yaml", ".YML"):
+        assert load_plan(path.rename(path.with_name(f"plan{suffix}"))) == _plan()
+        path = path.with_name(f"plan{suffix}")
+
+
+@pytest.mark.parametrize(
+    ("cell", "held", "fixed"),
+    [
+        ('"eo_ir,night_vision"', "','", "eo_ir;night_vision"),
+        ("eo_ir|night_vision", "'|'", "eo_ir;night_vision"),
+        ('"[""eo_ir"", ""night_vision""]"', "'['", "eo_ir;night_vision"),
+        ("\"'eo_ir'\"", "a quote", "eo_ir"),
+    ],
+)
+def test_a_csv_list_written_with_another_separator_is_refused(tmp_path: Path, cell: str, held: str, fixed: str):
+    folder = write_instance(load_instance(TINY), tmp_path / "inst")
+    types = folder / "aircraft_types.csv"
+    types.write_text(types.read_text().replace("eo_ir;night_vision;surveillance", cell))
+    assert _message(folder).endswith(f"holds {held}; the items of a list are separated by ';' (write {fixed}).")
+    assert _message(folder).startswith(f"{types}: aircraft type 'H125' on line 2, field 'capabilities': the item ")
+
+
+def test_a_csv_unclosed_quote_names_the_line_and_column(tmp_path: Path) -> None:
+    folder = write_instance(load_instance(TINY), tmp_path / "inst")
+    bases = folder / "bases.csv"
+    text = bases.read_text()
+    bases.write_text(text.replace("Tucson Air Branch", '"Tucson\nAir Branch"').replace("\nFHU,", '\n"FHU,'))
+    assert _message(folder) == (
+        f"{bases}: base on line 4, field 'id': a quoted cell is never closed (its opening '\"' has no closing "
+        "'\"' before the end of the file)."
+    )
+    bases.write_text(text.replace("Sierra Vista", '"Sierra Vista'))
+    assert _message(folder).startswith(f"{bases}: base 'FHU' on line 3, field 'name': a quoted cell is never closed")
+
+
+def test_a_csv_column_given_twice_is_named(tmp_path: Path) -> None:
+    folder = write_instance(load_instance(TINY), tmp_path / "inst")
+    instance = folder / "instance.csv"
+    lines = instance.read_text().splitlines()
+    instance.write_text(f"{lines[0]}, name \n{lines[1]},other\n")
+    assert (
+        _message(folder) == f"{instance}: header on line 1, field 'name': the column is given twice (columns 1 and 4)."
+    )
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+@pytest.mark.parametrize("where", ["file", "table"])
+def test_a_named_pipe_is_refused_not_read_forever(tmp_path: Path, where: str):
+    if where == "file":
+        target = tmp_path / "instance.json"
+        os.mkfifo(target)
+    else:
+        target = tmp_path / "csv"
+        shutil.copytree(Path(__file__).resolve().parent.parent / "instances" / "tiny-csv", target)
+        (target / "policy.csv").unlink()
+        os.mkfifo(target / "policy.csv")
+    with pytest.raises(InputError, match="not a regular file"):
+        load_instance(target)

@@ -28,6 +28,7 @@ from allocator.cli import (
     check_distinct_outputs,
     check_instance_output_path,
     check_output_path,
+    check_plan_output_path,
     check_same_instance,
     err,
     fail,
@@ -93,7 +94,8 @@ def whatif(
     inputs = [instance, baseline, *scenarios]
     for kind, paths in outputs.items():
         for path in paths:
-            (check_instance_output_path if kind == "i" else check_output_path)(path, inputs)
+            check = {"i": check_instance_output_path, "o": check_plan_output_path}.get(kind, check_output_path)
+            check(path, inputs)
     options_of = {"o": "-o", "d": "--diff-out", "i": "--instance-out"}
     named = {
         options_of[kind] + (f" of scenario {stems[i]}" if len(stems) > 1 else ""): path
@@ -154,7 +156,7 @@ def replan(
     from allocator.scenario import replan as run_replan
 
     setup_logging(verbose)
-    check_output_path(output, [instance, baseline])
+    check_plan_output_path(output, [instance, baseline])
     check_output_path(diff_out, [instance, baseline])
     check_distinct_outputs({"-o": output, "--diff-out": diff_out})
     at = _instant(now)

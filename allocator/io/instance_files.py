@@ -13,9 +13,12 @@ CSV layout (one file per table, list fields separated by `;`):
   duration_min, capabilities, aircraft_types, aircraft_count, priority, value, target, submitted_at`
 - `policy.csv` (optional): `key, value` (values are JSON, or else YAML)
 
-Empty cells mean "not given"; blank lines are skipped; a UTF-8 byte-order mark is fine (in JSON and YAML
-too). A cell in a column the loader builds itself (`maintenance` in aircraft.csv, `coverage` in sectors.csv,
-`window` in requests.csv) is an error, as is a policy.csv column other than `key, value`.
+Every `.csv` file in the folder must be one of these tables (other files and hidden ones are ignored); a
+list item holding `,`, `|`, `[`, `]` or a quote is an error (lists are separated by `;`), as is a header
+naming a column twice. Empty cells mean "not given"; blank lines are skipped; a UTF-8 byte-order mark is
+fine (in JSON and YAML too). A cell in a column the loader builds itself (`maintenance` in aircraft.csv,
+`coverage` in sectors.csv, `window` in requests.csv) is an error, as is a policy.csv column other than
+`key, value`.
 
 Every problem becomes one `InputError` sentence that names the file (for a CSV
 folder, the table), the record and the field:
@@ -91,6 +94,21 @@ def _construct_unique_mapping(loader: _StrictYamlLoader, node: yaml.MappingNode)
 
 _StrictYamlLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_unique_mapping)
 
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+
+
+def _without_base_60(regexp: re.Pattern[str]) -> re.Pattern[str]:
+    """A YAML 1.1 number pattern that no longer matches the base-60 forms, the only ones with a ':'."""
+    return re.compile(r"(?![^:]*:)" + regexp.pattern, regexp.flags)
+
+
+# YAML 1.1 reads `hours_available: 7:30` as 450 and `1:30` as 90 (base 60): here they stay the text '7:30',
+# which the model then refuses as not a number. Every other int, float, timestamp and boolean reads as before.
+_StrictYamlLoader.yaml_implicit_resolvers = {
+    first: [(tag, _without_base_60(regexp) if tag in _NUMBER_TAGS else regexp) for tag, regexp in resolvers]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 
 class _DuplicateKeyError(ValueError):
     """A JSON object with the same key twice."""
@@ -130,6 +148,7 @@ def _long_number_at(text: str) -> str:
 
 def _document_text(path: Path) -> str:
     """The text of a document file, without a UTF-8 byte-order mark; an unreadable file is an `InputError`."""
+    _regular_file(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -143,8 +162,18 @@ def _document_text(path: Path) -> str:
     return text.removeprefix("\ufeff")
 
 
+def _regular_file(path: Path) -> None:
+    """A named pipe or a device would block the read or never end: only regular files are read."""
+    if path.exists() and not path.is_dir() and not path.is_file():
+        raise InputError(f"{path}: not a regular file (a pipe or a device); give a file.")
+
+
 def _read_json(path: Path, text: str) -> Any:
-    """Parse JSON text with unique keys; any problem is an `InputError` naming the file and the place."""
+    """Parse JSON text with unique keys; any problem is an `InputError` naming the file and the place.
+
+    An empty file (or one of white space only) is None, as in YAML: the caller says the file is empty."""
+    if not text.strip():
+        return None
     try:
         return json.loads(text, object_pairs_hook=_unique_json_object)
     except json.JSONDecodeError as exc:
@@ -161,6 +190,13 @@ def _read_yaml(path: Path, text: str) -> Any:
     """Parse YAML text with unique keys; any problem is an `InputError` naming the file and the place."""
     try:
         return yaml.load(text, Loader=_StrictYamlLoader)  # a SafeLoader subclass
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow anywhere (a NUL byte, ...)
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        raise InputError(
+            f"{path}: not valid YAML at line {line}, column {column}: {_character_name(exc.character)} "
+            "is not allowed in YAML text."
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -169,6 +205,12 @@ def _read_yaml(path: Path, text: str) -> Any:
         raise InputError(f"{path}: not valid YAML{where}{detail}.") from None
     except RecursionError:
         raise InputError(f"{path}: cannot be read: its {_TOO_DEEP}.") from None
+
+
+def _character_name(character: str | int) -> str:
+    """`the character U+0000 (a NUL byte)`: a character that cannot be shown as itself."""
+    code = character if isinstance(character, int) else ord(character)
+    return f"the character U+{code:04X}" + (" (a NUL byte)" if code == 0 else "")
 
 
 def read_document(path: Path) -> Any:
@@ -459,6 +501,8 @@ def _record_lines(path: Path) -> list[int] | None:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = csv.reader(handle, skipinitialspace=True)
             header = next(rows, None)
+            if header is not None:
+                _refuse_repeated_columns(path, header, rows.line_num)
             start = rows.line_num + 1
             for row in rows:
                 if header is not None and len(row) > len(header):
@@ -474,7 +518,46 @@ def _record_lines(path: Path) -> list[int] | None:
     return lines
 
 
-def _read_frame(path: Path, required: bool) -> pd.DataFrame | None:
+def _refuse_repeated_columns(path: Path, header: list[str], line: int) -> None:
+    """A column named twice in the header is an error (pandas would rename the second one `name.1`)."""
+    first: dict[str, int] = {}
+    for number, cell in enumerate(header, start=1):
+        name = cell.strip()
+        if name and name in first:
+            raise InputError(
+                f"{path}: header on line {line}, field {render_value(name)}: the column is given twice "
+                f"(columns {first[name]} and {number})."
+            )
+        first.setdefault(name, number)
+
+
+def _unclosed_quote(path: Path, kind: str) -> str:
+    """Where a quoted cell that is never closed opens: `<record> on line N, field 'f'` (or the line alone)."""
+    # The open quote runs to the end of the file, so it opens the last cell of the last record.
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = csv.reader(handle, skipinitialspace=True)
+            header: list[str] = []
+            record: list[str] = []
+            start = end = 1
+            for row in rows:
+                header = header or row
+                record, start, end = row, end, rows.line_num + 1
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return "line ?"
+    if not record:
+        return "line ?"
+    line = start + sum(cell.count("\n") for cell in record[:-1])
+    if record is header and start == 1:
+        return f"header on line {line}"
+    label = _row_label(kind, start, {"id": record[0].strip()} if header[:1] == ["id"] and len(record) > 1 else {})
+    if start != line:
+        label += f" (its cell opening on line {line})"
+    column = len(record) - 1
+    return f"{label}, field {render_value(header[column].strip())}" if column < len(header) else label
+
+
+def _read_frame(path: Path, required: bool, kind: str = "record") -> pd.DataFrame | None:
     """The cells of one CSV file as text; None for an empty optional table."""
     try:
         return pd.read_csv(
@@ -495,6 +578,11 @@ def _read_frame(path: Path, required: bool) -> pd.DataFrame | None:
         if ragged:
             header, line, cells = ragged.groups()
             raise InputError(f"{path}: line {line} has {cells} cells but the header has {header} columns.") from None
+        if "EOF inside string" in text:
+            raise InputError(
+                f"{path}: {_unclosed_quote(path, kind)}: a quoted cell is never closed (its opening '\"' has no "
+                "closing '\"' before the end of the file)."
+            ) from None
         raise InputError(f"{path}: not a readable CSV table ({text}).") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text (byte {exc.start} cannot be decoded).") from None
@@ -531,8 +619,9 @@ def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | 
             names = ", ".join(CSV_TABLES[name] for name in _REQUIRED_TABLES)
             raise InputError(f"{path}: no such file (an instance folder needs {names}).")
         return None
+    _regular_file(path)
     lines = _record_lines(path)
-    frame = _read_frame(path, required)
+    frame = _read_frame(path, required, _singular(table))
     if frame is None:
         return []
     frame.columns = [str(col).strip() for col in frame.columns]
@@ -551,8 +640,29 @@ def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | 
             else:
                 row[str(key)] = value
         if row:
+            _refuse_list_separators(path, _singular(table), line, row)
             rows.append((line, row))
     return rows
+
+
+# A list item holding one of these was written with another separator than ';' (or as a JSON list).
+_NOT_IN_LIST_ITEMS = re.compile(r"[,|\[\]\"']")
+
+
+def _refuse_list_separators(path: Path, kind: str, line: int, row: dict[str, Any]) -> None:
+    """`eo_ir,night_vision`, `eo_ir|night_vision` or `["eo_ir"]` in a list column is an error, not one item."""
+    for column in _LIST_FIELDS:
+        for item in row.get(column, []):
+            found = _NOT_IN_LIST_ITEMS.search(item)
+            if found is None:
+                continue
+            items = [part.strip(" []\"'") for part in re.split(r"[,|;]", item)]
+            fixed = ";".join(part for part in items if part)
+            held = "a quote" if found[0] in "\"'" else render_value(found[0])
+            raise InputError(
+                f"{path}: {_row_label(kind, line, row)}, field '{column}': the item {render_value(item)} holds "
+                f"{held}; the items of a list are separated by ';'" + (f" (write {fixed})." if fixed else ".")
+            )
 
 
 def _row_label(kind: str, line: int, row: dict[str, Any]) -> str:
@@ -585,7 +695,29 @@ def _by_id(rows: list[tuple[int, dict[str, Any]]], path: Path, kind: str) -> dic
     return records
 
 
+def _refuse_unknown_tables(folder: Path) -> None:
+    """A `.csv` file that is no known table (`maintenence.csv`, `request.csv`) is an error, not ignored.
+
+    Other files (README.md, .DS_Store) and hidden ones (`._aircraft.csv`) are ignored."""
+    known = list(CSV_TABLES.values())
+    try:
+        names = sorted(entry.name for entry in folder.iterdir())
+    except OSError as exc:
+        raise InputError(f"{folder}: cannot be read ({exc.strerror or exc}).") from None
+    unknown = [name for name in names if name.lower().endswith(".csv") and not name.startswith(".")]
+    unknown = [name for name in unknown if name not in known]
+    if not unknown:
+        return
+    name = unknown[0]
+    # Stems are compared: the shared `.csv` would make `sorties.csv` look like `sectors.csv`.
+    close = difflib.get_close_matches(Path(name).stem.lower(), list(CSV_TABLES), n=1, cutoff=0.7)
+    hint = f" (did you mean {CSV_TABLES[close[0]]}?)" if close else ""
+    others = f" (also unknown: {', '.join(unknown[1:])})" if unknown[1:] else ""
+    raise InputError(f"{folder / name}: unknown table{hint}; the known tables are {', '.join(known)}{others}.")
+
+
 def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
+    _refuse_unknown_tables(folder)
     tables = {name: _read_table(folder, name) for name in CSV_TABLES}
     sources = {name: folder / file for name, file in CSV_TABLES.items()}
     sources["horizon"] = sources["name"] = sources["format"] = sources["instance"]

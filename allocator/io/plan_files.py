@@ -15,10 +15,16 @@ from allocator.result import Plan
 # that), with what to write when there is nothing to give.
 REQUIRED_PLAN_KEYS = {"bound": '{"service": null}', "sorties": "[]", "relocations": "[]", "unserved": "[]"}
 
+PLAN_SUFFIXES = {".json", ".yaml", ".yml"}
+
 
 def load_plan(path: str | Path) -> Plan:
     """Load a plan file; a malformed one is an `InputError` naming the record and field."""
     path = Path(path)
+    if path.suffix.lower() not in PLAN_SUFFIXES:  # else `plan.csv` is read as YAML and `plan.txt` accepted
+        if not path.exists():
+            raise InputError(f"{path}: no such file.")
+        raise InputError(f"{path}: unknown plan format (expected .json, .yaml or .yml).")
     data = read_document(path)
     if not isinstance(data, dict):
         found = "nothing (the file is empty)" if data is None else render_value(data)
