@@ -99,6 +99,7 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
     base: dict[str, str] = {}  # operating base of each aircraft along its frozen flights
     moves: dict[str, int] = {}  # frozen relocations so far
     flown: dict[str, int] = {}  # frozen flight minutes so far
+    previous: dict[str, tuple[Flight, str]] = {}  # each aircraft's frozen flight before this one, and its words
     for f in frozen:
         what = (
             f"the sortie of {f.aircraft} for {f.request}"
@@ -106,6 +107,8 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
             else f"the relocation of {f.aircraft} to {f.dest}"
         )
         lead = f"baseline: {what} took off before {when} and must be kept as flown, but"
+        _check_flight_shape(f, lead, previous.get(f.aircraft), prep)
+        previous[f.aircraft] = (f, what)
         ac = aircraft.get(f.aircraft)
         if ac is None:
             raise InputError(f"{lead} aircraft {f.aircraft} is no longer in the instance.")
@@ -154,6 +157,26 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
                 raise InputError(f"{lead} it overlaps maintenance of {f.aircraft} from {since}.")
     for ac_id, away in base.items():
         _check_home_for_maintenance(prep, anchor, aircraft[ac_id], away, moves[ac_id], when, requests)
+
+
+def _check_flight_shape(f: Flight, lead: str, before: tuple[Flight, str] | None, prep: Prepared) -> None:
+    """A frozen flight read from a plan file is a flight at all: its times in order, a relocation that goes
+    somewhere, not given twice, clear of the aircraft's frozen flight before it (SPEC 4.5)."""
+    if isinstance(f, SortieMin) and not f.takeoff <= f.on_station <= f.off_station <= f.landing:
+        raise InputError(f"{lead} its takeoff, on-station, off-station and landing times are out of order.")
+    if f.landing <= f.takeoff:
+        raise InputError(f"{lead} it does not land after it takes off.")
+    if isinstance(f, RelocationMin) and f.origin == f.dest:
+        raise InputError(f"{lead} it goes from {f.origin} to {f.dest}.")
+    if before is None:
+        return
+    flight, words = before
+    if flight == f:
+        raise InputError(f"{lead} the plan gives it twice.")
+    ac = next((a for a in prep.instance.aircraft if a.id == f.aircraft), None)
+    turnaround = prep.type_of(ac).turnaround_min if ac is not None else 0
+    if f.takeoff < flight.landing + turnaround:
+        raise InputError(f"{lead} it takes off before {words} has landed and turned around.")
 
 
 def _check_home_for_maintenance(

@@ -233,6 +233,36 @@ def test_frozen_relocation_beyond_the_new_relocation_limit_is_a_clear_input_erro
         solve(changed(inst, policy={"max_relocations_per_aircraft": 0}), baseline=plan, now=now)
 
 
+def _broken(plan: Plan, how: str) -> Plan:
+    """The plan with one of its flights made into something that is not a flight."""
+    sortie, move = plan.sorties[0], plan.relocations[0]
+    minute = timedelta(minutes=1)
+    if how == "twice":
+        return plan.model_copy(update={"sorties": [sortie, sortie]})
+    if how == "out of order":
+        return plan.model_copy(update={"sorties": [sortie.model_copy(update={"on_station": sortie.takeoff - minute})]})
+    if how == "nowhere":
+        return plan.model_copy(update={"relocations": [move.model_copy(update={"to": move.from_})]})
+    if how == "backwards":
+        return plan.model_copy(update={"relocations": [move.model_copy(update={"landing": move.takeoff})]})
+    early = sortie.model_copy(update={k: getattr(sortie, k) - (sortie.takeoff - move.landing) for k in
+                                      ("takeoff", "on_station", "off_station", "landing")})
+    return plan.model_copy(update={"sorties": [early]})  # takes off as the relocation lands: no turnaround
+
+
+@pytest.mark.parametrize(("how", "message"), [
+    ("twice", "the plan gives it twice"),
+    ("out of order", "times are out of order"),
+    ("nowhere", "it goes from A to A"),
+    ("backwards", "does not land after it takes off"),
+    ("no turnaround", "takes off before the relocation of H1 to A2 has landed and turned around"),
+])
+def test_a_frozen_flight_that_is_not_a_flight_is_named(how: str, message: str):
+    inst, plan = _relocating_plan()
+    with pytest.raises(InputError, match=message):
+        solve(inst, baseline=_broken(plan, how), now=instant("15:30"))
+
+
 def test_now_at_or_after_the_horizon_end_is_a_clear_input_error():
     inst, plan = _relocating_plan()
     with pytest.raises(InputError, match=r"--now .* is not before the horizon's end .*nothing re-planned"):
