@@ -9,6 +9,7 @@ This module imports nothing of the project.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import datetime
@@ -68,11 +69,21 @@ def instant_in_supported_years(value: datetime) -> datetime:
     return value
 
 
+def _as_written(value: Any) -> str:
+    """A value as the file would write it: `true`, `null`, `["x"]`, `'text'`."""
+    if isinstance(value, str):
+        return f"'{value}'"
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def trimmed(value: str) -> str:
     """An id or name is written without blanks around it (` N401AM` would be another aircraft than `N401AM`,
     and a CSV table, whose cells are trimmed, would merge them)."""
     if not value.strip():
-        raise ValueError("is blank")
+        raise ValueError("must not be blank")
     if value != value.strip():
         raise ValueError(f"{value!r} has blanks at its start or end")
     return value
@@ -233,14 +244,18 @@ class Policy(_Model):
         if isinstance(value, dict):
             shares = {}
             for agency, share in value.items():
+                if not isinstance(agency, str):
+                    raise ValueError(f"the agency {_as_written(agency)} must be text (put it in quotes)")
                 fraction = _fraction(share)
-                if not isinstance(agency, str) or fraction is None:
-                    raise ValueError(f"the share of agency '{agency}' is {share!r}, expected a fraction from 0 to 1")
+                if fraction is None:
+                    shown = _as_written(share)
+                    raise ValueError(f"the share of agency '{agency}' is {shown}, expected a fraction from 0 to 1")
                 shares[agency] = fraction
             return shares
         fraction = _fraction(value)
         if fraction is None:
-            raise ValueError(f"{value!r} is neither a fraction from 0 to 1 nor a map from agency to such a fraction")
+            shown = _as_written(value)
+            raise ValueError(f"{shown} is neither a fraction from 0 to 1 nor a map from agency to such a fraction")
         return fraction
 
     @field_validator("priority_weights", mode="before")

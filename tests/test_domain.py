@@ -159,7 +159,7 @@ def test_one_spelling_per_agency_is_allowed_and_a_second_spelling_refused() -> N
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("id", " R1", "has blanks at its start or end"),
     ("id", "R1\n", "has blanks at its start or end"),
-    ("agency", "   ", "is blank"),
+    ("agency", "   ", "must not be blank"),
     ("sector", "\tTUC", "has blanks at its start or end"),
 ])
 def test_an_id_with_blanks_around_it_is_refused(field: str, value: str, message: str) -> None:

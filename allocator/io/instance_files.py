@@ -384,6 +384,8 @@ def describe_problem(error: Any, loc: list[Any], model: type[BaseModel] | None) 
         return f"{got} is not a number"
     if kind in {"int_parsing", "int_type", "int_from_float"}:
         return f"{got} is not a whole number"
+    if kind == "int_parsing_size":
+        return f"{got} is too large a number"
     if kind in {"bool_parsing", "bool_type"}:
         return f"{got} is not true or false"
     if kind == "finite_number":
@@ -393,6 +395,8 @@ def describe_problem(error: Any, loc: list[Any], model: type[BaseModel] | None) 
     if kind == "string_type":
         hint = "; put it in quotes" if isinstance(value, bool | date) else ""
         return f"expected text, got {got}{hint}"
+    if kind == "invalid_key":
+        return f"a field name must be text, got {got} (put it in quotes)"
     if kind in {"model_type", "model_attributes_type", "dict_type"}:
         return f"expected a mapping of fields, got {got}"
     if kind == "list_type":
@@ -447,6 +451,9 @@ def render_value(value: Any) -> str:
     if isinstance(value, datetime | date):
         return f"'{value.isoformat()}'"
     if isinstance(value, str):
+        if value != value.strip():  # blanks around it: show them, escaped
+            text = json.dumps(value)
+            return f"{text[:57]}...\"" if len(text) > 60 else text
         text = _one_line(value)
         return f"'{text[:57]}...'" if len(text) > 60 else f"'{text}'"
     if isinstance(value, dict):
