@@ -303,7 +303,7 @@ class Instance(_Model):
     sectors: list[Sector] = Field(default_factory=list)
     aircraft_types: list[AircraftType]
     aircraft: list[Aircraft]
-    requests: list[Request] = Field(default_factory=list)
+    requests: list[Request]
     policy: Policy = Field(default_factory=Policy)
     format: Literal["allocator-instance/1"] | None = Field(default=None, description="optional format tag")
 

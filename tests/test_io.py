@@ -40,6 +40,7 @@ WHOLE_FILE = {
     "wrong_suffix.txt",
     "does_not_exist.yaml",
     "csv_missing_aircraft",
+    "csv_missing_requests",
     "csv_ragged_row",
     "csv_first_row_too_long",
     "csv_table_is_folder",

@@ -57,7 +57,7 @@ CSV_TABLES = {
     "policy": "policy.csv",
 }
 _LIST_FIELDS = {"capabilities", "aircraft_types"}
-_REQUIRED_TABLES = ("instance", "bases", "sectors", "aircraft_types", "aircraft")
+_REQUIRED_TABLES = ("instance", "bases", "sectors", "aircraft_types", "aircraft", "requests")
 
 
 class _StrictYamlLoader(yaml.SafeLoader):
