@@ -100,7 +100,9 @@ def _relocation_slots(v: Variables, ac: Aircraft, anchor: Anchor) -> None:
     for k in range(1, prep.max_relocations(ac) + 1):
         pairs = [(ac.home_base, d) for d in dests] if k == 1 else [(a, b) for a in bases for b in bases if a != b]
         ferry = {pair: prep.ferry(ac, *pair) for pair in pairs}
-        pairs = [p for p in pairs if ferry[p] <= horizon]
+        # a ferry lands inside the horizon, after the aircraft is available (one available only after the
+        # horizon ends has no relocation at all: its takeoff variable would have an empty domain)
+        pairs = [p for p in pairs if prep.available_from(ac) + ferry[p] <= horizon]
         if not pairs:
             break
         present = m.new_bool_var(f"relocate[{ac.id},{k}]")

@@ -469,3 +469,17 @@ def test_a_horizon_starting_between_minutes_counts_from_the_next_whole_minute(me
     plan = allocator.solve(inst, SolveOptions(time_limit_s=5, workers=1, method=method)).plan
     assert plan.sorties  # (and the autouse fixture checks the plan)
     assert all(s.takeoff >= inst.horizon.start and s.takeoff.second == 0 for s in plan.sorties)
+
+
+@pytest.mark.parametrize("available", [t("23:50"), t("01:00", day="2026-12-02")])
+def test_an_aircraft_available_only_at_the_end_of_the_horizon_is_planned_without_it(available: str):
+    # found by fuzzing explain: H2, relocatable, available when no ferry can land before the horizon ends
+    # (or only after it ends) gave CP-SAT a relocation takeoff with an empty domain, and the model crashed
+    inst = make(
+        [aircraft("H1"), aircraft("H2", available_from=available)],
+        [request("R1"), request("R2", near="A2")],
+        policy={"max_relocations_per_aircraft": 2},
+    )
+    result = allocator.solve(inst, SolveOptions(time_limit_s=5, workers=1))
+    assert result.status == SolveStatus.OPTIMAL
+    assert not any(f.aircraft == "H2" for f in [*result.plan.sorties, *result.plan.relocations])
