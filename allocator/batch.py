@@ -12,7 +12,10 @@ in the history database (`allocator.history`).
   leaves either the previous complete folder, the new complete folder, or none; never a plan that
   looks complete without its `run.json`. Leftovers in `.staging` are removed by the next batch.
 - One batch per folder: `OUT/.allocator-batch.lock` is held with `flock` for the whole run (the
-  kernel releases it when the process dies, so a crashed batch never leaves a stale lock).
+  kernel releases it when the process dies, so a crashed batch never leaves a stale lock) and removed
+  when the batch ends, however it ends.
+- Ctrl-C: the instances being solved are discarded, no other starts, `batch.json` lists those that
+  finished (`"interrupted": true`) and `BatchInterrupted` carries them to the caller.
 - Reuse: an instance whose input hash, allocator version and settings (time limit, seed) equal those
   of the complete `run.json` in its folder, and whose files still match the hashes recorded there,
   is not solved again (unless `force`).
@@ -35,7 +38,9 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -44,6 +49,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
+from multiprocessing.synchronize import Event as StopFlag
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +74,21 @@ OK_STATUSES = {"OPTIMAL", "FEASIBLE"}
 
 Event = Callable[[str, dict[str, Any]], None]
 
+_current_instance: str | None = None  # the instance being solved in this process: every JSON log line names it
+_in_worker = False  # this process is a `--jobs` worker
+_stop: StopFlag | None = None  # set by the batch when Ctrl-C stops it: workers start no further instance
+
 
 class BatchError(Exception):
     """The batch itself cannot run (exit code 2): one sentence."""
+
+
+class BatchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped the batch: `result` holds the instances that finished (`batch.json` lists them)."""
+
+    def __init__(self, result: BatchResult) -> None:
+        super().__init__("interrupted")
+        self.result = result
 
 
 @dataclass
@@ -100,6 +118,7 @@ class Outcome:
     folder: Path
     run: dict[str, Any]
     reused: bool = False
+    recorded: bool = True  # False when the history could not record it
 
     @property
     def ok(self) -> bool:
@@ -114,19 +133,29 @@ class Outcome:
 class BatchResult:
     batch_id: str
     out: Path
-    db_url: str
+    db_url: history.DbUrl
     started_at: str
     finished_at: str = ""
+    wall_time_s: float = 0.0
     outcomes: list[Outcome] = field(default_factory=list)
     history_errors: list[str] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C: `outcomes` are the instances that finished before it
+    not_finished: list[Path] = field(default_factory=list)
 
     @property
     def failed(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.ok]
 
     @property
+    def not_recorded(self) -> int:
+        """How many runs the history database did not take."""
+        return sum(not o.recorded for o in self.outcomes)
+
+    @property
     def exit_code(self) -> int:
-        """0 when every instance succeeded and was recorded, else 1."""
+        """0 when every instance succeeded and was recorded, 130 when interrupted, else 1."""
+        if self.interrupted:
+            return 130
         return 1 if self.failed or self.history_errors else 0
 
 
@@ -147,32 +176,109 @@ class _Task:
 
 def discover(inputs: list[Path], out: Path | None = None) -> list[Path]:
     """Instance files and CSV folders named by `inputs`: a file as it is, a folder of CSV tables, or the
-    instance files (.json, .yaml, .yml) and CSV folders directly inside a folder; sorted, no duplicates."""
+    instance files (.json, .yaml, .yml) and CSV folders directly inside a folder; sorted, no duplicates.
+
+    Nothing is skipped without a trace: a sub-folder holding `.csv` files (or named like an instance file)
+    is an instance folder even without `instance.csv`, and a broken symbolic link named like an instance
+    (or with no suffix, as a folder would be) is an input too: both then fail with a sentence saying why.
+    A sub-folder of instance files is not searched (one level deep) and says so in a warning. What a batch
+    writes into `out` (the folder itself when it lies inside an input folder, its `batch.json`, results
+    folders holding a `run.json`, and anything inside them) is never an instance, even when `out` is
+    itself an input folder."""
+    where = out.resolve() if out is not None else None
     found: list[Path] = []
     for path in inputs:
         if not path.exists():
+            if path.is_symlink():
+                raise BatchError(f"{path}: is a broken symbolic link (its target {os.readlink(path)} does not exist).")
             raise BatchError(f"{path}: no such file or folder.")
-        if path.is_file() or _is_csv_folder(path):
-            found.append(path)
+        if where is not None and path.resolve() != where and _batch_output(path, where):
+            _skipped(path, f"it is a batch's own output inside the results folder {out}")
+            continue
+        if not path.is_dir() or _is_csv_folder(path) or (_looks_like_csv_folder(path) and not _holds_instances(path)):
+            found.append(path)  # a file (or a pipe, which the loader refuses with a sentence), or a CSV folder
             continue
         for child in sorted(path.iterdir()):
-            if child.name.startswith(".") or (out is not None and child.resolve() == out.resolve()):
+            if child.name.startswith(".") or (where is not None and _batch_output(child, where)):
                 continue
-            if (child.is_file() and child.suffix.lower() in INSTANCE_SUFFIXES) or _is_csv_folder(child):
-                found.append(child)
-    unique = list(dict.fromkeys(p.resolve() for p in found))
+            if child.is_symlink() and not child.exists():
+                if child.suffix.lower() in INSTANCE_SUFFIXES or not child.suffix:
+                    found.append(child)  # fails with "broken symbolic link"
+                continue
+            if child.is_file():
+                if child.suffix.lower() in INSTANCE_SUFFIXES:
+                    found.append(child)
+            elif child.is_dir():
+                if _is_csv_folder(child) or _looks_like_csv_folder(child):
+                    found.append(child)
+                elif _holds_instances(child):
+                    _skipped(child, "sub-folders of an input folder are not searched (one level deep only)")
+    unique = list(dict.fromkeys(_absolute(p) for p in found))
     if not unique:
         raise BatchError(f"{', '.join(map(str, inputs))}: no instance files (.json, .yaml, .yml or CSV folders).")
     return unique
+
+
+def _absolute(path: Path) -> Path:
+    """The resolved path; a broken link keeps its own name (its target does not exist)."""
+    return path.resolve() if path.exists() else path.parent.resolve() / path.name
+
+
+def _batch_output(path: Path, out: Path) -> bool:
+    """Whether `path` is something a batch writes into the (resolved) results folder `out`: the folder
+    itself, its `batch.json`, lock or staging area, a results folder (one holding `run.json`) or anything
+    inside one."""
+    resolved = _absolute(path)
+    if resolved == out:
+        return True
+    try:
+        parts = resolved.relative_to(out).parts
+    except ValueError:
+        return False
+    if parts[0] in (LOCK_FILE, STAGING) or parts == (BATCH_FILE,):
+        return True
+    folder = out
+    for part in parts:
+        folder = folder / part
+        if (folder / RUN_FILE).is_file():
+            return True
+    return False
+
+
+def _skipped(path: Path, why: str) -> None:
+    log.warning("skipped %s: %s", path, why, extra={"data": {"event": "input_skipped", "input": str(path)}})
 
 
 def _is_csv_folder(path: Path) -> bool:
     return path.is_dir() and (path / "instance.csv").is_file()
 
 
+def _looks_like_csv_folder(path: Path) -> bool:
+    """A folder meant as an instance: named like an instance file, or holding `.csv` tables."""
+    if path.suffix.lower() in INSTANCE_SUFFIXES:
+        return True
+    try:
+        return any(p.suffix.lower() == ".csv" and not p.name.startswith(".") for p in path.iterdir())
+    except OSError:
+        return True  # unreadable: the loader says why
+
+
+def _holds_instances(path: Path) -> bool:
+    try:
+        return any(
+            not p.name.startswith(".") and (p.suffix.lower() in INSTANCE_SUFFIXES or _is_csv_folder(p))
+            for p in path.iterdir()
+        )
+    except OSError:
+        return False
+
+
 def input_hash(path: Path) -> str:
     """`sha256:<hex>` of a file's bytes, or of every file of a folder (relative names and bytes, sorted)."""
     digest = hashlib.sha256()
+    if not path.exists():  # a broken symbolic link: the name of its target
+        digest.update(b"link\0" + (os.fsencode(os.readlink(path)) if path.is_symlink() else b""))
+        return f"sha256:{digest.hexdigest()}"
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     for file in files:
         if file is not path:
@@ -217,23 +323,39 @@ def folder_names(items: list[tuple[Path, str | None]]) -> list[str]:
 
 @contextlib.contextmanager
 def batch_lock(out: Path) -> Iterator[Path]:
-    """Hold `OUT/.allocator-batch.lock` (flock) for the duration; `BatchError` if another batch holds it."""
+    """Hold `OUT/.allocator-batch.lock` (flock) for the duration; `BatchError` if another batch holds it.
+
+    The file exists only while a batch holds it: it is removed (while still locked) when the block ends,
+    however it ends (Ctrl-C included). A batch that locked a file removed meanwhile locks the new one."""
     path = out / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise BatchError(f"{out}: cannot write in the output folder ({exc.strerror or exc}).") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 500, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
             raise BatchError(
                 f"{out}: another batch is running on this folder ({holder}); wait for it to finish (lock file {path})."
             ) from None
+        try:
+            current = os.path.samestat(os.fstat(fd), os.stat(path))
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        os.close(fd)  # the previous holder removed this file as we opened it: lock the one there now
+    try:
         os.ftruncate(fd, 0)
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n".encode(), 0)
         yield path
-        os.ftruncate(fd, 0)
     finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # still locked: no other batch can be using this file
         os.close(fd)  # releases the flock
 
 
@@ -281,6 +403,21 @@ def _base_run(input_: str, digest: str, name: str, folder: str, batch_id: str, o
 def solve_one(task: _Task) -> dict[str, Any]:
     """Solve, check and publish one instance; returns its `run.json` content. Runs in a worker process
     when `jobs > 1`. A crash becomes a `FAILED` run; Ctrl-C stops the batch."""
+    global _current_instance
+    if _in_worker:  # Ctrl-C stops this instance (between instances a worker ignores it)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        if _stop is not None and _stop.is_set():
+            raise KeyboardInterrupt  # the batch was interrupted before this instance started
+        _current_instance = task.instance.name
+        return _solve_one(task)
+    finally:
+        _current_instance = None
+        if _in_worker:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _solve_one(task: _Task) -> dict[str, Any]:
     options = task.options
     inst = task.instance
     run = _base_run(task.input, task.input_hash, inst.name, task.folder.name, task.batch_id, options)
@@ -360,13 +497,33 @@ def _with_pct(counts: dict[str, int]) -> dict[str, Any]:
 
 
 def _publish(staging: Path, run: dict[str, Any], folder: Path) -> None:
-    """`run.json` last into the staging folder, then the folder into place: all or nothing."""
+    """`run.json` last into the staging folder, then the folder into place: all or nothing. A failed run
+    that replaces a good one names it in `last_good_run` (its plan stays in the history)."""
+    if not run.get("ok"):
+        last_good = _last_good_run(folder)
+        if last_good is not None:
+            run["last_good_run"] = last_good
     atomic_write_text(staging / RUN_FILE, json.dumps(run, indent=2) + "\n")
     old = staging.with_name(staging.name + ".old")
     if folder.exists():
         folder.rename(old)
     staging.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _last_good_run(folder: Path) -> dict[str, Any] | None:
+    """The last successful run of the results folder about to be replaced: its own, or the one its failed
+    run still names."""
+    try:
+        old = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(old, dict):
+        return None
+    if old.get("ok"):
+        return {key: old.get(key) for key in ("run_id", "batch_id", "status", "finished_at", "input_hash")}
+    previous = old.get("last_good_run")
+    return previous if isinstance(previous, dict) else None
 
 
 def _failed_run(
@@ -417,99 +574,172 @@ def run_batch(
     inputs: list[Path],
     out: Path,
     options: BatchOptions | None = None,
-    db_url: str | None = None,
+    db_url: history.DbUrl | None = None,
     on_event: Event | None = None,
 ) -> BatchResult:
-    """Run every instance of `inputs` into `out`; raises `BatchError` when the batch itself cannot run."""
+    """Run every instance of `inputs` into `out`; raises `BatchError` when the batch itself cannot run
+    (then nothing is left behind), `BatchInterrupted` on Ctrl-C (after writing `batch.json` for what
+    finished)."""
     options = options or BatchOptions()
     notify = on_event or (lambda kind, data: None)
+    url = db_url or history.default_url(out)
+    try:
+        engine = history.engine_for(url)  # a URL that cannot work is refused before anything is written
+    except history.HistoryError as exc:
+        raise BatchError(str(exc)) from None
     if out.exists() and not out.is_dir():
         raise BatchError(f"{out}: is a file; --out needs a folder.")
     paths = discover(inputs, out)
+    created = [folder for folder in (out.absolute(), *out.absolute().parents) if not folder.exists()]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BatchError(f"{out}: cannot create the output folder ({exc.strerror or exc}).") from None
-    url = db_url or history.default_url(out)
-    with batch_lock(out):
-        try:
-            engine = history.connect(url)
-        except history.HistoryError as exc:
-            raise BatchError(str(exc)) from None
-        shutil.rmtree(out / STAGING, ignore_errors=True)  # what a killed batch left behind
-        result = BatchResult(batch_id=uuid.uuid4().hex, out=out, db_url=url, started_at=_now())
-        log.info(
-            "batch of %d instances into %s",
-            len(paths),
-            out,
-            extra={
-                "data": {
-                    "event": "batch_start",
-                    "batch_id": result.batch_id,
-                    "instances": len(paths),
-                    "out": str(out),
-                    "jobs": options.jobs,
-                    "workers_per_job": options.workers_per_job(),
-                    "time_limit_s": options.time_limit_s,
-                }
-            },
-        )
-        notify("start", {"total": len(paths)})
-
-        def finish(outcome: Outcome) -> None:
-            result.outcomes.append(outcome)
-            plan = None
-            if (outcome.folder / "plan.json").is_file():
-                plan = json.loads((outcome.folder / "plan.json").read_text(encoding="utf-8"))
+    try:
+        with batch_lock(out):
             try:
-                history.record_run(engine, outcome.run, plan)
+                history.open_schema(engine)
             except history.HistoryError as exc:
-                log.error("%s", exc, extra={"data": {"event": "history_error", "instance": outcome.name}})
-                result.history_errors.append(str(exc))
-            _log_outcome(outcome)
-            notify("done", {"outcome": outcome})
+                raise BatchError(str(exc)) from None
+            return _run_locked(paths, out, options, url, engine, notify)
+    except BatchError:
+        for folder in created:  # deepest first; the lock file is gone by now
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
+
+def _run_locked(
+    paths: list[Path], out: Path, options: BatchOptions, url: history.DbUrl, engine: Any, notify: Event
+) -> BatchResult:
+    shutil.rmtree(out / STAGING, ignore_errors=True)  # what a killed batch left behind
+    result = BatchResult(batch_id=uuid.uuid4().hex, out=out, db_url=url, started_at=_now())
+    clock = time.monotonic()
+    log.info(
+        "batch of %d instances into %s",
+        len(paths),
+        out,
+        extra={
+            "data": {
+                "event": "batch_start",
+                "batch_id": result.batch_id,
+                "instances": len(paths),
+                "out": str(out),
+                "jobs": options.jobs,
+                "workers_per_job": options.workers_per_job(),
+                "time_limit_s": options.time_limit_s,
+            }
+        },
+    )
+    notify("start", {"total": len(paths)})
+
+    def finish(outcome: Outcome) -> None:
+        result.outcomes.append(outcome)
+        plan = None
+        if (outcome.folder / "plan.json").is_file():
+            plan = json.loads((outcome.folder / "plan.json").read_text(encoding="utf-8"))
+        try:
+            history.record_run(engine, outcome.run, plan)
+        except history.HistoryError as exc:
+            outcome.recorded = False
+            log.error(
+                "%s",
+                exc,
+                extra={
+                    "data": {"event": "history_error", "instance": outcome.name, "run_id": outcome.run.get("run_id")}
+                },
+            )
+            result.history_errors.append(str(exc))
+        _log_outcome(outcome)
+        notify("done", {"outcome": outcome})
+
+    try:
         tasks = _prepare(paths, out, options, result.batch_id, finish)
         _execute(tasks, options, finish)
+    except KeyboardInterrupt:
+        result.interrupted = True
+    with _ctrl_c_deferred():  # a second Ctrl-C must not leave batch.json half-done
         result.outcomes.sort(key=lambda o: o.name)
+        done = {o.input for o in result.outcomes}
+        result.not_finished = [p for p in paths if p not in done]
         shutil.rmtree(out / STAGING, ignore_errors=True)
         result.finished_at = _now()
-        summary = {
-            "batch_id": result.batch_id,
-            "started_at": result.started_at,
-            "finished_at": result.finished_at,
-            "db": history.safe_url(url),
-            "options": {"jobs": options.jobs, "workers_per_job": options.workers_per_job(), **options.settings()},
-            "instances": [
-                {
-                    "folder": o.name,
-                    "input": str(o.input),
-                    "status": o.run.get("status"),
-                    "ok": o.ok,
-                    "reused": o.reused,
-                    "run_id": o.run.get("run_id"),
-                    "error": o.run.get("error"),
-                }
-                for o in result.outcomes
-            ],
-        }
-        atomic_write_text(out / BATCH_FILE, json.dumps(summary, indent=2) + "\n")
-        log.info(
-            "batch done: %d ok, %d failed",
-            len(result.outcomes) - len(result.failed),
-            len(result.failed),
-            extra={
-                "data": {
-                    "event": "batch_done",
-                    "batch_id": result.batch_id,
-                    "ok": len(result.outcomes) - len(result.failed),
-                    "failed": len(result.failed),
-                    "reused": sum(o.reused for o in result.outcomes),
-                    "exit_code": result.exit_code,
-                }
-            },
+        result.wall_time_s = round(time.monotonic() - clock, 3)
+        _write_summary(result, options)
+        _log_end(result)
+    if result.interrupted:
+        raise BatchInterrupted(result)
+    return result
+
+
+@contextlib.contextmanager
+def _ctrl_c_deferred() -> Iterator[None]:
+    """Ctrl-C is ignored within the block (only the main thread can set signal handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+
+
+def _write_summary(result: BatchResult, options: BatchOptions) -> None:
+    """`batch.json`: this batch, or as much of it as finished before Ctrl-C."""
+    summary = {
+        "batch_id": result.batch_id,
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
+        "wall_time_s": result.wall_time_s,
+        "interrupted": result.interrupted,
+        "db": history.safe_url(result.db_url),
+        "options": {"jobs": options.jobs, "workers_per_job": options.workers_per_job(), **options.settings()},
+        "not_recorded": result.not_recorded,
+        "instances": [
+            {
+                "folder": o.name,
+                "input": str(o.input),
+                "status": o.run.get("status"),
+                "ok": o.ok,
+                "reused": o.reused,
+                "recorded": o.recorded,
+                "run_id": o.run.get("run_id"),
+                "error": o.run.get("error"),
+            }
+            for o in result.outcomes
+        ],
+        "not_finished": [str(p) for p in result.not_finished],
+    }
+    atomic_write_text(result.out / BATCH_FILE, json.dumps(summary, indent=2) + "\n")
+
+
+def _log_end(result: BatchResult) -> None:
+    ok, failed = len(result.outcomes) - len(result.failed), len(result.failed)
+    data = {
+        "batch_id": result.batch_id,
+        "ok": ok,
+        "failed": failed,
+        "reused": sum(o.reused for o in result.outcomes),
+        "not_recorded": result.not_recorded,
+        "wall_time_s": result.wall_time_s,
+        "exit_code": result.exit_code,
+    }
+    if result.interrupted:
+        total = len(result.outcomes) + len(result.not_finished)
+        log.warning(
+            "interrupted: %d of %d instances finished (%d ok, %d failed), listed in %s; the others keep their "
+            "previous results",
+            len(result.outcomes),
+            total,
+            ok,
+            failed,
+            result.out / BATCH_FILE,
+            extra={"data": {"event": "batch_interrupted", **data, "not_finished": len(result.not_finished)}},
         )
-        return result
+        return
+    unrecorded = f", {result.not_recorded} not recorded in the history" if result.not_recorded else ""
+    log.info("batch done: %d ok, %d failed%s", ok, failed, unrecorded, extra={"data": {"event": "batch_done", **data}})
 
 
 def _prepare(
@@ -518,11 +748,16 @@ def _prepare(
     """Load and hash every input; bad inputs and reusable results are finished here, the rest are tasks."""
     loaded: list[tuple[Path, str, Instance | str]] = []
     for path in paths:
-        digest = input_hash(path)
+        digest = ""
         try:
+            digest = input_hash(path)
+            if path.is_symlink() and not path.exists():
+                raise InputError(f"{path}: is a broken symbolic link (its target {os.readlink(path)} does not exist).")
             loaded.append((path, digest, load_instance(path)))
         except InputError as exc:
             loaded.append((path, digest, str(exc)))
+        except OSError as exc:  # unreadable (permissions, a file gone meanwhile): this input fails, not the batch
+            loaded.append((path, digest, f"{path}: cannot be read ({exc.strerror or exc})."))
     names = folder_names([(p, x.name if isinstance(x, Instance) else None) for p, _, x in loaded])
     tasks = []
     for (path, digest, inst), name in zip(loaded, names, strict=True):
@@ -551,43 +786,71 @@ def _execute(tasks: list[_Task], options: BatchOptions, finish: Callable[[Outcom
             finish(Outcome(Path(task.input), task.folder, solve_one(task)))
         return
     level = logging.getLogger().getEffectiveLevel()
+    context = multiprocessing.get_context("spawn")  # no fork of a process that may hold solver threads
+    stop = context.Event()
     with ProcessPoolExecutor(
         max_workers=min(options.jobs, len(tasks)),
-        mp_context=multiprocessing.get_context("spawn"),  # no fork of a process that may hold solver threads
+        mp_context=context,
         initializer=_init_worker,
-        initargs=(level, options.log_json),
+        initargs=(level, options.log_json, stop),
     ) as pool:
-        futures: dict[Future, _Task] = {pool.submit(solve_one, task): task for task in tasks}
+        with _ctrl_c_deferred():  # the workers start (on submit) ignoring Ctrl-C until they solve
+            futures: dict[Future, _Task] = {pool.submit(solve_one, task): task for task in tasks}
+        finished: set[Future] = set()
         try:
             for future in as_completed(futures):
-                task = futures[future]
-                try:
-                    run = future.result()
-                except BrokenProcessPool as exc:
-                    run = _failed_input(
-                        Path(task.input),
-                        task.folder,
-                        task.input_hash,
-                        f"internal error: the worker process died ({exc})",
-                        task.batch_id,
-                        options,
-                        task.instance.name,
-                    )
-                finish(Outcome(Path(task.input), task.folder, run))
+                finished.add(future)
+                _finish_future(future, futures[future], options, finish)
         except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
+            # Ctrl-C: no worker starts another instance, those solving stop (their instance is discarded)
+            stop.set()
+            for future in futures:
+                future.cancel()
+            with _ctrl_c_deferred():
+                pool.shutdown(wait=True, cancel_futures=True)
+            for future, task in futures.items():  # published just before the stop: they count
+                if future not in finished and future.done() and not future.cancelled() and future.exception() is None:
+                    finished.add(future)
+                    finish(Outcome(Path(task.input), task.folder, future.result()))
             raise
 
 
-def _init_worker(level: int, log_json: bool) -> None:
+def _finish_future(future: Future, task: _Task, options: BatchOptions, finish: Callable[[Outcome], None]) -> None:
+    try:
+        run = future.result()
+    except BrokenProcessPool as exc:
+        run = _failed_input(
+            Path(task.input),
+            task.folder,
+            task.input_hash,
+            f"internal error: the worker process died ({exc})",
+            task.batch_id,
+            options,
+            task.instance.name,
+        )
+    finish(Outcome(Path(task.input), task.folder, run))
+
+
+def _init_worker(level: int, log_json: bool, stop: StopFlag | None = None) -> None:
+    global _in_worker, _stop
+    _in_worker, _stop = True, stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # between instances; `solve_one` takes Ctrl-C while it runs
+    if stop is not None:  # the batch was stopped (Ctrl-C on it alone, `kill -INT`): stop this instance too
+        threading.Thread(target=_interrupt_when_set, args=(stop,), name="batch-stop", daemon=True).start()
     handler = logging.StreamHandler()
     if log_json:
         handler.setFormatter(JsonLogFormatter())
+        logging.captureWarnings(True)  # a Python warning is a JSON line too
     else:
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+
+
+def _interrupt_when_set(stop: StopFlag) -> None:
+    stop.wait()
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def _log_outcome(o: Outcome) -> None:
@@ -626,7 +889,10 @@ class JsonLogFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update(getattr(record, "data", None) or {})
+        data = getattr(record, "data", None) or {}
+        if _current_instance is not None and "instance" not in data:
+            entry["instance"] = _current_instance  # the solver's own lines, in a worker or not
+        entry.update(data)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)

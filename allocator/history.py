@@ -80,20 +80,41 @@ class HistoryError(Exception):
     """The history database cannot be opened or written (one sentence)."""
 
 
-def default_url(out_dir: Path) -> str:
-    """`sqlite:///…/allocator.db` next to the batch output folder (in its parent)."""
-    return f"sqlite:///{out_dir.resolve().parent / DB_FILE}"
+DbUrl = str | sa.URL  # a URL as the user wrote it, or one built from a file path (any characters)
 
 
-def connect(url: str, create: bool = True) -> sa.Engine:
-    """An engine for `url`, with the schema created if it is not there yet; with `create=False` (reading
-    the history) a database without it is an error and nothing is written."""
+def sqlite_url(path: Path) -> sa.URL:
+    """The URL of an SQLite file, built from its parts: a path holding `?`, `#`, `%` or `@` is the file
+    name as it is (pasted into a URL string, `q?dir/…` became the file `q` and `%41` an `A`)."""
+    return sa.URL.create("sqlite", database=str(path.resolve()))
+
+
+def default_url(out_dir: Path) -> sa.URL:
+    """The SQLite file `allocator.db` next to the batch output folder (in its parent)."""
+    return sqlite_url(out_dir.resolve().parent / DB_FILE)
+
+
+def engine_for(url: DbUrl) -> sa.Engine:
+    """An engine for `url`, checked without touching any file or server: a URL SQLAlchemy cannot use or
+    an in-memory SQLite database is a `HistoryError`."""
     try:
         engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, ValueError, TypeError) as exc:
         raise HistoryError(f"--db {safe_url(url)}: not a usable database URL ({_first_line(exc)}).") from None
     if engine.url.get_backend_name() == "sqlite" and engine.url.database in (None, "", ":memory:"):
         raise HistoryError(f"--db {safe_url(url)}: an in-memory database would keep no history; name a file.")
+    return engine
+
+
+def connect(url: DbUrl, create: bool = True) -> sa.Engine:
+    """An engine for `url`, with the schema created if it is not there yet; with `create=False` (reading
+    the history) a database without it is an error and nothing is written."""
+    return open_schema(engine_for(url), create)
+
+
+def open_schema(engine: sa.Engine, create: bool = True) -> sa.Engine:
+    """Create the schema on `engine` if it is not there yet (or, with `create=False`, check it is there)."""
+    url = engine.url
     if not create:
         database = engine.url.database
         if engine.url.get_backend_name() == "sqlite" and database and not Path(database).exists():
@@ -108,11 +129,13 @@ def connect(url: str, create: bool = True) -> sa.Engine:
     return engine
 
 
-def safe_url(url: str) -> str:
+def safe_url(url: DbUrl) -> str:
     """The URL with any password hidden."""
+    if isinstance(url, sa.URL):
+        return url.render_as_string(hide_password=True)
     try:
         return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
+    except (sa.exc.ArgumentError, ValueError, TypeError):
         return url
 
 

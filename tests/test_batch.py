@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 import allocator.solver
 from allocator import history
-from allocator.batch import BatchOptions, batch_lock, discover, folder_names, input_hash, run_batch
+from allocator.batch import BatchError, BatchOptions, batch_lock, discover, folder_names, input_hash, run_batch
 from allocator.check import check
 from allocator.cli import app
 from allocator.io import load_instance, load_plan, write_instance
@@ -335,3 +335,261 @@ def test_a_file_where_the_results_folder_would_go_is_never_replaced(tmp_path: Pa
     (entry,) = json.loads((out / "batch.json").read_text())["instances"]
     assert not entry["ok"] and "is not a batch result" in entry["error"]
     assert (out / "tiny").read_text() == "the chief's notes"
+
+
+# -- nothing skipped without a trace (review of 2026-12-06) ------------------------------------------------
+
+
+def test_a_csv_folder_without_instance_csv_and_a_broken_link_are_failed_rows(
+    inputs: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
+    shutil.copytree(ROOT / "instances" / "tiny-csv", inputs / "half-csv")
+    (inputs / "half-csv" / "instance.csv").unlink()
+    (inputs / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    (inputs / "notes.txt").symlink_to(tmp_path / "nowhere.txt")  # not named like an instance: ignored
+    (inputs / "nested").mkdir()
+    shutil.copy(TINY, inputs / "nested" / "deep.yaml")  # one level deep only: skipped, with a warning
+    out = tmp_path / "runs"
+    result = run("batch", inputs, "--out", out, *FAST)
+    assert result.exit_code == 1, result.output
+    half, gone = read_run(out / "half-csv"), read_run(out / "gone")
+    assert half["status"] == "FAILED" and "half-csv/instance.csv: no such file" in half["error"]
+    assert gone["status"] == "FAILED"
+    target = tmp_path / "nowhere.yaml"
+    assert gone["error"] == f"{inputs / 'gone.yaml'}: is a broken symbolic link (its target {target} does not exist)."
+    rows = {i["folder"]: i["ok"] for i in json.loads((out / "batch.json").read_text())["instances"]}
+    assert rows == {"gone": False, "half-csv": False, "small": True, "tiny": True}
+    skipped = [r for r in caplog.records if getattr(r, "data", {}).get("event") == "input_skipped"]
+    assert [r.data["input"] for r in skipped] == [str(inputs / "nested")]
+    assert "one level deep" in skipped[0].getMessage()
+
+
+def test_a_csv_looking_folder_given_by_name_is_a_failed_instance(tmp_path: Path):
+    half = tmp_path / "half-csv"
+    shutil.copytree(ROOT / "instances" / "tiny-csv", half)
+    (half / "instance.csv").unlink()
+    result = run("batch", half, "--out", tmp_path / "runs", *FAST)
+    assert result.exit_code == 1 and read_run(tmp_path / "runs" / "half-csv")["status"] == "FAILED"
+
+
+def test_a_broken_link_given_by_name_is_a_usage_error(tmp_path: Path):
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    result = run("batch", tmp_path / "gone.yaml", "--out", tmp_path / "runs")
+    assert result.exit_code == 2 and "gone.yaml: is a broken symbolic link" in result.output
+    assert not (tmp_path / "runs").exists()
+
+
+# -- the results folder inside or equal to an input folder ----------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["inside", "equal"])
+def test_the_results_folder_is_never_read_as_instances_the_next_night(inputs: Path, where: str, monkeypatch):
+    out = inputs / "runs" if where == "inside" else inputs
+    calls = count_solves(monkeypatch)
+    first = run("batch", inputs, "--out", out, *FAST)
+    assert first.exit_code == 0, first.output
+    second = run("batch", inputs, "--out", out, *FAST)
+    assert second.exit_code == 0, second.output
+    assert sorted(calls) == ["small", "tiny"]  # the second night reused both and found nothing else
+    summary = json.loads((out / "batch.json").read_text())
+    assert sorted(i["folder"] for i in summary["instances"]) == ["small", "tiny"]
+    assert all(i["reused"] for i in summary["instances"])
+
+
+def test_discover_skips_what_a_batch_wrote_into_the_results_folder(tmp_path: Path):
+    out = tmp_path / "runs"
+    (out / "tiny").mkdir(parents=True)
+    (out / "tiny" / "run.json").write_text("{}")
+    (out / "tiny" / "plan.json").write_text("{}")
+    (out / "batch.json").write_text("{}")
+    (out / "mine").mkdir()  # a CSV-looking folder that is not a batch result: an input
+    (out / "mine" / "bases.csv").write_text("id\n")
+    shutil.copy(TINY, out / "new.yaml")
+    assert [p.name for p in discover([out], out)] == ["mine", "new.yaml"]
+    with pytest.raises(BatchError, match="no instance files"):
+        discover([tmp_path], out)  # the results folder inside an input folder is skipped
+    found = discover([out / "batch.json", out / "tiny" / "plan.json", out / "new.yaml"], out)
+    assert [p.name for p in found] == ["new.yaml"]
+    with pytest.raises(BatchError, match="no instance files"):
+        discover([out / "tiny"], out)
+
+
+# -- Ctrl-C ------------------------------------------------------------------------------------------------
+
+CTRL_C = textwrap.dedent(
+    """
+    import os, signal, sys
+    import allocator.history
+    import allocator.solver
+
+    real = allocator.solver.solve
+
+    def solve(instance, options=None):
+        if instance.name == "tiny":  # Ctrl-C while the second instance is solved
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(instance, options)
+
+    allocator.solver.solve = solve
+    if os.environ.get("BREAK_HISTORY"):
+
+        def record_run(engine, run, plan=None):
+            message = f"cannot record run {run['run_id']} in the history (database is locked)."
+            raise allocator.history.HistoryError(message)
+
+        allocator.history.record_run = record_run
+    from allocator.cli import main
+
+    sys.argv = ["allocator", *sys.argv[1:]]
+    main()
+    """
+)
+
+
+def allocator_process(*args: object, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`allocator ARGS` in a process of its own, Ctrl-C sent to itself while `tiny` is solved."""
+    return subprocess.run(
+        [sys.executable, "-c", CTRL_C, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def json_lines(stderr: str) -> list[dict]:
+    return [json.loads(line) for line in stderr.splitlines()]  # every line: one JSON object
+
+
+def test_ctrl_c_writes_batch_json_for_what_finished_and_releases_the_lock(inputs: Path, tmp_path: Path):
+    out = tmp_path / "runs"
+    assert run("batch", inputs, "--out", out, *FAST).exit_code == 0
+    yesterday = read_run(out / "tiny")
+    proc = allocator_process("batch", inputs, "--out", out, *FAST, "--force", "--log-json")
+    assert proc.returncode == 130, proc.stderr
+    lines = json_lines(proc.stderr)
+    last = lines[-1]
+    assert last["event"] == "batch_interrupted" and "interrupted" in last["message"]
+    assert (last["ok"], last["not_finished"], last["exit_code"]) == (1, 1, 130)
+    summary = json.loads((out / "batch.json").read_text())
+    assert summary["interrupted"] and summary["batch_id"] == last["batch_id"]
+    assert [i["folder"] for i in summary["instances"]] == ["small"]
+    assert summary["not_finished"] == [str(inputs / "tiny.yaml")]
+    assert read_run(out / "small")["batch_id"] == summary["batch_id"]  # what finished is this batch's
+    assert read_run(out / "tiny") == yesterday  # the instance being solved was discarded
+    assert not (out / ".allocator-batch.lock").exists() and not (out / ".staging").exists()
+    again = run("batch", inputs, "--out", out, *FAST)
+    assert again.exit_code == 0, again.output
+
+
+def test_ctrl_c_says_interrupted_in_text_mode(inputs: Path, tmp_path: Path):
+    out = tmp_path / "runs"
+    proc = allocator_process("batch", inputs, "--out", out, *FAST)
+    assert proc.returncode == 130
+    assert f"interrupted: 1 of 2 instances finished, listed in {out / 'batch.json'}" in proc.stderr
+    assert "Traceback" not in proc.stderr and "small" in proc.stdout
+    assert json.loads((out / "batch.json").read_text())["interrupted"]
+
+
+# -- --log-json: every line on standard error is JSON ---------------------------------------------------
+
+
+def test_log_json_makes_usage_errors_and_history_errors_json_too(inputs: Path, tmp_path: Path):
+    out = tmp_path / "runs"
+    usage = allocator_process("batch", inputs, "--out", out, "--jobs", "0", "--log-json")
+    assert usage.returncode == 2
+    (line,) = json_lines(usage.stderr)
+    assert line["event"] == "usage_error" and line["level"] == "ERROR" and line["exit_code"] == 2
+    assert "allocator batch: Invalid value for '--jobs'" in line["message"]
+    missing = allocator_process("batch", tmp_path / "nope.yaml", "--out", out, "--log-json")
+    assert missing.returncode == 2
+    (line,) = json_lines(missing.stderr)
+    assert line["event"] == "batch_error" and line["message"] == f"{tmp_path / 'nope.yaml'}: no such file or folder."
+    assert not out.exists()
+
+    broken = allocator_process(
+        "batch", inputs / "small.json", "--out", out, *FAST, "--log-json", env={"BREAK_HISTORY": "1"}
+    )
+    assert broken.returncode == 1, broken.stderr
+    lines = json_lines(broken.stderr)
+    (error,) = [e for e in lines if e.get("event") == "history_error"]
+    assert error["instance"] == "small" and "database is locked" in error["message"]
+    done = lines[-1]
+    assert done["event"] == "batch_done" and done["not_recorded"] == 1 and done["exit_code"] == 1
+    assert done["wall_time_s"] > 0
+    assert "1 ok (0 reused), 0 failed, 1 not recorded in the history" in broken.stdout
+
+
+def test_unrecorded_runs_are_counted_and_exit_1(inputs: Path, tmp_path: Path, monkeypatch):
+    def locked(engine, run, plan=None):
+        raise history.HistoryError(f"cannot record run {run['run_id']} in the history (database is locked).")
+
+    monkeypatch.setattr(history, "record_run", locked)
+    out = tmp_path / "runs"
+    result = run("batch", inputs, "--out", out, *FAST)
+    assert result.exit_code == 1
+    assert "2 ok (0 reused), 0 failed, 2 not recorded in the history" in result.output
+    summary = json.loads((out / "batch.json").read_text())
+    assert summary["not_recorded"] == 2 and not any(i["recorded"] for i in summary["instances"])
+
+
+def test_solver_log_lines_name_their_instance_with_two_jobs(inputs: Path, tmp_path: Path):
+    args = ["batch", str(inputs), "--out", str(tmp_path / "runs"), "--time-limit", "1", "--jobs", "2", "--log-json"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "allocator", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    solver = [e for e in json_lines(proc.stderr) if e["logger"].startswith("allocator.solver")]
+    assert solver and all(e.get("instance") in ("tiny", "small") for e in solver)
+    assert {e["instance"] for e in solver} == {"tiny", "small"}
+
+
+# -- exit 2 writes nothing ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("db", ["foo://", "sqlite:////nonexistent/folder/history.db"])
+def test_a_database_that_cannot_be_used_leaves_nothing_behind(tmp_path: Path, db: str):
+    fresh = tmp_path / "nightly" / "runs"
+    result = run("batch", TINY, "--out", fresh, "--db", db, *FAST)
+    assert result.exit_code == 2 and "--db" in result.output
+    assert not (tmp_path / "nightly").exists()
+    existing = tmp_path / "runs"
+    existing.mkdir()
+    assert run("batch", TINY, "--out", existing, "--db", db, *FAST).exit_code == 2
+    assert list(existing.iterdir()) == []  # no lock file left behind
+
+
+def test_the_lock_file_exists_only_while_a_batch_runs(tmp_path: Path):
+    out = tmp_path / "runs"
+    out.mkdir()
+    with batch_lock(out) as lock:
+        assert f"pid {os.getpid()}" in lock.read_text()
+    assert not lock.exists()
+    with pytest.raises(KeyboardInterrupt), batch_lock(out):
+        raise KeyboardInterrupt
+    assert not lock.exists()
+    assert run("batch", TINY, "--out", out, *FAST).exit_code == 0
+    assert not lock.exists()
+
+
+# -- a broken input replaces the results folder --------------------------------------------------------------
+
+
+def test_a_failed_run_names_the_last_good_run_it_replaces(tmp_path: Path):
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    shutil.copy(TINY, inputs / "tiny.yaml")
+    out = tmp_path / "runs"
+    assert run("batch", inputs, "--out", out, *FAST).exit_code == 0
+    good = read_run(out / "tiny")
+    (inputs / "tiny.yaml").write_text("name: [unclosed\n")
+    for _night in range(2):  # two bad nights in a row still point to the last good one
+        assert run("batch", inputs, "--out", out, *FAST).exit_code == 1
+        failed = read_run(out / "tiny")
+        assert failed["status"] == "FAILED" and [p.name for p in (out / "tiny").iterdir()] == ["run.json"]
+        assert failed["last_good_run"]["run_id"] == good["run_id"]
+        assert failed["last_good_run"]["status"] == good["status"]
+    engine = history.connect(history.default_url(out))
+    assert history.load_plan_of(engine, good["run_id"])["objective"]["service"] == good["service"]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -228,3 +229,41 @@ def test_agency_and_sector_names_with_spaces_show_in_the_history_table(tmp_path:
 def test_an_in_memory_database_is_refused_since_it_would_keep_no_history(url: str):
     with pytest.raises(history.HistoryError, match="in-memory"):
         history.connect(url)
+
+
+def test_history_csv_keeps_the_error_of_a_failed_run(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    engine = history.connect(db)
+    history.record_run(engine, a_run("good"))
+    history.record_run(engine, a_run("bad", instance="bad", ok=False))
+    shown = run("history", "--db", db, "--csv", tmp_path / "runs.csv")
+    assert shown.exit_code == 0, shown.output
+    rows = {row["run_id"]: row for row in csv.DictReader((tmp_path / "runs.csv").open())}
+    assert rows["bad"]["error"] == "bad.yaml: aircraft 'N1', field 'home_base': unknown base 'XYZ'."
+    assert rows["good"]["error"] == ""
+
+
+@pytest.mark.parametrize("folder", ["q?dir", "pct%41x", "h#x y", "at@host:1"])
+def test_the_default_database_is_next_to_the_output_folder_whatever_its_name(
+    tmp_path: Path, folder: str, monkeypatch: pytest.MonkeyPatch
+):
+    night = tmp_path / folder
+    result = run("batch", TINY, "--out", night / "runs", "--time-limit", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in night.iterdir()) == ["allocator.db", "runs"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [folder]  # no stray `q` or `pctAx` database
+    url = history.default_url(night / "runs")
+    assert url.database == str(night / "allocator.db")
+    assert len(history.load_runs(history.connect(url))) == 1
+    monkeypatch.chdir(night)
+    shown = run("history")
+    assert shown.exit_code == 0 and "OPTIMAL" in shown.output
+
+
+def test_a_database_url_is_checked_without_writing_anything(tmp_path: Path):
+    with pytest.raises(history.HistoryError, match="not a usable database URL"):
+        history.engine_for("foo://")
+    engine = history.engine_for(f"sqlite:///{tmp_path / 'later.db'}")  # no file until the schema is made
+    assert not (tmp_path / "later.db").exists()
+    history.open_schema(engine)
+    assert (tmp_path / "later.db").is_file()

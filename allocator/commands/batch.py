@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
+from typer.core import TyperCommand
 
 from allocator.cli import (
     MAX_SEED,
@@ -30,8 +31,44 @@ if TYPE_CHECKING:
 
     from allocator.batch import BatchResult
 
+LOG_JSON = "--log-json"
 
-@app.command()
+
+def _json_line(level: int, message: str, data: dict[str, Any]) -> str:
+    """One line as `--log-json` writes it (for what is said before or without the logger)."""
+    from allocator.batch import JsonLogFormatter
+
+    record = logging.LogRecord("allocator.batch", level, __file__, 0, message, None, None)
+    record.data = data
+    return JsonLogFormatter().format(record)
+
+
+class _BatchCommand(TyperCommand):
+    """`batch`, whose usage errors are a JSON line, like everything else on standard error, with --log-json."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        log_json = LOG_JSON in args  # before parsing, which consumes `args`
+        try:
+            return super().parse_args(ctx, args)
+        except typer.TyperException as exc:  # a usage error (click's, vendored by typer)
+            if not log_json:
+                raise
+            command = ctx.command_path  # worded as `allocator.cli.main` words a usage error
+            code = int(getattr(exc, "exit_code", 2))
+            message = f"{command}: {exc.format_message().strip().rstrip('.')} (see '{command} --help')."
+            sys.stderr.write(_json_line(logging.ERROR, message, {"event": "usage_error", "exit_code": code}) + "\n")
+            raise typer.Exit(code) from None
+
+
+def _batch_fail(message: str, log_json: bool) -> typer.Exit:
+    """Exit 2 with one sentence: a JSON line with --log-json, plain text otherwise."""
+    if not log_json:
+        return fail(message)
+    logging.getLogger("allocator.batch").error(message, extra={"data": {"event": "batch_error", "exit_code": 2}})
+    return typer.Exit(2)
+
+
+@app.command(cls=_BatchCommand)
 def batch(
     inputs: Annotated[list[Path], typer.Argument(help="instance files, CSV folders, or folders of them")],
     out_dir: Annotated[Path, typer.Option("--out", help="results folder: one sub-folder per instance")],
@@ -51,12 +88,13 @@ def batch(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log each instance")] = False,
 ) -> None:
     """Plan many instances unattended: validate, solve, check, write results, record the history."""
-    from allocator.batch import BatchError, BatchOptions, JsonLogFormatter, run_batch
+    from allocator.batch import BatchError, BatchInterrupted, BatchOptions, JsonLogFormatter, run_batch
 
     if log_json:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonLogFormatter())
         logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+        logging.captureWarnings(True)  # a Python warning is a JSON line too
     else:
         setup_logging(verbose)
     options = BatchOptions(
@@ -85,24 +123,53 @@ def batch(
     try:
         result = run_batch(inputs, out_dir, options, db, on_event)
     except BatchError as exc:
-        raise fail(str(exc)) from None
-    finally:
-        if progress is not None:
-            progress.stop()
+        _stop(progress)
+        raise _batch_fail(str(exc), log_json) from None
+    except BatchInterrupted as stopped:  # batch.json lists what finished; the event is logged
+        _stop(progress)
+        result = stopped.result
+        out.print(_batch_table(result))
+        if not log_json:
+            total = len(result.outcomes) + len(result.not_finished)
+            err.print(
+                f"interrupted: {len(result.outcomes)} of {total} instances finished, listed in "
+                f"{out_dir / 'batch.json'}; the others keep their previous results.",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        raise typer.Exit(130) from None
+    except KeyboardInterrupt:  # before the batch began: nothing was written
+        _stop(progress)
+        if log_json:
+            logging.getLogger("allocator.batch").warning(
+                "interrupted before the batch began", extra={"data": {"event": "batch_interrupted", "exit_code": 130}}
+            )
+        else:
+            err.print("interrupted.")
+        raise typer.Exit(130) from None
+    _stop(progress)
     out.print(_batch_table(result))
     reused = sum(o.reused for o in result.outcomes)
+    unrecorded = f", {result.not_recorded} not recorded in the history" if result.not_recorded else ""
     out.print(
-        f"{len(result.outcomes) - len(result.failed)} ok ({reused} reused), {len(result.failed)} failed; "
+        f"{len(result.outcomes) - len(result.failed)} ok ({reused} reused), {len(result.failed)} failed{unrecorded}; "
         f"results in {out_dir}, history in {_shown_url(result.db_url)}",
         markup=False,
         highlight=False,
     )
-    for message in result.history_errors:
-        err.print(message, markup=False, highlight=False)
+    if not log_json:  # with --log-json each was a `history_error` line already
+        for message in result.history_errors:
+            err.print(message, markup=False, highlight=False)
     raise typer.Exit(result.exit_code)
 
 
-def _shown_url(url: str) -> str:
+def _stop(progress: Any) -> None:
+    if progress is not None:
+        progress.stop()
+
+
+def _shown_url(url: str | Any) -> str:
     from allocator.history import safe_url
 
     return safe_url(url)
@@ -172,7 +239,7 @@ def history(
 
     check_output_path(csv)
     start = parse_since(since) if since else None
-    url = db or f"sqlite:///{Path(hist.DB_FILE).resolve()}"
+    url = db or hist.sqlite_url(Path(hist.DB_FILE))
     if db is None and not Path(hist.DB_FILE).exists():
         raise fail(f"{hist.DB_FILE}: no history database here; pass --db URL (or run a batch first).")
     try:
@@ -182,7 +249,7 @@ def history(
         raise fail(str(exc)) from None
     out.print(_history_table(frame, hist.safe_url(url)))
     if csv is not None:
-        atomic_write_text(csv, frame.drop(columns=["error"]).to_csv(index=False))
+        atomic_write_text(csv, frame.to_csv(index=False))
         err.print(f"wrote {len(frame)} runs to {csv}", markup=False, highlight=False)
 
 
