@@ -356,7 +356,10 @@ class _Context:
             "endurance_min": kind.endurance_min,
         }
         if not in_range:
-            where = "from its home base (it is not relocatable)" if prep.max_relocations(ac) == 0 else "from any base"
+            where = "from any base"
+            if prep.max_relocations(ac) == 0:
+                why = "it is not relocatable" if not ac.relocatable else "the policy allows no relocation"
+                where = f"from its home base ({why})"
             note = f"out of range {where}: the shortest sortie, from {base}, takes {flight} min"
             return AircraftEvidence(**fields, status="out_of_range", note=note + f" of {kind.endurance_min}")
         view = self.fleet.view(req)
@@ -908,11 +911,18 @@ def _trip(option: Option, sortie: int) -> str:
     return f"relocating {option.origin}->{option.base} ({option.ferry} min){back} and the sortie ({sortie} min)"
 
 
+# what a plan reports about itself (objective, bound, reasons, coverage figures) may be stale for a relaxed
+# instance without making its flights invalid there: e.g. an OUT_OF_RANGE reason once relocating is allowed
+_REPORTED_FIGURES = ("5", "6", "4.3-coverage")
+
+
 def _valid_for(instance: Instance, plan: Plan, require: set[str]) -> bool:
-    """Whether a plan serves every required request and passes the checker for the instance."""
+    """Whether a plan serves every required request and its flights pass the checker for the instance."""
     from allocator.check import check
 
-    return require <= {s.request for s in plan.sorties} and check(instance, plan).ok
+    if not require <= {s.request for s in plan.sorties}:
+        return False
+    return not [v for v in check(instance, plan).violations if not v.rule.startswith(_REPORTED_FIGURES)]
 
 
 def _rank(plan: Plan) -> tuple[int, int]:

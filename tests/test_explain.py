@@ -426,3 +426,32 @@ def test_cli_deconflict_json_and_table(tmp_path: Path):
     assert record["kinds"] == ["same_target", "nearby"] and record["scheduled"] is False
     with_plan = runner.invoke(app, ["deconflict", inst_path, plan_path])
     assert with_plan.exit_code == 0 and "1 scheduled in the plan" in with_plan.output
+
+
+def _out_of_range_without_relocations():
+    """R1 is 80 nm north of A2: out of H1's endurance from home A, in range after relocating to A2, which
+    the policy forbids."""
+    fleet, far = [aircraft("H1")], [request("R1", near="A2", north=80, start="10:00", end="14:00", duration=100)]
+    inst = make(fleet, far, policy={"max_relocations_per_aircraft": 0})
+    relaxed = make(fleet, far, policy={"max_relocations_per_aircraft": 1})
+    return inst, relaxed, solve(inst, QUICK).plan
+
+
+def test_a_plan_whose_recorded_reason_is_stale_for_a_remedy_still_starts_it():
+    # the remedy "one more relocation" makes R1 reachable: the plan's OUT_OF_RANGE no longer holds there,
+    # but its flights do, so it is a valid start (and floor) for the remedy's re-plan
+    from allocator.check import check
+    from allocator.explain import _valid_for
+
+    _, relaxed, plan = _out_of_range_without_relocations()
+    assert [(u.request, u.reason) for u in plan.unserved] == [("R1", Reason.OUT_OF_RANGE)]
+    assert {v.rule for v in check(relaxed, plan).violations} == {"6"}
+    assert _valid_for(relaxed, plan, set())
+    assert not _valid_for(relaxed, plan, {"R1"})
+
+
+def test_an_aircraft_the_policy_keeps_home_is_not_called_not_relocatable():
+    inst, _, plan = _out_of_range_without_relocations()
+    (evidence,) = one(explain(inst, plan, options=FAST), "R1").aircraft
+    assert evidence.status == "out_of_range"
+    assert "the policy allows no relocation" in evidence.note and "not relocatable" not in evidence.note
