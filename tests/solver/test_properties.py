@@ -62,8 +62,9 @@ def fleets(draw: st.DrawFn) -> list[dict[str, Any]]:
             start = draw(st.integers(DAY_START - 60, DAY_END))
             length = draw(st.integers(30, 360))
             extra["maintenance"] = [{"start": t(hhmm(start)), "end": t(hhmm(start + length))}]
-        if draw(st.integers(0, 3)) == 3:
-            extra["available_from"] = t(hhmm(draw(st.integers(0, DAY_END))))
+        if draw(st.integers(0, 3)) == 3:  # late, sometimes too late for any ferry, or after the horizon
+            late = [t(hhmm(draw(st.integers(0, DAY_END)))), t(hhmm(HORIZON_END - 5)), t("01:00", day="2026-12-02")]
+            extra["available_from"] = draw(st.sampled_from(late))
         if draw(st.integers(0, 4)) == 4:
             extra["relocatable"] = False
         hours = draw(st.sampled_from([10.0, 6.0, 14.0, 8.0, 3.25, 2.0, 1.37, 0.0]))
