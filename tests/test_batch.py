@@ -136,11 +136,17 @@ def kill_mid_run(inputs: Path, out: Path) -> subprocess.CompletedProcess:
     )
 
 
-def test_killed_run_leaves_no_plan_that_looks_complete(tmp_path: Path):
+
+def tiny_inbox(tmp_path: Path) -> tuple[Path, Path]:
+    """An input folder holding a copy of the tiny instance, and the results folder next to it."""
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     shutil.copy(TINY, inputs / "tiny.yaml")
-    out = tmp_path / "runs"
+    return inputs, tmp_path / "runs"
+
+
+def test_killed_run_leaves_no_plan_that_looks_complete(tmp_path: Path):
+    inputs, out = tiny_inbox(tmp_path)
     killed = kill_mid_run(inputs, out)
     assert killed.returncode == -9, killed.stderr
     assert not (out / "tiny").exists()  # the half-made results never left the staging area
@@ -151,10 +157,7 @@ def test_killed_run_leaves_no_plan_that_looks_complete(tmp_path: Path):
 
 
 def test_killed_rerun_keeps_the_previous_complete_results(tmp_path: Path):
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    shutil.copy(TINY, inputs / "tiny.yaml")
-    out = tmp_path / "runs"
+    inputs, out = tiny_inbox(tmp_path)
     assert run("batch", inputs, "--out", out, *FAST).exit_code == 0
     before = read_run(out / "tiny")
     plan_before = (out / "tiny" / "plan.json").read_bytes()
@@ -578,10 +581,7 @@ def test_the_lock_file_exists_only_while_a_batch_runs(tmp_path: Path):
 
 
 def test_a_failed_run_names_the_last_good_run_it_replaces(tmp_path: Path):
-    inputs = tmp_path / "inputs"
-    inputs.mkdir()
-    shutil.copy(TINY, inputs / "tiny.yaml")
-    out = tmp_path / "runs"
+    inputs, out = tiny_inbox(tmp_path)
     assert run("batch", inputs, "--out", out, *FAST).exit_code == 0
     good = read_run(out / "tiny")
     (inputs / "tiny.yaml").write_text("name: [unclosed\n")
