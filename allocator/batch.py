@@ -59,6 +59,7 @@ from allocator.check import check
 from allocator.domain import Instance
 from allocator.errors import InputError
 from allocator.io import atomic_write_text, load_instance, write_plan, write_sorties_csv
+from allocator.io.instance_files import DOCUMENT_SUFFIXES
 from allocator.report import fulfilment, write_report
 from allocator.report.data import unserved_frame
 
@@ -69,7 +70,6 @@ STAGING = ".staging"
 RUN_FILE = "run.json"
 BATCH_FILE = "batch.json"
 OUTPUT_FILES = ("plan.json", "sorties.csv", "unserved.csv", "report.html")
-INSTANCE_SUFFIXES = {".json", ".yaml", ".yml"}
 OK_STATUSES = {"OPTIMAL", "FEASIBLE"}
 
 Event = Callable[[str, dict[str, Any]], None]
@@ -202,11 +202,11 @@ def discover(inputs: list[Path], out: Path | None = None) -> list[Path]:
             if child.name.startswith(".") or (where is not None and _batch_output(child, where)):
                 continue
             if child.is_symlink() and not child.exists():
-                if child.suffix.lower() in INSTANCE_SUFFIXES or not child.suffix:
+                if child.suffix.lower() in DOCUMENT_SUFFIXES or not child.suffix:
                     found.append(child)  # fails with "broken symbolic link"
                 continue
             if child.is_file():
-                if child.suffix.lower() in INSTANCE_SUFFIXES:
+                if child.suffix.lower() in DOCUMENT_SUFFIXES:
                     found.append(child)
             elif child.is_dir():
                 if _is_csv_folder(child) or _looks_like_csv_folder(child):
@@ -255,7 +255,7 @@ def _is_csv_folder(path: Path) -> bool:
 
 def _looks_like_csv_folder(path: Path) -> bool:
     """A folder meant as an instance: named like an instance file, or holding `.csv` tables."""
-    if path.suffix.lower() in INSTANCE_SUFFIXES:
+    if path.suffix.lower() in DOCUMENT_SUFFIXES:
         return True
     try:
         return any(p.suffix.lower() == ".csv" and not p.name.startswith(".") for p in path.iterdir())
@@ -266,7 +266,7 @@ def _looks_like_csv_folder(path: Path) -> bool:
 def _holds_instances(path: Path) -> bool:
     try:
         return any(
-            not p.name.startswith(".") and (p.suffix.lower() in INSTANCE_SUFFIXES or _is_csv_folder(p))
+            not p.name.startswith(".") and (p.suffix.lower() in DOCUMENT_SUFFIXES or _is_csv_folder(p))
             for p in path.iterdir()
         )
     except OSError:

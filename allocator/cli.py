@@ -130,7 +130,9 @@ def check_distinct_outputs(outputs: Mapping[str, Path | None]) -> None:
 
 def check_plan_output_path(path: Path | None, inputs: Sequence[Path | None] = ()) -> None:
     """A plan is written as JSON, to a .json file (or .yaml/.yml: JSON is YAML), which the readers accept."""
-    if path is not None and path.suffix.lower() not in {".json", ".yaml", ".yml"}:
+    from allocator.io.instance_files import DOCUMENT_SUFFIXES
+
+    if path is not None and path.suffix.lower() not in DOCUMENT_SUFFIXES:
         raise fail(f"{path}: a plan is written as JSON; name the file .json (or .yaml).")
     check_output_path(path, inputs)
 
@@ -139,7 +141,9 @@ def check_instance_output_path(path: Path | None, inputs: Sequence[Path | None] 
     """An instance is written as .json, .yaml/.yml, or as a folder of CSV tables (a path without suffix)."""
     if path is None:
         return
-    if path.suffix.lower() in {".json", ".yaml", ".yml"}:
+    from allocator.io.instance_files import DOCUMENT_SUFFIXES
+
+    if path.suffix.lower() in DOCUMENT_SUFFIXES:
         check_output_path(path, inputs)
         return
     if path.suffix:

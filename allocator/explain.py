@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal, NotRequired, TypedDict
 
 import pandas as pd
@@ -32,7 +33,7 @@ from allocator.solver.fcfs import AircraftState, Fleet, Option, option_at
 from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import Clock, aircraft_cause, competitors, explain_unserved, static_reason
 from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
-from allocator.solver.scoring import operating_base_timeline, score
+from allocator.solver.scoring import Score, operating_base_timeline, score
 
 Status = Literal["flies it", "free", "busy", "out_of_range", "down", "unavailable", "out_of_hours"]
 
@@ -266,7 +267,11 @@ class _Context:
         for s in schedule.sorties:
             self.sorties_of.setdefault(s.aircraft, []).append(s)
         self.used = {ac: sum(f.landing - f.takeoff for f in fl) for ac, fl in self.flights.items()}
-        self.score = score(prep, schedule)
+
+    @cached_property
+    def score(self) -> Score:
+        """The plan's objective, term by term (only the what-it-would-take comparison needs it)."""
+        return score(self.prep, self.schedule)
 
     # -- helpers --------------------------------------------------------------------------------------
     def clock(self, req: Request) -> Clock:

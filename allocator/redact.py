@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from allocator.io import atomic_write_text
 from allocator.result import STATIC_REASONS, Plan
 from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import analyse
+from allocator.solver.scoring import fulfilment
 from allocator.timeline import format_instant
 
 FORMAT = "allocator-agency-export/1"
@@ -86,7 +88,8 @@ def export_for_agency(instance: Instance, plan: Plan, agency: str) -> dict[str, 
                 "recommendation": c.recommendation(label),
             }
         )
-    tally = _fulfilment(instance, plan, agency)
+    # recomputed from instance and plan (a plan file's metrics are free-form)
+    tally = fulfilment(prep, set(sorties), lambda r: r.agency).get(agency)
     return {
         "format": FORMAT,
         "instance": plan.instance,
@@ -96,28 +99,12 @@ def export_for_agency(instance: Instance, plan: Plan, agency: str) -> dict[str, 
         "other_operations": other,
         "conflicts": conflicts,
         "relocations": _own_relocations(plan, own),
-        "fulfilment": tally,
+        "fulfilment": {**asdict(tally), "pct_met": round(100 * tally.served / tally.requested, 1)} if tally else None,
     }
 
 
 _SORTIE_FIELDS = {"aircraft", "request", "base", "takeoff", "on_station", "off_station", "landing"}
 _RELOCATION_FIELDS = {"aircraft", "from_", "to", "takeoff", "landing"}
-
-
-def _fulfilment(instance: Instance, plan: Plan, agency: str) -> dict[str, Any] | None:
-    """The agency's requests asked and met, and their value, recomputed (a plan file's metrics are free-form)."""
-    asked = [r for r in instance.requests if r.agency == agency]
-    if not asked:
-        return None
-    served = {s.request for s in plan.sorties}
-    met = [r for r in asked if r.id in served]
-    return {
-        "requested": len(asked),
-        "served": len(met),
-        "value_requested": sum(instance.value(r) for r in asked),
-        "value_served": sum(instance.value(r) for r in met),
-        "pct_met": round(100 * len(met) / len(asked), 1),
-    }
 
 
 def _own_relocations(plan: Plan, own: list[dict[str, Any]]) -> list[dict[str, Any]]:

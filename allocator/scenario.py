@@ -47,8 +47,7 @@ from allocator.io.instance_files import (
     describe_validation_error,
     field_path,
     model_at,
-    read_document,
-    render_value,
+    read_mapping,
 )
 from allocator.result import Plan, Result
 
@@ -230,14 +229,7 @@ class Scenario(_Model):
 def load_scenario(path: str | Path) -> Scenario:
     """Load a scenario file (JSON or YAML); a bad one is an `InputError` naming the file, change and field."""
     path = Path(path)
-    if path.suffix.lower() not in {".json", ".yaml", ".yml"}:
-        if not path.exists():
-            raise InputError(f"{path}: no such file.")
-        raise InputError(f"{path}: unknown scenario format (expected .json, .yaml or .yml).")
-    data = read_document(path)
-    if not isinstance(data, dict):
-        found = "nothing (the file is empty)" if data is None else render_value(data)
-        raise InputError(f"{path}: expected a scenario mapping (name, changes) at the top level, found {found}.")
+    data = read_mapping(path, "scenario", "a scenario mapping (name, changes)")
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

@@ -11,6 +11,7 @@ SPEC sections 1 and 4.8.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -84,6 +85,12 @@ def zone(name: str | None, fallback: datetime) -> tzinfo:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     return fallback.tzinfo or UTC
+
+
+def agreed_zone_name(names: Iterable[str | None]) -> str | None:
+    """The one zone name the bases agree on; None when they name several, or none."""
+    distinct = set(names)
+    return distinct.pop() if len(distinct) == 1 else None
 
 
 def merge_intervals(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:

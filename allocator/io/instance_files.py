@@ -221,22 +221,34 @@ def read_document(path: Path) -> Any:
     return _read_yaml(path, text)
 
 
+DOCUMENT_SUFFIXES = frozenset({".json", ".yaml", ".yml"})  # instance, plan and scenario files alike
+
+
+def read_mapping(path: Path, kind: str, expected: str) -> dict[str, Any]:
+    """A JSON or YAML document holding a mapping: a file of another suffix (a `plan.csv` would be parsed as
+    YAML), or a document of another shape, is an `InputError` naming the file."""
+    if path.suffix.lower() not in DOCUMENT_SUFFIXES:
+        if not path.exists():
+            raise InputError(f"{path}: no such file.")
+        raise InputError(f"{path}: unknown {kind} format (expected .json, .yaml or .yml).")
+    data = read_document(path)
+    if not isinstance(data, dict):
+        found = "nothing (the file is empty)" if data is None else render_value(data)
+        raise InputError(f"{path}: expected {expected} at the top level, found {found}.")
+    return data
+
+
 def load_instance(path: str | Path) -> Instance:
     """Load and validate an instance from a JSON/YAML file or a folder of CSV tables."""
     path = Path(path)
     if path.is_dir():
         data, sources = _read_csv_folder(path)
-    else:
-        if path.suffix.lower() not in {".json", ".yaml", ".yml"}:
-            if not path.exists():
-                raise InputError(f"{path}: no such file or folder.")
-            raise InputError(f"{path}: unknown instance format (expected .json, .yaml, .yml or a CSV folder).")
-        data = read_document(path)
-        sources = {}
-    if not isinstance(data, dict):
-        found = "nothing (the file is empty)" if data is None else render_value(data)
-        raise InputError(f"{path}: expected a mapping of instance keys at the top level, found {found}.")
-    return validate_instance(data, path, sources)
+        return validate_instance(data, path, sources)
+    if path.suffix.lower() not in DOCUMENT_SUFFIXES:  # an instance may also be a folder of CSV tables
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder.")
+        raise InputError(f"{path}: unknown instance format (expected .json, .yaml, .yml or a CSV folder).")
+    return validate_instance(read_mapping(path, "instance", "a mapping of instance keys"), path, {})
 
 
 def validate_instance(data: dict[str, Any], path: Path, sources: dict[str, Path] | None = None) -> Instance:

@@ -8,27 +8,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from allocator.errors import InputError
-from allocator.io.instance_files import atomic_write_text, describe_validation_error, read_document, render_value
+from allocator.io.instance_files import atomic_write_text, describe_validation_error, read_mapping
 from allocator.result import Plan
 
 # Keys SPEC section 3 requires of a plan file although the `Plan` model defaults them (internal code relies on
 # that), with what to write when there is nothing to give.
 REQUIRED_PLAN_KEYS = {"bound": '{"service": null}', "sorties": "[]", "relocations": "[]", "unserved": "[]"}
 
-PLAN_SUFFIXES = {".json", ".yaml", ".yml"}
-
 
 def load_plan(path: str | Path) -> Plan:
     """Load a plan file; a malformed one is an `InputError` naming the record and field."""
     path = Path(path)
-    if path.suffix.lower() not in PLAN_SUFFIXES:  # else `plan.csv` is read as YAML and `plan.txt` accepted
-        if not path.exists():
-            raise InputError(f"{path}: no such file.")
-        raise InputError(f"{path}: unknown plan format (expected .json, .yaml or .yml).")
-    data = read_document(path)
-    if not isinstance(data, dict):
-        found = "nothing (the file is empty)" if data is None else render_value(data)
-        raise InputError(f"{path}: expected a plan object at the top level, found {found}.")
+    data = read_mapping(path, "plan", "a plan object")
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:

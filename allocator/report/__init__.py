@@ -24,15 +24,14 @@ from allocator.io import atomic_write_text
 from allocator.report import charts
 from allocator.report.data import coverage_rules, fulfilment, fulfilment_frame, unserved_frame
 from allocator.result import Plan, gap_of
-from allocator.timeline import format_instant, zone
+from allocator.timeline import agreed_zone_name, format_instant, zone
 
 __all__ = ["build_report", "fulfilment", "local_zone", "write_report"]
 
 
 def local_zone(instance: Instance) -> tuple[tzinfo, str]:
     """The zone the report shows times in: the bases' one IANA zone, else the horizon start's offset."""
-    names = {b.timezone for b in instance.bases}
-    name = names.pop() if len(names) == 1 else None
+    name = agreed_zone_name(b.timezone for b in instance.bases)
     tz = zone(name, instance.horizon.start)
     label = name or instance.horizon.start.strftime("%Z") or "UTC"
     return tz, f"UTC{label}" if label[0] in "+-" else label

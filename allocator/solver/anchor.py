@@ -107,9 +107,9 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
             else f"the relocation of {f.aircraft} to {f.dest}"
         )
         lead = f"baseline: {what} took off before {when} and must be kept as flown, but"
-        _check_flight_shape(f, lead, previous.get(f.aircraft), prep)
-        previous[f.aircraft] = (f, what)
         ac = aircraft.get(f.aircraft)
+        _check_flight_shape(f, lead, previous.get(f.aircraft), prep.type_of(ac).turnaround_min if ac else 0)
+        previous[f.aircraft] = (f, what)
         if ac is None:
             raise InputError(f"{lead} aircraft {f.aircraft} is no longer in the instance.")
         if isinstance(f, SortieMin):
@@ -159,7 +159,7 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
         _check_home_for_maintenance(prep, anchor, aircraft[ac_id], away, moves[ac_id], when, requests)
 
 
-def _check_flight_shape(f: Flight, lead: str, before: tuple[Flight, str] | None, prep: Prepared) -> None:
+def _check_flight_shape(f: Flight, lead: str, before: tuple[Flight, str] | None, turnaround: int) -> None:
     """A frozen flight read from a plan file is a flight at all: its times in order, a relocation that goes
     somewhere, not given twice, clear of the aircraft's frozen flight before it (SPEC 4.5)."""
     if isinstance(f, SortieMin) and not f.takeoff <= f.on_station <= f.off_station <= f.landing:
@@ -173,8 +173,6 @@ def _check_flight_shape(f: Flight, lead: str, before: tuple[Flight, str] | None,
     flight, words = before
     if flight == f:
         raise InputError(f"{lead} the plan gives it twice.")
-    ac = next((a for a in prep.instance.aircraft if a.id == f.aircraft), None)
-    turnaround = prep.type_of(ac).turnaround_min if ac is not None else 0
     if f.takeoff < flight.landing + turnaround:
         raise InputError(f"{lead} it takes off before {words} has landed and turned around.")
 
@@ -198,14 +196,14 @@ def _check_home_for_maintenance(
     kind = prep.type_of(ac)
     earliest = max(anchor.not_before or 0, frozen[-1].landing + kind.turnaround_min)
     ferry = prep.ferry(ac, away, ac.home_base)
+    flown = sum(f.landing - f.takeoff for f in frozen)
     if moves >= prep.max_relocations(ac):
-        flown = sum(f.landing - f.takeoff for f in frozen)
         hours = math.ceil(flown * 100 / 60) / 100  # 60 * hours rounds down to `flown` minutes again
         why = (
             f"it has no relocation left (at most {prep.max_relocations(ac)}); to ground it where it is instead, "
             f"give it {hours:g} flight hours (those it has flown) in place of the maintenance window"
         )
-    elif sum(f.landing - f.takeoff for f in frozen) + ferry > prep.hours_min(ac):
+    elif flown + ferry > prep.hours_min(ac):
         why = f"it has not the flight hours left for the {ferry}-minute flight home"
     else:
         back = format_instant(prep.timeline.instant(earliest + ferry + kind.turnaround_min))

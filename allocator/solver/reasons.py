@@ -24,7 +24,7 @@ from allocator.result import Reason, Unserved
 from allocator.solver.fcfs import INF, Fleet, Gap, Option, RequestView, earliest_common, fcfs_order, merged_ranges
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule, SortieMin
-from allocator.timeline import Timeline, zone
+from allocator.timeline import Timeline, agreed_zone_name, zone
 
 
 @dataclass
@@ -79,8 +79,8 @@ def _can_reach(prep: Prepared, reach: dict[str, int], ac: Aircraft) -> bool:
 def sector_zone(prep: Prepared, sector: str) -> tzinfo:
     """The zone a sector's texts are written in: the IANA `timezone` its bases share, or the horizon start's
     UTC offset when they name different ones (or none), or the sector has no base."""
-    names = {b.timezone for b in prep.instance.bases if b.sector == sector}
-    return zone(names.pop() if len(names) == 1 else None, prep.instance.horizon.start)
+    name = agreed_zone_name(b.timezone for b in prep.instance.bases if b.sector == sector)
+    return zone(name, prep.instance.horizon.start)
 
 
 def zone_label(instant: datetime) -> str:
