@@ -4,11 +4,13 @@ A baseline sortie (of `plan_a`) is *unchanged* when `plan_b` has a sortie with t
 base, on_station and off_station; every other baseline sortie is one *change*, classified as
 
 - `retimed`: the same aircraft still flies the same request, at another time or from another base;
-- `retasked`: the aircraft now flies, at an overlapping time, a request it did not fly before;
 - `reassigned`: the request is still served, by another aircraft (moved to another aircraft);
+- `retasked`: the aircraft now flies, at an overlapping time, a request it did not fly before;
 - `cancelled`: none of these (the request is lost, or needs fewer aircraft).
 
-A sortie of `plan_b` that none of these accounts for is `added` (not a change of the baseline).
+The kinds are matched in that order, so that a sortie whose request is still served is never `cancelled`
+(a new sortie that could explain both a reassignment and a retask explains the reassignment). A sortie
+of `plan_b` that none of these accounts for is `added` (not a change of the baseline).
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from typing import Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from allocator.check import check
 from allocator.domain import Instance
 from allocator.result import Instant, Plan, Relocation, Sortie
 
-SortieKind = Literal["retimed", "retasked", "reassigned", "cancelled", "added"]
-SORTIE_KINDS: tuple[SortieKind, ...] = ("retimed", "retasked", "reassigned", "cancelled", "added")
+SortieKind = Literal["retimed", "reassigned", "retasked", "cancelled", "added"]
+SORTIE_KINDS: tuple[SortieKind, ...] = ("retimed", "reassigned", "retasked", "cancelled", "added")
 
 
 class _Row(BaseModel):
@@ -201,24 +204,23 @@ def sortie_changes(plan_a: Plan, plan_b: Plan) -> list[SortieChange]:
                 return t
         return None
 
-    # one pass per kind, in order, so that a sortie is matched by its closest counterpart first
-    for n, s in enumerate(changed):
-        t = take(s, lambda t, s: t.aircraft == s.aircraft and t.request == s.request)
-        if t is not None:
-            found[n] = _change("retimed", s, t)
-    for n, s in enumerate(changed):
-        if n not in found:
-            t = take(
-                s,
-                lambda t, s: t.aircraft == s.aircraft and (t.aircraft, t.request) not in old_pairs and _overlaps(s, t),
-            )
-            if t is not None:
-                found[n] = _change("retasked", s, t)
-    for n, s in enumerate(changed):
-        if n not in found:
-            t = take(s, lambda t, s: t.request == s.request and (t.aircraft, t.request) not in old_pairs)
-            if t is not None:
-                found[n] = _change("reassigned", s, t)
+    # one pass per kind, in order, so that a sortie is matched by its closest counterpart first; the passes
+    # that keep the request served (retimed, reassigned) come before a retask, which could otherwise take the
+    # new sortie of a request that is still served and leave its old sortie looking "cancelled"
+    passes: list[tuple[SortieKind, Callable[[Sortie, Sortie], bool]]] = [
+        ("retimed", lambda t, s: t.aircraft == s.aircraft and t.request == s.request),
+        ("reassigned", lambda t, s: t.request == s.request and (t.aircraft, t.request) not in old_pairs),
+        (
+            "retasked",
+            lambda t, s: t.aircraft == s.aircraft and (t.aircraft, t.request) not in old_pairs and _overlaps(s, t),
+        ),
+    ]
+    for kind, test in passes:
+        for n, s in enumerate(changed):
+            if n not in found:
+                t = take(s, test)
+                if t is not None:
+                    found[n] = _change(kind, s, t)
     rows = [found.get(n) or _change("cancelled", s, None) for n, s in enumerate(changed)]
     added = sorted((t for i, t in enumerate(plan_b.sorties) if i not in used), key=lambda t: (t.takeoff, t.aircraft))
     return rows + [_change("added", None, t) for t in added]
@@ -241,23 +243,30 @@ def _relocation_changes(plan_a: Plan, plan_b: Plan) -> list[RelocationChange]:
     ]
 
 
-def coverage_per_sector(plan: Plan) -> dict[str, tuple[int, int]]:
+def coverage_per_sector(plan: Plan, instance: Instance | None = None) -> dict[str, tuple[int, int]]:
     """Shortfall minutes and penalty per sector, summed over the plan's coverage entries (an extension of SPEC
-    section 3 that a plan file may carry in any shape: entries without a sector or whole numbers are left out)."""
+    section 3 that a plan file may carry in any shape: entries without a sector or whole numbers are left out).
+
+    A plan without any such entry (one from another tool: SPEC section 3 keys only) has its coverage
+    recomputed by the independent checker when its `instance` is given, rather than read as no shortfall."""
     totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
 
     def whole(value: object) -> int:
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
-    for rule in plan.coverage:
-        if isinstance(rule, dict) and isinstance(rule.get("sector"), str):
-            totals[rule["sector"]][0] += whole(rule.get("shortfall_min", 0))
-            totals[rule["sector"]][1] += whole(rule.get("penalty", 0))
+    entries = [rule for rule in plan.coverage if isinstance(rule, dict) and isinstance(rule.get("sector"), str)]
+    if not entries and instance is not None:
+        entries = check(instance, plan).coverage
+    for rule in entries:
+        totals[rule["sector"]][0] += whole(rule.get("shortfall_min", 0))
+        totals[rule["sector"]][1] += whole(rule.get("penalty", 0))
     return {k: (v[0], v[1]) for k, v in totals.items()}
 
 
-def _coverage_changes(plan_a: Plan, plan_b: Plan) -> list[CoverageChange]:
-    a, b = coverage_per_sector(plan_a), coverage_per_sector(plan_b)
+def _coverage_changes(
+    plan_a: Plan, plan_b: Plan, instance_a: Instance | None, instance_b: Instance | None
+) -> list[CoverageChange]:
+    a, b = coverage_per_sector(plan_a, instance_a), coverage_per_sector(plan_b, instance_b)
     return [
         CoverageChange(
             sector=sector,
@@ -291,7 +300,8 @@ def diff(plan_a: Plan, plan_b: Plan, instance: Instance | None = None, *, before
     """How `plan_b` differs from the baseline `plan_a`.
 
     `instance` (the instance of `plan_b`) and `before` (that of `plan_a`, when a scenario changed it)
-    give the agency, sector, priority and value of requests gained and lost."""
+    give the agency, sector, priority and value of requests gained and lost, and the coverage shortfall of
+    a plan file that does not carry it (`instance` stands for `before` when that is not given)."""
     instances = [inst for inst in (instance, before) if inst is not None]
     served_a = {s.request for s in plan_a.sorties}
     served_b = {s.request for s in plan_b.sorties}
@@ -319,5 +329,5 @@ def diff(plan_a: Plan, plan_b: Plan, instance: Instance | None = None, *, before
         lost=[_request_change(r, instances, lost_reason(r)) for r in sorted(served_a - served_b)],
         sorties=rows,
         relocations=_relocation_changes(plan_a, plan_b),
-        coverage=_coverage_changes(plan_a, plan_b),
+        coverage=_coverage_changes(plan_a, plan_b, before or instance, instance),
     )

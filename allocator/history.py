@@ -96,7 +96,12 @@ def default_url(out_dir: Path) -> sa.URL:
 
 def engine_for(url: DbUrl) -> sa.Engine:
     """An engine for `url`, checked without touching any file or server: a URL SQLAlchemy cannot use or
-    an in-memory SQLite database is a `HistoryError`."""
+    an in-memory SQLite database is a `HistoryError`; a bare file path is one too, which says how to write it."""
+    if isinstance(url, str) and "://" not in url:
+        raise HistoryError(
+            f"--db {url}: not a database URL; for an SQLite file write sqlite:///{url} "
+            "(or a server URL such as postgresql+psycopg://user@host/dbname)."
+        )
     try:
         engine = sa.create_engine(url)
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError, ValueError, TypeError) as exc:

@@ -153,3 +153,29 @@ def test_the_diff_as_json_and_as_frames():
     assert list(d.coverage_frame()["shortfall_change"]) == [-40, 60]
     assert str(d.sorties_frame()["on_station"].dtype).startswith("datetime64")
     assert "4 of 5 baseline sorties changed" in d.summary()
+
+
+def test_a_sortie_whose_request_is_still_served_is_never_cancelled():
+    # N2 now flies R1 (N1's request) at the time it flew R2, and R2 is lost: the one new sortie explains
+    # both a reassignment of R1 and a retask of N2; it must explain the reassignment, else R1's old sortie
+    # would read "cancelled" although R1 is still served
+    before = plan([sortie("N1", "R1", "08:00", "09:00"), sortie("N2", "R2", "08:00", "09:00")], [], [], 100, 1000)
+    after = plan([sortie("N2", "R1", "08:00", "09:00")], [], [], 50, 500)
+    d = diff(before, after)
+    assert [(s.kind, s.aircraft, s.request, s.new_aircraft) for s in d.sorties] == [
+        ("reassigned", "N1", "R1", "N2"),
+        ("cancelled", "N2", "R2", None),
+    ]
+    assert [r.request for r in d.lost] == ["R2"]
+
+
+def test_a_bare_baseline_has_its_coverage_shortfall_recomputed_not_read_as_zero():
+    # a plan from another tool carries no `coverage`: its shortfall is the checker's on its instance
+    rule = {"start": t("08:00"), "end": t("10:00"), "capability": "eo_ir", "count": 2, "penalty_per_hour": 60}
+    inst = make([aircraft("H1")], [request("R1")], coverage={"S1": [rule]})
+    bare = plan([], [], [], -120, 0)  # H1 alone on alert 08:00-10:00 where two are asked: 120 min short
+    d = diff(bare, bare, inst)
+    assert [(c.sector, c.shortfall_min_before, c.shortfall_min_after, c.penalty_before) for c in d.coverage] == [
+        ("S1", 120, 120, 120)
+    ]
+    assert diff(bare, bare).coverage == []  # without the instance there is nothing to recompute from

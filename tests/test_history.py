@@ -267,3 +267,13 @@ def test_a_database_url_is_checked_without_writing_anything(tmp_path: Path):
     assert not (tmp_path / "later.db").exists()
     history.open_schema(engine)
     assert (tmp_path / "later.db").is_file()
+
+
+def test_a_database_file_path_given_as_db_says_how_to_write_its_url(tmp_path: Path):
+    # a planner passes the file `batch` wrote: the message shows the URL to type, not SQLAlchemy's parse error
+    path = tmp_path / "allocator.db"
+    result = run("history", "--db", str(path))
+    message = result.output.strip().replace("\n", "")
+    assert result.exit_code == 2 and "Traceback" not in message
+    assert message.startswith(f"--db {path}: not a database URL; for an SQLite file write sqlite:///{path} ")
+    assert not path.exists()

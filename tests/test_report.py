@@ -147,6 +147,22 @@ def test_report_command_refuses_a_plan_of_another_instance(tiny_plan: Plan, tmp_
     assert not target.exists()
 
 
+def test_report_hover_times_and_conflict_times_name_the_reports_zone():
+    # arizona-surge has bases in Phoenix and Chicago time: the report shows the horizon's UTC-07:00, so a
+    # Laredo sortie's hover box must say so (it read "takeoff Tue 05:35" with no zone), and the conflicts
+    # table says when each request is on station, in that zone, and whether the plan flies both
+    inst = load_instance(SURGE)
+    plan = solve_fcfs_plan(inst)
+    page = build_report(inst, plan)
+    assert re.search(r"landing Tue \d\d:\d\d \(UTC-07:00\)", page)
+    assert re.search(r"Tue \d\d:\d\d\\u2013Tue \d\d:\d\d \(UTC-07:00\) at TUS", page)  # maintenance, in JSON
+    assert "<th>A on station, or window (UTC-07:00)</th>" in page and "<th>both flown</th>" in page
+    conflict = plan.conflicts[0]
+    flown = f"<td>{'yes' if conflict['scheduled'] else 'no'}</td>"
+    assert flown in page and "<td>True</td>" not in page and "<td>False</td>" not in page
+    assert f"{len(plan.sorties)} sorties, 1 relocation<" in page  # not "1 relocations"
+
+
 # -- a real browser ------------------------------------------------------------------------------------
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -187,3 +188,96 @@ def test_whatif_outputs_that_overwrite_the_baseline_or_each_other_are_refused(tm
     result = run("replan", TINY, "--baseline", baseline, "--diff-out", baseline, *FAST)
     assert result.exit_code == 2 and "would overwrite the input" in result.output
     assert baseline.read_text() == kept and not out.exists()
+
+
+def covered_tiny(tmp_path: Path) -> Path:
+    """tiny with a hoist helicopter asked on alert in its sector all morning (N60AZ is the only one)."""
+    rule = (
+        "    coverage:\n      - {start: '2026-12-01T07:00:00-07:00', end: '2026-12-01T12:00:00-07:00',"
+        " capability: hoist, count: 1, penalty_per_hour: 60}\n"
+    )
+    path = tmp_path / "tiny.yaml"
+    path.write_text(TINY.read_text().replace("    name: Tucson Sector\n", "    name: Tucson Sector\n" + rule, 1))
+    return path
+
+
+def bare_plan(source: Path, target: Path) -> Path:
+    """The plan as another tool might write it: SPEC section 3 keys only."""
+    doc = json.loads(source.read_text())
+    target.write_text(json.dumps({k: doc[k] for k in ("instance", "status", "objective", "bound", "sorties",
+                                                     "relocations", "unserved")}))  # fmt: skip
+    return target
+
+
+def test_whatif_table_shows_served_and_shortfall_of_a_bare_baseline(tmp_path: Path):
+    # a baseline from another tool has no metrics or coverage: the baseline row counts its sorties and
+    # recomputes its shortfall (it used to read "None/None (None%)" and 0 minutes)
+    inst_file = covered_tiny(tmp_path)
+    inst = load_instance(inst_file)
+    full = tmp_path / "full.json"
+    write_plan(allocator.solve(inst, SolveOptions(time_limit_s=3, workers=1)).plan, full)
+    bare = bare_plan(full, tmp_path / "bare.json")
+    down, hours = scenario(tmp_path, "n60-down", DOWN), scenario(tmp_path, "short-hours", HOURS)
+    result = run("whatif", inst_file, down, hours, "--baseline", bare, "--jobs", "1", *FAST)
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if "│ baseline" in line)
+    served = len({s.request for s in load_plan(bare).sorties})
+    shortfall = sum(rule["shortfall_min"] for rule in check(inst, load_plan(bare)).coverage)
+    assert shortfall > 0 and "None" not in row
+    assert f"{served}/4 ({100 * served / 4:.1f}%)" in row and row.rstrip(" │").endswith(f" {shortfall}")
+
+
+def test_a_frozen_flight_a_scenario_breaks_names_that_scenario_before_anything_is_solved(
+    tmp_path: Path, baseline: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # the second scenario cancels a request whose sortie took off before --now: the error names that
+    # scenario (which of several broke the flight) and the baseline, and no scenario is solved first
+    from allocator import solver
+
+    first = min(load_plan(baseline).sorties, key=lambda s: s.takeoff)
+    ok = scenario(tmp_path, "same-hours", "changes:\n  - hours_update: {aircraft: N125AZ, hours_available: 8}\n")
+    cancel = scenario(tmp_path, "cancel", f"changes:\n  - request_cancel: {{request: {first.request}}}\n")
+    monkeypatch.setattr(solver, "solve", lambda *a, **k: pytest.fail("solved before the scenarios were checked"))
+    now = first.landing.isoformat()
+    result = run("whatif", TINY, ok, cancel, "--baseline", baseline, "--now", now, "--jobs", "1", *FAST)
+    message = result.output.strip().replace("\n", "")
+    assert result.exit_code == 2 and "Traceback" not in message
+    assert message.startswith(f"{cancel} against {baseline}: the sortie of {first.aircraft} for {first.request}")
+    assert message.endswith(f"request {first.request} is no longer in the instance.")
+
+
+def test_now_after_the_horizon_is_blamed_on_now_not_on_the_baseline_file(tmp_path: Path, baseline: Path):
+    result = run("replan", TINY, "--baseline", baseline, "--now", "2026-12-02T09:00:00-07:00", *FAST)
+    message = result.output.strip().replace("\n", "")
+    assert result.exit_code == 2 and message.startswith(f"{TINY}: --now 2026-12-02T09:00:00-07:00 is not before")
+
+
+def test_whatif_diff_tables_show_local_time_at_the_base_like_solve(tmp_path: Path, baseline: Path):
+    # tiny's bases are in America/Phoenix: a sortie on station 08:00-09:30 MST is 15:00Z-16:30Z
+    result = run("whatif", TINY, scenario(tmp_path, "n60-down", DOWN), "--baseline", baseline, *FAST)
+    assert result.exit_code == 0, result.output
+    assert "Sorties changed (local time at the base)" in result.output
+    table = result.output[result.output.index("Sorties changed") :]
+    assert re.search(r"Tue \d\d:\d\d–\d\d:\d\d MST", table) and not re.search(r"\d\d:\d\dZ", table)
+
+
+def test_scenarios_with_one_name_are_told_apart_by_their_files_in_the_table(tmp_path: Path, baseline: Path):
+    first = scenario(tmp_path, "down-a", "name: what-if\n" + DOWN)
+    second = scenario(tmp_path, "hours-b", "name: what-if\n" + HOURS)
+    result = run("whatif", TINY, first, second, "--baseline", baseline, "--jobs", "1", *FAST)
+    assert result.exit_code == 0, result.output
+    assert "what-if (down-a.yaml)" in result.output and "what-if (hours-b.yaml)" in result.output
+
+
+def test_a_frozen_flight_the_unchanged_instance_cannot_keep_blames_the_baseline_not_the_scenario(
+    tmp_path: Path, baseline: Path
+):
+    doc = json.loads(baseline.read_text())
+    first = min(doc["sorties"], key=lambda s: s["takeoff"])
+    first["request"] = "NOPE"  # a baseline that does not fit its own instance
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps(doc))
+    same = scenario(tmp_path, "same-hours", "changes:\n  - hours_update: {aircraft: N125AZ, hours_available: 8}\n")
+    result = run("whatif", TINY, same, "--baseline", odd, "--now", first["landing"], *FAST)
+    message = result.output.strip().replace("\n", "")
+    assert result.exit_code == 2 and message.startswith(f"{odd}: the sortie of {first['aircraft']} for NOPE")

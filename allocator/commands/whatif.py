@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import re
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -37,6 +37,7 @@ from allocator.cli import (
     setup_logging,
 )
 from allocator.errors import InputError
+from allocator.timeline import zone
 
 if TYPE_CHECKING:
     from allocator.diff import PlanDiff
@@ -113,6 +114,7 @@ def whatif(
         raise fail(str(exc)) from None
     if before is not None:
         check_same_instance(before, inst, baseline)
+        _check_frozen(inst, changed, loaded, before, at, str(baseline), str(instance))
     cores = os.cpu_count() or 1
     jobs = min(jobs or cores, len(loaded))
     options = _options(time_limit, workers or max(1, cores // jobs), seed)
@@ -125,7 +127,8 @@ def whatif(
             raise typer.Exit(130)
         before = reference.plan
         err.print(f"no --baseline: comparing with a plan of the unchanged instance ({_brief(before)}).")
-    results = _solve_all(changed, before, at, options, jobs, str(baseline))
+    source = str(baseline) if baseline is not None else "the plan of the unchanged instance"
+    results = _solve_all(changed, loaded, before, at, options, jobs, source, str(instance))
     diffs = [_diff(before, r.plan, new_inst, inst) for r, new_inst in zip(results, changed, strict=True)]
     for i, (new_inst, result) in enumerate(zip(changed, results, strict=True)):
         _write(result.plan, new_inst, diffs[i], outputs, i)
@@ -136,7 +139,7 @@ def whatif(
             out.print(f"  - {change.describe()}", markup=False, highlight=False)
         _show(changed[0], results[0], diffs[0])
     else:
-        out.print(_comparison(before, loaded, results, diffs))
+        out.print(_comparison(before, inst, changed, loaded, results, diffs))
     _exit_if_interrupted(results)
 
 
@@ -166,7 +169,7 @@ def replan(
     try:
         result = run_replan(inst, before, at, _options(time_limit, workers or os.cpu_count() or 1, seed))
     except InputError as exc:
-        raise fail(_frozen_error(exc, str(baseline))) from None
+        raise fail(_frozen_error(exc, str(baseline), str(instance))) from None
     d = _diff(before, result.plan, inst, None)
     _write(result.plan, inst, d, {"o": [output] if output else [], "d": [diff_out] if diff_out else []}, 0)
     _show(inst, result, d)
@@ -221,29 +224,70 @@ def _outputs(path: Path | None, stems: list[str]) -> list[Path]:
 
 def _solve_all(
     instances: list[Instance],
+    scenarios: list[Scenario],
     baseline: Plan,
     now: datetime | None,
     options: SolveOptions,
     jobs: int,
     source: str,
+    instance_file: str,
 ) -> list[Result]:
     """Re-plan every changed instance; in `jobs` processes when there are several."""
     from allocator.scenario import replan
 
+    results: list[Result] = []  # in scenario order, so that an error names the scenario being solved
     try:
         if jobs <= 1:
-            return [replan(inst, baseline, now, options) for inst in instances]
+            for inst in instances:
+                results.append(replan(inst, baseline, now, options))
+            return results
         # spawn, not fork: the parent may already run OR-Tools threads (the reference solve)
         with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
             futures = [pool.submit(replan, inst, baseline, now, options) for inst in instances]
-            return [f.result() for f in futures]
+            for future in futures:
+                results.append(future.result())
+            return results
     except InputError as exc:
-        raise fail(_frozen_error(exc, source)) from None
+        raise fail(_frozen_error(exc, source, instance_file, scenarios[len(results)])) from None
 
 
-def _frozen_error(exc: InputError, baseline: str) -> str:
-    """The solver's sentence about a baseline flight that cannot be kept, naming the baseline file."""
-    return f"{baseline}: {str(exc).removeprefix('baseline: ')}"
+def _check_frozen(
+    original: Instance,
+    instances: list[Instance],
+    scenarios: list[Scenario],
+    baseline: Plan,
+    now: datetime | None,
+    source: str,
+    instance_file: str,
+) -> None:
+    """Before anything is solved: every changed instance can keep the baseline flights that took off before
+    `now` (SPEC section 9); otherwise one sentence naming the scenario, the baseline and the flight. A
+    flight the unchanged instance cannot keep either is the baseline's fault, not a scenario's."""
+    from allocator.solver.anchor import anchor_of
+    from allocator.solver.prepare import Prepared
+
+    def problem(inst: Instance) -> InputError | None:
+        try:
+            anchor_of(Prepared(inst), baseline, now)
+        except InputError as exc:
+            return exc
+        return None
+
+    for inst, scenario in zip(instances, scenarios, strict=True):
+        found = problem(inst)
+        if found is not None:
+            blame = None if str(problem(original)) == str(found) else scenario
+            raise fail(_frozen_error(found, source, instance_file, blame))
+
+
+def _frozen_error(exc: InputError, baseline: str, instance: str, scenario: Scenario | None = None) -> str:
+    """The solver's sentence about a baseline flight that cannot be kept, naming the baseline file (and the
+    scenario that made it impossible); any other re-plan error names the instance file."""
+    text = str(exc)
+    if not text.startswith("baseline: "):  # e.g. --now after the horizon: the baseline is not the cause
+        return f"{instance}: {text}"
+    where = baseline if scenario is None else f"{scenario.label} against {baseline}"
+    return f"{where}: {text.removeprefix('baseline: ')}"
 
 
 def _diff(before: Plan, after: Plan, inst: Instance, original: Instance | None) -> PlanDiff:
@@ -277,18 +321,30 @@ def _show(inst: Instance, result: Result, d: PlanDiff) -> None:
     plan = result.plan
     out.print(headline(plan))
     out.print(f"Against the baseline: {d.summary()}", markup=False, highlight=False)
-    for table in diff_tables(d):
+    for table in diff_tables(d, inst):
         out.print(table)
     if plan.unserved:
         out.print(unserved_table(plan, inst))
 
 
-def _hm(instant: datetime | None) -> str:
-    return instant.strftime("%a %H:%MZ") if instant is not None else ""
+def _local(inst: Instance | None, base: str | None, start: datetime | None, end: datetime | None = None) -> str:
+    """A time, or a span, in the local time of the base, as `allocator solve` shows flights: `Tue 10:19–11:19
+    CDT`, with the day at the end too when it is another day; UTC when the base is not in the instance."""
+    if start is None:
+        return ""
+    bases = {b.id: b for b in inst.bases} if inst is not None else {}
+    found = bases.get(base or "")
+    tz = zone(found.timezone, inst.horizon.start) if found is not None and inst is not None else UTC
+    a = start.astimezone(tz)
+    text = a.strftime("%a %H:%M")
+    if end is not None:
+        b = end.astimezone(tz)
+        text += "–" + b.strftime("%H:%M" if b.date() == a.date() else "%a %H:%M")
+    return f"{text} {a.tzname() or 'UTC'}"
 
 
-def diff_tables(d: PlanDiff) -> list[Table]:
-    """The diff as rich tables (only the non-empty ones)."""
+def diff_tables(d: PlanDiff, inst: Instance | None = None) -> list[Table]:
+    """The diff as rich tables (only the non-empty ones); times are local at each base of `inst`."""
     tables = []
     if d.gained or d.lost:
         table = Table(title="Requests gained (+) and lost (-)", title_justify="left")
@@ -301,18 +357,9 @@ def diff_tables(d: PlanDiff) -> list[Table]:
                 table.add_row(sign, r.request, r.agency or "", r.sector or "", priority, value, r.reason or "")
         tables.append(table)
     if d.sorties:
-        table = Table(title="Sorties changed", title_justify="left")
-        for col in (
-            "change",
-            "aircraft",
-            "request",
-            "base",
-            "on station (UTC)",
-            "→ aircraft",
-            "request",
-            "base",
-            "on station",
-        ):
+        table = Table(title="Sorties changed (local time at the base)", title_justify="left")
+        columns = ("change", "aircraft", "request", "base", "on station", "→ aircraft", "request", "base", "on station")
+        for col in columns:
             table.add_column(col, no_wrap=True)
         for s in d.sorties:
             table.add_row(
@@ -320,19 +367,26 @@ def diff_tables(d: PlanDiff) -> list[Table]:
                 s.aircraft or "",
                 s.request or "",
                 s.base or "",
-                f"{_hm(s.on_station)}–{s.off_station:%H:%MZ}" if s.on_station and s.off_station else "",
+                _local(inst, s.base, s.on_station, s.off_station),
                 s.new_aircraft or "",
                 s.new_request or "",
                 s.new_base or "",
-                f"{_hm(s.new_on_station)}–{s.new_off_station:%H:%MZ}" if s.new_on_station and s.new_off_station else "",
+                _local(inst, s.new_base, s.new_on_station, s.new_off_station),
             )
         tables.append(table)
     if d.relocations:
-        table = Table(title="Relocations added and dropped", title_justify="left")
-        for col in ("change", "aircraft", "from", "to", "takeoff (UTC)", "landing (UTC)"):
+        table = Table(title="Relocations added and dropped (local time at the base)", title_justify="left")
+        for col in ("change", "aircraft", "from", "to", "takeoff", "landing"):
             table.add_column(col, no_wrap=True)
         for rel in d.relocations:
-            table.add_row(rel.kind, rel.aircraft, rel.from_, rel.to, _hm(rel.takeoff), _hm(rel.landing))
+            table.add_row(
+                rel.kind,
+                rel.aircraft,
+                rel.from_,
+                rel.to,
+                _local(inst, rel.from_, rel.takeoff),
+                _local(inst, rel.to, rel.landing),
+            )
         tables.append(table)
     if any(c.shortfall_change or c.penalty_before != c.penalty_after for c in d.coverage):
         table = Table(title="Alert coverage shortfall per sector", title_justify="left")
@@ -351,41 +405,52 @@ def diff_tables(d: PlanDiff) -> list[Table]:
     return tables
 
 
-def _comparison(baseline: Plan, scenarios: list[Scenario], results: list[Result], diffs: list[PlanDiff]) -> Table:
-    """One row per scenario (and the baseline first): service, served %, cost, changes, coverage shortfall."""
+def _comparison(
+    baseline: Plan,
+    inst: Instance,
+    changed: list[Instance],
+    scenarios: list[Scenario],
+    results: list[Result],
+    diffs: list[PlanDiff],
+) -> Table:
+    """One row per scenario (and the baseline first): service, served %, cost, changes, coverage shortfall.
+
+    Served and shortfall come from the diffs, which read them off the sorties and recompute the coverage of
+    a baseline file that does not carry it (one from another tool), so every row counts the same way."""
     table = Table(title="Scenarios side by side (changes: baseline sorties changed)", title_justify="left")
     for col in ("scenario", "status", "service", "Δ service", "served", "cost", "Δ cost", "changes", "shortfall min"):
         table.add_column(col, justify="left" if col in ("scenario", "status") else "right")
 
-    def shortfall(plan: Plan) -> int:
-        from allocator.diff import coverage_per_sector
+    def served(count: int, of: Instance) -> str:
+        asked = len(of.requests)
+        return f"{count}/{asked} ({round(100 * count / asked, 1) if asked else 100.0}%)"
 
-        return sum(minutes for minutes, _ in coverage_per_sector(plan).values())
-
-    m = baseline.metrics
+    names = [s.name or "" for s in scenarios]
+    first = diffs[0]
     table.add_row(
         "baseline",
         str(baseline.status),
         str(baseline.objective.service),
         "",
-        f"{m.get('served')}/{m.get('requests')} ({m.get('served_pct')}%)",
+        served(first.served_before, inst),
         f"${baseline.objective.cost:,}",
         "",
         "",
-        str(shortfall(baseline)),
+        str(sum(c.shortfall_min_before for c in first.coverage)),
     )
-    for scenario, result, d in zip(scenarios, results, diffs, strict=True):
+    for scenario, name, new_inst, result, d in zip(scenarios, names, changed, results, diffs, strict=True):
         plan = result.plan
-        m = plan.metrics
+        if names.count(name) > 1:  # two files with one `name:`: their file names tell the rows apart
+            name = f"{name} ({Path(scenario.label).name})"
         table.add_row(
-            scenario.name or "",
+            name,
             str(plan.status),
             str(plan.objective.service),
             f"{d.service_change:+d}",
-            f"{m.get('served')}/{m.get('requests')} ({m.get('served_pct')}%)",
+            served(d.served_after, new_inst),
             f"${plan.objective.cost:,}",
             f"{'+' if d.cost_change >= 0 else '-'}${abs(d.cost_change):,}",
             str(d.changes),
-            str(shortfall(plan)),
+            str(sum(c.shortfall_min_after for c in d.coverage)),
         )
     return table

@@ -79,7 +79,7 @@ def build_report(
         ),
         ("requests met", f"{met}/{asked}", f"{100 * met / asked:.1f}%" if asked else ""),
         ("alert shortfall", f"{shortfall:,} min", "aircraft-minutes below the coverage rules"),
-        ("cost", f"${cost:,}", f"{len(plan.sorties)} sorties, {len(plan.relocations)} relocations"),
+        ("cost", f"${cost:,}", f"{_count(len(plan.sorties), 'sortie')}, {_count(len(plan.relocations), 'relocation')}"),
         ("checker", "valid" if verdict.ok else "INVALID", _verdict_note(plan, verdict)),
     ]
     horizon = f"{_when(instance.horizon.start, local)} – {_when(instance.horizon.end, local)} ({zone_label})"
@@ -110,7 +110,7 @@ turnaround); red fill: minutes below a coverage rule's required count.</p>{rende
 <section><h2>Conflicts between agencies ({len(conflicts)})</h2>
 <p class="note">Requests of different agencies for the same target, or nearby at overlapping times (SPEC 8):
 reported to both units, never resolved by the plan; scheduled ones (both flown) first.</p>
-{_table(conflicts[CONFLICT_COLUMNS]) if len(conflicts) else ""}</section>
+{_table(_conflicts_table(conflicts, local, zone_label)) if len(conflicts) else ""}</section>
 """
     return _PAGE.format(title=_e(f"{plan.instance}: air support plan"), body=body)
 
@@ -158,7 +158,34 @@ def _card(title: str, value: str, note: str) -> str:
     )
 
 
-CONFLICT_COLUMNS = ["id", "kind", "a_request", "a_agency", "b_request", "b_agency", "scheduled", "recommendation"]
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _conflicts_table(conflicts: pd.DataFrame, local: tzinfo, zone_label: str) -> pd.DataFrame:
+    """The conflicts for a planner: both requests with their agency and when they are on station (flown) or
+    else their window, in the report's zone, whether the plan flies both, and the recommended action."""
+
+    def when(start: datetime, end: datetime) -> str:
+        a, b = start.astimezone(local), end.astimezone(local)
+        return f"{a:%a %H:%M}–{b:%H:%M}" if a.date() == b.date() else f"{a:%a %H:%M}–{b:%a %H:%M}"
+
+    when_label = f"on station, or window ({zone_label})"
+    frame = pd.DataFrame(
+        {
+            "id": conflicts["id"],
+            "kind": conflicts["kind"],
+            "request A": conflicts["a_request"],
+            "agency A": conflicts["a_agency"],
+            f"A {when_label}": [when(a, b) for a, b in zip(conflicts["a_start"], conflicts["a_end"], strict=True)],
+            "request B": conflicts["b_request"],
+            "agency B": conflicts["b_agency"],
+            f"B {when_label}": [when(a, b) for a, b in zip(conflicts["b_start"], conflicts["b_end"], strict=True)],
+            "both flown": ["yes" if flown else "no" for flown in conflicts["scheduled"]],
+            "recommendation": conflicts["recommendation"],
+        }
+    )
+    return frame
 
 
 def _table(frame: pd.DataFrame) -> str:

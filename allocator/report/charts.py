@@ -33,7 +33,7 @@ def colours(kinds: list[str]) -> dict[str, str]:
 
 
 def gantt(instance: Instance, plan: Plan, local: tzinfo, zone_label: str) -> go.Figure:
-    frame = gantt_frame(instance, plan, local)
+    frame = gantt_frame(instance, plan, local, zone_label)
     order = ["not yet available", "maintenance", "turnaround", "relocation"]
     agencies = sorted({r.agency for r in instance.requests} & set(frame["kind"]))
     kinds = agencies + [k for k in order if k in set(frame["kind"])]

@@ -75,11 +75,14 @@ def unserved_frame(instance: Instance, plan: Plan) -> pd.DataFrame:
     )
 
 
-def gantt_frame(instance: Instance, plan: Plan, local: Any) -> pd.DataFrame:
-    """One row per bar: sorties (kind = agency), relocations, maintenance, turnarounds; times in `local`."""
+def gantt_frame(instance: Instance, plan: Plan, local: Any, zone_label: str = "") -> pd.DataFrame:
+    """One row per bar: sorties (kind = agency), relocations, maintenance, turnarounds; times in `local`,
+    and the hover text of each bar ends its times with `zone_label` (the chart's axis names it too, but a
+    hover box is read on its own, and a Laredo sortie in Arizona's time would read two hours early)."""
     fleet = {a.id: a for a in instance.aircraft}
     requests = {r.id: r for r in instance.requests}
     horizon_end = instance.horizon.end
+    zone_note = f" ({zone_label})" if zone_label else ""
 
     def when(t: datetime) -> str:
         return t.astimezone(local).strftime("%a %H:%M")
@@ -104,7 +107,7 @@ def gantt_frame(instance: Instance, plan: Plan, local: Any) -> pd.DataFrame:
         detail = (
             (f"{req.unit}<br>" if req and req.unit else "")
             + f"from {s.base}: takeoff {when(s.takeoff)}, on station {when(s.on_station)}–{when(s.off_station)}, "
-            f"landing {when(s.landing)}" + (f"<br>target {req.target}" if req and req.target else "")
+            f"landing {when(s.landing)}{zone_note}" + (f"<br>target {req.target}" if req and req.target else "")
         )
         add(s.aircraft, req.agency if req else "unknown request", s.takeoff, s.landing, label, detail)
         turnaround(s.aircraft, s.landing)
@@ -115,16 +118,18 @@ def gantt_frame(instance: Instance, plan: Plan, local: Any) -> pd.DataFrame:
             r.takeoff,
             r.landing,
             f"relocate {r.from_} → {r.to}",
-            f"{when(r.takeoff)}–{when(r.landing)}",
+            f"{when(r.takeoff)}–{when(r.landing)}{zone_note}",
         )
         turnaround(r.aircraft, r.landing)
     for ac in instance.aircraft:
         for w in ac.maintenance:
             start, end = max(w.start, instance.horizon.start), min(w.end, horizon_end)
-            add(ac.id, "maintenance", start, end, "maintenance", f"{when(start)}–{when(end)} at {ac.home_base}")
+            span = f"{when(start)}–{when(end)}{zone_note}"
+            add(ac.id, "maintenance", start, end, "maintenance", f"{span} at {ac.home_base}")
         if ac.available_from is not None and ac.available_from > instance.horizon.start:
             end = min(ac.available_from, horizon_end)
-            add(ac.id, "not yet available", instance.horizon.start, end, "not yet available", f"until {when(end)}")
+            until = f"until {when(end)}{zone_note}"
+            add(ac.id, "not yet available", instance.horizon.start, end, "not yet available", until)
     frame = pd.DataFrame(rows, columns=["aircraft", "kind", "start", "end", "label", "detail"])
     for col in ("start", "end"):
         frame[col] = pd.to_datetime(frame[col], utc=True).dt.tz_convert(local).dt.tz_localize(None)
