@@ -74,7 +74,7 @@ class CheckReport:
         lines = [
             f"Plan is {verdict}.",
             f"service {self.service} = value served {self.value_served} - coverage penalty "
-            f"{self.coverage_penalty} - fairness penalty {self.fairness_penalty}; cost ${self.cost}.",
+            f"{self.coverage_penalty} - fairness penalty {self.fairness_penalty}; cost ${self.cost:,}.",
         ]
         short = [c for c in self.coverage if c["shortfall_min"] > 0]
         for c in short:

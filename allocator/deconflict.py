@@ -18,15 +18,15 @@ Every action includes telling both units: conflicts are reported, never silently
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Literal
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from allocator.domain import Instance, Request
 from allocator.result import Instant, Plan
-from allocator.timeline import dist_nm
+from allocator.timeline import dist_nm, sector_zone, zone_label
 
 Kind = Literal["same_target", "nearby"]
 Action = Literal["merge", "sequence", "escalate"]
@@ -49,10 +49,23 @@ class Side(_Out):
     on_station: Instant | None = None
     off_station: Instant | None = None
     aircraft: list[str] = Field(default_factory=list)
+    _zone: tzinfo | None = PrivateAttr(default=None)  # its sector's local time (None: the window's own offset)
 
     @property
     def flown(self) -> bool:
         return self.on_station is not None
+
+    def local(self, instant: datetime) -> datetime:
+        """The instant in the local time of the request's sector."""
+        return instant.astimezone(self._zone or self.window_start.tzinfo)
+
+    def times(self) -> str:
+        """When it is on station if flown, else its window, in its sector's local time: `flown Dec 01
+        12:00–14:00 EST`."""
+        start, end = (self.on_station, self.off_station) if self.flown else (self.window_start, self.window_end)
+        first, last = self.local(start), self.local(end)  # type: ignore[arg-type]
+        tail = f"{last:%H:%M}" if last.date() == first.date() else f"{last:%b %d %H:%M}"
+        return f"{'flown' if self.flown else 'window'} {first:%b %d %H:%M}–{tail} {zone_label(last)}"
 
 
 class Conflict(_Out):
@@ -78,11 +91,12 @@ class Conflict(_Out):
             return f"merge into one joint sortie by a {self.joint_type}, on station together; {units}"
         if self.action == "sequence":
             first, second = (a, b) if self.first == a.request else (b, a)
-            done = first.window_start + timedelta(minutes=first.duration_min)
-            latest = second.window_end - timedelta(minutes=second.duration_min)
+            done = first.local(first.window_start + timedelta(minutes=first.duration_min))
+            latest = second.local(second.window_end - timedelta(minutes=second.duration_min))
+            by = f"{latest:%H:%M}" if latest.date() == done.date() else f"{latest:%b %d %H:%M}"
             return (
-                f"sequence: {label(first.request)} first (off station from {done:%b %d %H:%M}), then "
-                f"{label(second.request)} (on station by {latest:%H:%M} at the latest); {units}"
+                f"sequence: {label(first.request)} first (off station from {done:%b %d %H:%M} {zone_label(done)}), "
+                f"then {label(second.request)} (on station by {by} {zone_label(latest)} at the latest); {units}"
             )
         return f"escalate to both units ({a.unit or a.agency}; {b.unit or b.agency}): no joint sortie or sequence fits"
 
@@ -120,8 +134,8 @@ def _first_of(a: Request, b: Request) -> str | None:
     return max(slack, key=lambda rid: (slack[rid], rid == a.id)) if slack else None
 
 
-def _side(req: Request) -> Side:
-    return Side(
+def _side(instance: Instance, req: Request) -> Side:
+    side = Side(
         request=req.id,
         agency=req.agency,
         unit=req.unit,
@@ -130,6 +144,8 @@ def _side(req: Request) -> Side:
         window_end=req.window.end,
         duration_min=req.duration_min,
     )
+    side._zone = sector_zone(instance, req.sector)
+    return side
 
 
 RADIUS_TOLERANCE_NM = 1e-6
@@ -189,8 +205,8 @@ def _conflict(
     return Conflict(
         id="",
         kinds=kinds,
-        a=_side(a),
-        b=_side(b),
+        a=_side(instance, a),
+        b=_side(instance, b),
         distance_nm=round(distance, 1),
         overlap_start=overlap[0] if overlap else None,
         overlap_end=overlap[1] if overlap else None,

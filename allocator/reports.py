@@ -124,14 +124,20 @@ def conflicts_table(plan: Plan) -> Table:
     return table
 
 
+def status_text(plan: Plan, short: bool = False) -> str:
+    """The plan's status, saying so when a FEASIBLE plan's service is proven optimal (its cost is not)."""
+    status = str(plan.status)
+    if plan.status == "FEASIBLE" and plan.run.get("service_proven_optimal"):
+        status += ", service proven" if short else " (service proven optimal; cost not proven minimal)"
+    return status
+
+
 def headline(plan: Plan, baseline: Plan | None = None) -> Text:
     """One comparison line: optimized plan against the FCFS baseline."""
     m = plan.metrics
     bound = plan.bound.service
     gap = plan.run.get("gap")
-    status = str(plan.status)
-    if plan.status == "FEASIBLE" and plan.run.get("service_proven_optimal"):
-        status += " (service proven optimal; cost not proven minimal)"
+    status = status_text(plan)
     text = (
         f"{status}: served {m.get('served')}/{m.get('requests')} ({m.get('served_pct')}%), "
         f"service {plan.objective.service}"

@@ -13,7 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+if TYPE_CHECKING:
+    from allocator.domain import Instance
 
 EARTH_RADIUS_NM = 3440.065
 
@@ -91,6 +95,25 @@ def agreed_zone_name(names: Iterable[str | None]) -> str | None:
     """The one zone name the bases agree on; None when they name several, or none."""
     distinct = set(names)
     return distinct.pop() if len(distinct) == 1 else None
+
+
+def sector_zone(instance: Instance, sector: str) -> tzinfo:
+    """The zone a sector's texts are written in: the IANA `timezone` its bases share, or the horizon start's
+    UTC offset when they name different ones (or none), or the sector has no base."""
+    name = agreed_zone_name(b.timezone for b in instance.bases if b.sector == sector)
+    return zone(name, instance.horizon.start)
+
+
+def zone_label(instant: datetime) -> str:
+    """`EST`, `MST`, or `UTC-07:00` for a fixed offset (`UTC` for none)."""
+    name = instant.tzname() if isinstance(instant.tzinfo, ZoneInfo) else None
+    if name and name[0] not in "+-":
+        return name
+    offset = instant.utcoffset() or timedelta(0)
+    if not offset:
+        return "UTC"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"UTC{'-' if offset < timedelta(0) else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def merge_intervals(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -99,6 +99,19 @@ def test_sequence_when_no_joint_type_but_one_can_finish_before_the_other_starts(
     assert conflict.action == "sequence" and conflict.first in {"C", "I"}
 
 
+def test_times_and_recommendations_are_in_the_sectors_local_time_with_its_zone():
+    # windows written in UTC (08:00-11:00Z) for a sector whose bases keep Central time: a planner reads CST
+    a = request("C", agency="CBP", north=30, start="08:00", end="11:00", caps=["hoist"])
+    b = request("I", agency="ICE", north=31, start="08:00", end="11:00", aircraft_types=["LIGHT"])
+    inst = two(a, b, fleet=[aircraft("L1"), aircraft("M1", "MEDIUM")])
+    inst = inst.model_copy(update={"bases": [b.model_copy(update={"timezone": "America/Chicago"}) for b in inst.bases]})
+    (conflict,) = find_conflicts(inst)
+    assert conflict.action == "sequence"
+    text = conflict.recommendation()
+    assert "off station from Dec 01 03:00 CST" in text and "on station by 04:00 CST at the latest" in text
+    assert conflict.a.times() == "window Dec 01 02:00–05:00 CST"
+
+
 def test_escalate_when_neither_a_joint_sortie_nor_a_sequence_fits():
     a = request("C", agency="CBP", north=30, start="08:00", end="09:00", caps=["hoist"])
     b = request("I", agency="ICE", north=31, start="08:00", end="09:00", aircraft_types=["LIGHT"])

@@ -6,7 +6,7 @@ from rich.console import Console
 
 import allocator
 from allocator import SolveOptions
-from allocator.reports import conflicts_table, fulfilment_table
+from allocator.reports import conflicts_table, fulfilment_table, status_text
 from factory import aircraft, make, request
 
 
@@ -59,3 +59,13 @@ def test_solve_prints_the_conflict_table_only_when_there_are_conflicts(tmp_path)
         result = CliRunner().invoke(app, ["solve", str(path), "--time-limit", "2", "--workers", "1"])
         assert result.exit_code == 0
         assert ("Conflicts between agencies" in result.output) is shown
+
+
+def test_a_feasible_plan_whose_service_is_proven_says_so_in_its_status():
+    inst = make([aircraft("H1")], [request("C1", end="09:30")])
+    plan = allocator.solve(inst, SolveOptions(time_limit_s=5, workers=1)).plan
+    proven = plan.model_copy(update={"status": "FEASIBLE", "run": {**plan.run, "service_proven_optimal": True}})
+    unproven = plan.model_copy(update={"status": "FEASIBLE", "run": {**plan.run, "service_proven_optimal": False}})
+    assert status_text(proven, short=True) == "FEASIBLE, service proven"
+    assert "service proven optimal; cost not proven minimal" in status_text(proven)
+    assert status_text(unproven, short=True) == "FEASIBLE"

@@ -123,6 +123,9 @@ def test_one_bad_scenario_among_several_stops_before_solving(tmp_path: Path, bas
         ("2026-12-01T10:00:00", "has no UTC offset"),
         ("ten o'clock", "is not an ISO 8601 instant"),
         ("1783000000", "is not an ISO 8601 instant"),  # a Unix timestamp is not an instant with an offset
+        ("2026-12-01T25:00:00Z", "(hour must be in 0..23)"),  # the hour, not a missing offset, is wrong
+        ("2026-02-30T10:00:00Z", "(day is out of range for month)"),
+        ("2026-12-01T10:00:00+25:00", "(its UTC offset must lie strictly between -24:00 and +24:00)"),
     ],
 )
 def test_a_bad_now_is_a_usage_error(tmp_path: Path, baseline: Path, now: str, expected: str):

@@ -155,7 +155,7 @@ def deconflict(
             "+".join(c.kinds),
             "\n".join(s.request for s in sides),
             "\n".join(f"{s.agency} / {s.unit}" for s in sides),
-            "\n".join(_times(s) for s in sides),
+            "\n".join(s.times() for s in sides),
             f"{c.distance_nm:g}",
             c.recommendation(),
         ]
@@ -168,15 +168,6 @@ def deconflict(
     if loaded is not None:
         line += f"; {scheduled} scheduled in the plan (both flown at conflicting times, or the same target)"
     out.print(line)
-
-
-def _times(side) -> str:
-    """On-station times when flown, else the window, in the window's own UTC offset."""
-    zone = side.window_start.tzinfo
-    flown = side.on_station is not None
-    start, end = (side.on_station, side.off_station) if flown else (side.window_start, side.window_end)
-    start, end = start.astimezone(zone), end.astimezone(zone)
-    return f"{'flown' if flown else 'window'} {start:%b %d %H:%M}–{end:%H:%M} ({start:%z})"
 
 
 @app.command()

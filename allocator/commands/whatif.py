@@ -206,7 +206,17 @@ def _instant(text: str | None) -> datetime | None:
     except ValidationError as exc:
         if exc.errors()[0]["type"] == "timezone_aware":
             raise fail(f"--now: the instant '{text}' has no UTC offset (add one such as -07:00 or Z).") from None
-        raise fail(f"--now: '{text}' is not an ISO 8601 instant with a UTC offset.") from None
+        raise fail(f"--now: '{text}' is not a valid instant ({_what_is_wrong(text)}).") from None
+
+
+def _what_is_wrong(text: str) -> str:
+    """Why an instant that looks like ISO 8601 does not parse, in words (`hour must be in 0..23`)."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError as exc:
+        reason = str(exc)
+        return "its UTC offset must lie strictly between -24:00 and +24:00" if "offset" in reason else reason
+    return "not an ISO 8601 instant with a UTC offset"
 
 
 def _safe(text: str) -> str:
@@ -417,6 +427,8 @@ def _comparison(
 
     Served and shortfall come from the diffs, which read them off the sorties and recompute the coverage of
     a baseline file that does not carry it (one from another tool), so every row counts the same way."""
+    from allocator.reports import status_text
+
     table = Table(title="Scenarios side by side (changes: baseline sorties changed)", title_justify="left")
     for col in ("scenario", "status", "service", "Δ service", "served", "cost", "Δ cost", "changes", "shortfall min"):
         table.add_column(col, justify="left" if col in ("scenario", "status") else "right")
@@ -429,7 +441,7 @@ def _comparison(
     first = diffs[0]
     table.add_row(
         "baseline",
-        str(baseline.status),
+        status_text(baseline, short=True),
         str(baseline.objective.service),
         "",
         served(first.served_before, inst),
@@ -444,7 +456,7 @@ def _comparison(
             name = f"{name} ({Path(scenario.label).name})"
         table.add_row(
             name,
-            str(plan.status),
+            status_text(plan, short=True),
             str(plan.objective.service),
             f"{d.service_change:+d}",
             served(d.served_after, new_inst),

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from allocator.domain import Aircraft, Request
 from allocator.result import Reason, Unserved
 from allocator.solver.fcfs import INF, Fleet, Gap, Option, RequestView, earliest_common, fcfs_order, merged_ranges
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule, SortieMin
-from allocator.timeline import Timeline, agreed_zone_name, zone
+from allocator.timeline import Timeline, sector_zone, zone_label
 
 
 @dataclass
@@ -76,25 +75,6 @@ def _can_reach(prep: Prepared, reach: dict[str, int], ac: Aircraft) -> bool:
 
 
 # -- local times -------------------------------------------------------------------------------
-def sector_zone(prep: Prepared, sector: str) -> tzinfo:
-    """The zone a sector's texts are written in: the IANA `timezone` its bases share, or the horizon start's
-    UTC offset when they name different ones (or none), or the sector has no base."""
-    name = agreed_zone_name(b.timezone for b in prep.instance.bases if b.sector == sector)
-    return zone(name, prep.instance.horizon.start)
-
-
-def zone_label(instant: datetime) -> str:
-    """`EST`, `MST`, or `UTC-07:00` for a fixed offset (`UTC` for none)."""
-    name = instant.tzname() if isinstance(instant.tzinfo, ZoneInfo) else None
-    if name and name[0] not in "+-":
-        return name
-    offset = instant.utcoffset() or timedelta(0)
-    if not offset:
-        return "UTC"
-    minutes = abs(int(offset.total_seconds())) // 60
-    return f"UTC{'-' if offset < timedelta(0) else '+'}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
 @dataclass(frozen=True)
 class Clock:
     """Minutes written as local times of one zone, labelled once: `Dec 01 04:00 EST`, `Dec 01 04:00–06:00 EST`."""
@@ -105,7 +85,7 @@ class Clock:
     @classmethod
     def of(cls, prep: Prepared, request: Request) -> Clock:
         """The clock of a request's texts: the local time of its sector."""
-        return cls(prep.timeline, sector_zone(prep, request.sector))
+        return cls(prep.timeline, sector_zone(prep.instance, request.sector))
 
     def local(self, minute: int) -> datetime:
         return self.timeline.instant(minute).astimezone(self.tz)
