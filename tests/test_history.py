@@ -277,3 +277,24 @@ def test_a_database_file_path_given_as_db_says_how_to_write_its_url(tmp_path: Pa
     assert result.exit_code == 2 and "Traceback" not in message
     assert message.startswith(f"--db {path}: not a database URL; for an SQLite file write sqlite:///{path} ")
     assert not path.exists()
+
+
+def test_history_with_no_matching_run_says_so_instead_of_an_empty_table(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    history.record_run(history.connect(db), a_run("r1"))
+    shown = run("history", "--db", db, "--instance", "elsewhere", "--since", "2026-11-30")
+    assert shown.exit_code == 0 and shown.output.startswith("No runs of elsewhere started since 2026-11-30")
+    assert "Runs in" not in shown.output
+
+
+def test_a_failed_runs_error_is_printed_in_full_below_the_table(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    engine = history.connect(db)
+    history.record_run(engine, a_run("good"))
+    history.record_run(engine, a_run("bad", instance="bad", ok=False))
+    shown = run("history", "--db", db, "--csv", tmp_path / "runs.csv")
+    assert shown.exit_code == 0 and "FAILED (error below)" in shown.output
+    last = shown.output.strip().splitlines()
+    assert any(line.endswith("bad FAILED: bad.yaml: aircraft 'N1', field 'home_base': unknown base 'XYZ'.")
+               for line in last)
+    assert "wrote 2 runs to" in shown.output

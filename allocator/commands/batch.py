@@ -247,10 +247,24 @@ def history(
         frame = hist.load_runs(engine, instance, start)
     except hist.HistoryError as exc:
         raise fail(str(exc)) from None
-    out.print(_history_table(frame, hist.safe_url(url)))
+    shown = hist.safe_url(url)
+    if frame.empty:
+        which = (f" of {instance}" if instance else "") + (f" started since {start:%Y-%m-%d %H:%M %Z}" if start else "")
+        out.print(f"No runs{which} in {shown}.", markup=False, highlight=False)
+    else:
+        out.print(_history_table(frame, shown))
+        failed = frame[~frame["ok"].astype(bool)]
+        for row in failed.to_dict("records"):  # in full below the table, where a table cell would cut it
+            line = f"{_started(row)} {_instance_label(row)} {row['status']}: {row['error'] or ''}"
+            out.print(line, markup=False, highlight=False, soft_wrap=True)
     if csv is not None:
         atomic_write_text(csv, frame.to_csv(index=False))
-        err.print(f"wrote {len(frame)} runs to {csv}", markup=False, highlight=False)
+        err.print(f"wrote {len(frame)} run{'' if len(frame) == 1 else 's'} to {csv}", markup=False, highlight=False)
+
+
+def _started(row: Mapping[Hashable, Any]) -> str:
+    """When a run started, in this machine's local time (the zone is in the table's header)."""
+    return str(row["started_at"].to_pydatetime().astimezone().strftime("%Y-%m-%d %H:%M"))
 
 
 def _history_table(frame: pd.DataFrame, url: str) -> Table:
@@ -270,8 +284,9 @@ def _history_table(frame: pd.DataFrame, url: str) -> Table:
             if c.startswith("sector ") and c.endswith(" requested")
         }
     )
-    for col in ("started", "instance", "status", "met", "service", "bound", "gap", "FCFS", "shortfall min"):
-        table.add_column(col, justify="left" if col in ("started", "instance", "status") else "right")
+    started = f"started ({datetime.now().astimezone().tzname()})"  # this machine's local time
+    for col in (started, "instance", "status", "met", "service", "bound", "gap", "FCFS", "shortfall min"):
+        table.add_column(col, justify="left" if col in (started, "instance", "status") else "right")
     table.add_column("% met per agency")
     table.add_column("% met per sector")
     for row in frame.to_dict("records"):
@@ -287,9 +302,9 @@ def _history_table(frame: pd.DataFrame, url: str) -> Table:
 
         ok = bool(row["ok"])
         table.add_row(
-            row["started_at"].to_pydatetime().astimezone().strftime("%Y-%m-%d %H:%M"),
+            _started(row),
             _instance_label(row),
-            str(row["status"]) if ok else f"{row['status']}: {row['error'] or ''}",
+            str(row["status"]) if ok else f"{row['status']} (error below)",
             f"{row['served']:.0f}/{row['requests']:.0f} ({row['served_pct']:.1f}%)" if ok else "",
             _number_or_blank(row["service"]),
             _number_or_blank(row["bound"]),
