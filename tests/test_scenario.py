@@ -263,6 +263,42 @@ def test_a_frozen_flight_of_a_removed_aircraft_is_an_input_error():
         replan(gone, baseline, now=when("08:30"), options=options())
 
 
+def _count_changed(inst: Instance, count: int) -> Instance:
+    return apply_scenario(
+        inst, Scenario.model_validate({"changes": [{"request_update": {"request": "R1", "aircraft_count": count}}]})
+    )
+
+
+def test_fewer_aircraft_for_a_request_whose_sorties_took_off_is_a_clear_input_error():
+    # both sorties of R1 are flying at 08:20 when it is changed to need one aircraft: this used to be
+    # "the flights that took off before --now cannot all be kept", naming neither the flights nor the reason
+    inst = make([aircraft("H1"), aircraft("H2")], [fixed("R1", "08:00", "09:00", aircraft_count=2)])
+    baseline = allocator.solve(inst, options()).plan
+    with pytest.raises(InputError, match=r"sorties of H1, H2 for R1 took off .* R1 needs only 1 aircraft\."):
+        replan(_count_changed(inst, 1), baseline, now=when("08:20"), options=options())
+
+
+def test_more_aircraft_for_a_request_whose_sorties_took_off_is_a_clear_input_error_when_none_can_join():
+    inst = make([aircraft("H1"), aircraft("H2"), aircraft("H3")], [fixed("R1", "08:00", "09:00", aircraft_count=2)])
+    baseline = allocator.solve(inst, options()).plan
+    with pytest.raises(InputError, match=r"R1 needs 3 aircraft on station together from .*08:00.* no other"):
+        replan(_count_changed(inst, 3), baseline, now=when("08:20"), options=options())
+
+
+def test_more_aircraft_for_a_request_whose_sorties_took_off_is_re_planned_when_one_can_still_join():
+    # H1 and H2 flew from A2 (30 minutes out); H3 at A (15 minutes out) can still take off after 07:40
+    fleet = [aircraft("H1", home="A2"), aircraft("H2", home="A2"), aircraft("H3", "MEDIUM")]
+    inst = make(fleet, [fixed("R1", "08:00", "09:00", aircraft_count=2)], policy={"max_relocations_per_aircraft": 0})
+    baseline = allocator.solve(inst, options()).plan
+    assert {(s.aircraft, s.base) for s in baseline.sorties} == {("H1", "A2"), ("H2", "A2")}
+    assert all(s.takeoff < when("07:40") for s in baseline.sorties)
+    changed = _count_changed(inst, 3)
+    result = replan(changed, baseline, now=when("07:40"), options=options())
+    assert all(s in result.plan.sorties for s in baseline.sorties)
+    assert {s.aircraft for s in result.plan.sorties} == {"H1", "H2", "H3"}
+    assert allocator.check(changed, result.plan).ok
+
+
 def test_aircraft_down_merges_with_the_maintenance_it_overlaps():
     inst = make(
         [

@@ -75,9 +75,10 @@ def anchor_of(
         raise InputError(f"--now {now.isoformat()} has no UTC offset; write it like 2026-12-01T12:00:00-07:00.")
     if prep.timeline.ceil(now) >= prep.horizon_min:
         end = format_instant(inst.horizon.end)
+        rounded = "" if prep.timeline.is_whole_minute(now) else ", rounded up to the whole minute,"
         raise InputError(
-            f"--now {format_instant(now)} is not before the horizon's end {end}: every flight would be kept as "
-            "flown and nothing re-planned."
+            f"--now {_shown_now(now)}{rounded} is not before the horizon's end {end}: every flight would be kept "
+            "as flown and nothing re-planned."
         )
     anchor.not_before = max(0, prep.timeline.ceil(now))
     if schedule is not None:
@@ -87,13 +88,21 @@ def anchor_of(
     return anchor
 
 
+def _shown_now(now: datetime) -> str:
+    """`now` as given, to the second when it is not a whole minute (`format_instant` would cut the seconds
+    off and make a flight at 10:00 look as if it took off before 10:00:30 cut to 10:00)."""
+    if now.second == 0 and now.microsecond == 0:
+        return format_instant(now)
+    return now.isoformat().replace("+00:00", "Z")
+
+
 def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
     """Frozen flights must still make sense in the (possibly changed) instance."""
     inst = prep.instance
     aircraft = {a.id: a for a in inst.aircraft}
     requests = {r.id: r for r in inst.requests}
     bases = {b.id for b in inst.bases}
-    when = format_instant(now)
+    when = _shown_now(now)
     flights: list[Flight] = [*anchor.frozen_sorties, *anchor.frozen_relocations]
     frozen = sorted(flights, key=lambda f: (f.aircraft, f.takeoff))
     base: dict[str, str] = {}  # operating base of each aircraft along its frozen flights
@@ -155,8 +164,49 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
             if f.takeoff < end and start < block_end:
                 since = format_instant(prep.timeline.instant(start))
                 raise InputError(f"{lead} it overlaps maintenance of {f.aircraft} from {since}.")
+    _check_frozen_requests(prep, anchor, when, requests)
     for ac_id, away in base.items():
         _check_home_for_maintenance(prep, anchor, aircraft[ac_id], away, moves[ac_id], when, requests)
+
+
+def _check_frozen_requests(prep: Prepared, anchor: Anchor, when: str, requests: dict[str, Request]) -> None:
+    """SPEC 4.2 for the frozen sorties of each request: on station together, no more than it needs now,
+    and, when fewer, enough other aircraft that could still take off after `now` and be on station with
+    them (eligible, available, and close enough from some base: a necessary condition only)."""
+    together: dict[str, list[SortieMin]] = {}
+    for s in anchor.frozen_sorties:
+        together.setdefault(s.request, []).append(s)
+    for rid, sorties in sorted(together.items()):
+        req = requests[rid]
+        names = ", ".join(s.aircraft for s in sorties)
+        what = f"the sortie of {names}" if len(sorties) == 1 else f"the sorties of {names}"
+        lead = f"baseline: {what} for {rid} took off before {when} and must be kept as flown, but"
+        if len({(s.on_station, s.off_station) for s in sorties}) > 1:
+            raise InputError(f"{lead} they are not on station at the same time.")
+        if len(sorties) > req.aircraft_count:
+            raise InputError(f"{lead} request {rid} needs only {req.aircraft_count} aircraft.")
+        missing = req.aircraft_count - len(sorties)
+        if missing == 0:
+            continue
+        on_station, flying = sorties[0].on_station, {s.aircraft for s in sorties}
+        others = sum(
+            1 for ac in prep.instance.aircraft if ac.id not in flying and _could_join(prep, anchor, ac, req, on_station)
+        )
+        if others < missing:
+            at = format_instant(prep.timeline.instant(on_station))
+            able = "no other aircraft" if others == 0 else f"only {others} other aircraft"
+            raise InputError(
+                f"{lead} request {rid} needs {req.aircraft_count} aircraft on station together from {at}, and "
+                f"{able} could take off at or after {when} and be there by then."
+            )
+
+
+def _could_join(prep: Prepared, anchor: Anchor, ac: Aircraft, req: Request, on_station: int) -> bool:
+    """Whether the aircraft might still take off after `now` and be on station for the request at that
+    minute: eligible, available and close enough from some base (necessary, not sufficient)."""
+    kind = prep.type_of(ac)
+    earliest = max(anchor.not_before or 0, prep.available_from(ac))
+    return prep.eligible(req, kind) and any(on_station - prep.transit(kind, req, b) >= earliest for b in prep.base_ids)
 
 
 def _check_flight_shape(f: Flight, lead: str, before: tuple[Flight, str] | None, turnaround: int) -> None:
@@ -262,7 +312,8 @@ def repaired(prep: Prepared, schedule: Schedule, not_before: int = 0) -> Schedul
         if ac is None:
             keep_before[ac_id] = -1
             continue
-        frozen = sum(1 for f in flights if f.takeoff < not_before)
+        # without `now` (not_before 0) nothing is frozen, not even a flight before the horizon start
+        frozen = sum(1 for f in flights if f.takeoff < not_before) if not_before > 0 else 0
         kept = len(flights)  # when no run fits, all of them: the re-plan is infeasible, the model will say
         for n in range(len(flights), frozen - 1, -1):
             home = _flights_home(prep, ac, flights[:n], not_before, requests)
@@ -294,6 +345,8 @@ def _flights_home(
     base, used, relocations = ac.home_base, 0, 0
     ready = max(prep.available_from(ac), not_before)  # earliest takeoff of a flight home
     arrived = 0  # when it last landed at a base other than home
+    free: int | None = None  # when the previous flight has landed and turned around (SPEC 4.5)
+    bases = set(prep.base_ids)
     home_flights: list[RelocationMin] = []
     for f in [*flights, None]:
         until = prep.horizon_min if f is None else f.takeoff
@@ -308,6 +361,7 @@ def _flights_home(
             return home_flights
         used += f.landing - f.takeoff
         ok = prep.available_from(ac) <= f.takeoff and f.landing <= prep.horizon_min and used <= prep.hours_min(ac)
+        ok = ok and (free is None or free <= f.takeoff) and f.takeoff < f.landing
         ok = ok and not any(
             f.takeoff < end and start < f.landing + kind.turnaround_min for start, end in prep.maintenance(ac)
         )
@@ -316,11 +370,14 @@ def _flights_home(
             ok = ok and req is not None and f.base == base and _sortie_fits(prep, ac, req, f)
         else:
             relocations += 1
-            ok = ok and f.origin == base and relocations <= prep.max_relocations(ac)
+            ok = ok and f.origin == base and f.dest != base and f.dest in bases
+            ok = ok and relocations <= prep.max_relocations(ac)
+            ok = ok and f.landing - f.takeoff >= prep.ferry(ac, f.origin, f.dest)
             base, arrived = f.dest, f.landing
         if not ok:
             return None
         ready = max(ready, f.landing + kind.turnaround_min)
+        free = f.landing + kind.turnaround_min
     return home_flights
 
 

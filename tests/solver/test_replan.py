@@ -16,7 +16,7 @@ from allocator import SolveOptions
 from allocator.domain import Instance
 from allocator.errors import InputError
 from allocator.generate import generate
-from allocator.result import Plan, SolveStatus
+from allocator.result import Objective, Plan, SolveStatus
 from allocator.scenario import Scenario, apply_scenario
 from allocator.solver import Progress, objective
 from allocator.solver.anchor import anchor_of, repaired, schedule_of
@@ -299,6 +299,67 @@ def test_a_baseline_relocation_to_a_base_no_longer_in_the_instance_is_replaced()
     result = solve(inst, baseline=plan.model_copy(update={"relocations": [moved]}))
     assert result.plan.objective.service == plan.objective.service
     assert [(r.from_, r.to) for r in result.plan.relocations] == [("A", "A2")]
+
+
+QUICK = {"time_limit_s": 2, "workers": 1}
+
+
+def _relocating_plan_quick() -> tuple[Instance, Plan]:
+    """`_relocating_plan`, solved with one worker."""
+    inst = make([aircraft("H1")], [request("R1", near="A2", north=80, start="10:00", end="14:00", duration=100)])
+    plan = solve(inst, **QUICK).plan
+    assert [(r.from_, r.to) for r in plan.relocations] == [("A", "A2")]
+    return inst, plan
+
+
+def test_a_baseline_relocation_to_an_unknown_base_is_dropped_before_alert_coverage_is_scored():
+    # the repaired baseline used to keep the relocation to GONE; scoring its alert coverage then failed
+    # with a KeyError (the sector of base GONE) instead of re-planning without it
+    rule = {"start": t("00:00"), "end": t("23:00"), "capability": "eo_ir", "count": 1, "penalty_per_hour": 60}
+    inst = make([aircraft("H1")], [request("R1")], coverage={"S1": [rule]})
+    plan = solve(inst, **QUICK).plan
+    gone = {"aircraft": "H1", "from": "A", "to": "GONE", "takeoff": t("20:00"), "landing": t("20:30")}
+    baseline = Plan.model_validate({**plan.model_dump(mode="json", by_alias=True), "relocations": [gone]})
+    again = solve(inst, baseline=baseline, **QUICK)
+    assert again.plan.relocations == []
+    assert again.plan.objective == plan.objective
+
+
+@pytest.mark.parametrize("how", ["nowhere", "too short", "before the horizon", "no turnaround"])
+def test_repaired_baseline_keeps_no_flight_that_breaks_spec_4(how: str):
+    # the start of a re-plan without `now` keeps each aircraft's longest valid run of flights: a relocation
+    # that goes nowhere, is shorter than the ferry flight or takes off before the horizon, or a sortie that
+    # takes off before the relocation has landed and turned around, ends the run
+    inst, plan = _relocating_plan_quick()
+    move, minute = plan.relocations[0], timedelta(minutes=1)
+    if how == "too short":
+        broken = plan.model_copy(update={"relocations": [move.model_copy(update={"landing": move.takeoff + minute})]})
+    elif how == "before the horizon":
+        early = {"takeoff": inst.horizon.start - minute, "landing": move.landing - (move.takeoff - inst.horizon.start)}
+        broken = plan.model_copy(update={"relocations": [move.model_copy(update=early)]})
+    else:
+        broken = _broken(plan, how)
+    prep = Prepared(inst)
+    start = repaired(prep, schedule_of(prep, broken))
+    scored = score(prep, start)
+    objective_ = Objective(service=scored.service, cost=scored.cost)
+    as_plan = start.to_plan(inst.name, prep.timeline, SolveStatus.FEASIBLE, objective_, None, [])
+    assert not [v for v in allocator.check(inst, as_plan).violations if v.rule not in {"4.9", "5-objective"}]
+    assert start.sorties == []
+    assert len(start.relocations) == (1 if how == "no turnaround" else 0)
+
+
+def test_an_input_error_about_now_shows_its_seconds():
+    # `now` between two minutes: the errors used to cut its seconds off, so that a flight at 09:00 "took off
+    # before 09:00:00", and a now of 23:58:30 was "not before the horizon's end 23:59"
+    inst, plan = _relocating_plan_quick()
+    seconds = timedelta(seconds=30)
+    with pytest.raises(InputError, match=r"--now 2026-12-01T23:58:30Z, rounded up to the whole minute, is not before"):
+        solve(inst, baseline=plan, now=inst.horizon.end - seconds, **QUICK)
+    takeoff = plan.relocations[0].takeoff
+    fewer = changed(inst, policy={"max_relocations_per_aircraft": 0})
+    with pytest.raises(InputError, match=rf"took off before {takeoff.strftime('%Y-%m-%dT%H:%M')}:30Z and must be"):
+        solve(fewer, baseline=plan, now=takeoff + seconds, **QUICK)
 
 
 def test_frozen_relocation_and_sortie_are_kept_when_they_still_fit():
