@@ -9,6 +9,7 @@ aircraft, retimed, re-tasked or cancelled: one each).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -96,13 +97,19 @@ def _shown_now(now: datetime) -> str:
     return now.isoformat().replace("+00:00", "Z")
 
 
+def _written_like(prep: Prepared, now: datetime) -> Callable[[int], str]:
+    """Minutes written as instants in the UTC offset `--now` was given in, so that one message reads in one
+    offset (`before 15:30-05:00 … maintenance from 15:30-05:00`, not `… from 20:30Z`)."""
+    return lambda minute: format_instant(prep.timeline.instant(minute).astimezone(now.tzinfo))
+
+
 def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
     """Frozen flights must still make sense in the (possibly changed) instance."""
     inst = prep.instance
     aircraft = {a.id: a for a in inst.aircraft}
     requests = {r.id: r for r in inst.requests}
     bases = {b.id for b in inst.bases}
-    when = _shown_now(now)
+    when, at = _shown_now(now), _written_like(prep, now)
     flights: list[Flight] = [*anchor.frozen_sorties, *anchor.frozen_relocations]
     frozen = sorted(flights, key=lambda f: (f.aircraft, f.takeoff))
     base: dict[str, str] = {}  # operating base of each aircraft along its frozen flights
@@ -157,19 +164,23 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
                 f"({prep.hours_min(ac)} minutes)."
             )
         if f.takeoff < prep.available_from(ac):
-            since = format_instant(prep.timeline.instant(prep.available_from(ac)))
+            since = at(prep.available_from(ac))
             raise InputError(f"{lead} {ac.id} is now available only from {since}.")
         block_end = f.landing + prep.type_of(ac).turnaround_min
         for start, end in prep.maintenance(ac):
             if f.takeoff < end and start < block_end:
-                since = format_instant(prep.timeline.instant(start))
-                raise InputError(f"{lead} it overlaps maintenance of {f.aircraft} from {since}.")
-    _check_frozen_requests(prep, anchor, when, requests)
+                since = at(start)
+                free = at(block_end)
+                hint = f"; it is back on the ground and turned around at {free}" if start < block_end <= end else ""
+                raise InputError(f"{lead} it overlaps maintenance of {f.aircraft} from {since}{hint}.")
+    _check_frozen_requests(prep, anchor, when, at, requests)
     for ac_id, away in base.items():
-        _check_home_for_maintenance(prep, anchor, aircraft[ac_id], away, moves[ac_id], when, requests)
+        _check_home_for_maintenance(prep, anchor, aircraft[ac_id], away, moves[ac_id], when, at, requests)
 
 
-def _check_frozen_requests(prep: Prepared, anchor: Anchor, when: str, requests: dict[str, Request]) -> None:
+def _check_frozen_requests(
+    prep: Prepared, anchor: Anchor, when: str, at: Callable[[int], str], requests: dict[str, Request]
+) -> None:
     """SPEC 4.2 for the frozen sorties of each request: on station together, no more than it needs now,
     and, when fewer, enough other aircraft that could still take off after `now` and be on station with
     them (eligible, available, and close enough from some base: a necessary condition only)."""
@@ -193,10 +204,10 @@ def _check_frozen_requests(prep: Prepared, anchor: Anchor, when: str, requests: 
             1 for ac in prep.instance.aircraft if ac.id not in flying and _could_join(prep, anchor, ac, req, on_station)
         )
         if others < missing:
-            at = format_instant(prep.timeline.instant(on_station))
+            start = at(on_station)
             able = "no other aircraft" if others == 0 else f"only {others} other aircraft"
             raise InputError(
-                f"{lead} request {rid} needs {req.aircraft_count} aircraft on station together from {at}, and "
+                f"{lead} request {rid} needs {req.aircraft_count} aircraft on station together from {start}, and "
                 f"{able} could take off at or after {when} and be there by then."
             )
 
@@ -228,7 +239,14 @@ def _check_flight_shape(f: Flight, lead: str, before: tuple[Flight, str] | None,
 
 
 def _check_home_for_maintenance(
-    prep: Prepared, anchor: Anchor, ac: Aircraft, away: str, moves: int, when: str, requests: dict[str, Request]
+    prep: Prepared,
+    anchor: Anchor,
+    ac: Aircraft,
+    away: str,
+    moves: int,
+    when: str,
+    at: Callable[[int], str],
+    requests: dict[str, Request],
 ) -> None:
     """SPEC 4.6: an aircraft that a frozen relocation left away from home must be back at its home base,
     turned around, before its next maintenance window: with a relocation and the hours left, and the time
@@ -256,9 +274,9 @@ def _check_home_for_maintenance(
     elif flown + ferry > prep.hours_min(ac):
         why = f"it has not the flight hours left for the {ferry}-minute flight home"
     else:
-        back = format_instant(prep.timeline.instant(earliest + ferry + kind.turnaround_min))
+        back = at(earliest + ferry + kind.turnaround_min)
         why = f"it could not be back and turned around before {back}"
-    since = format_instant(prep.timeline.instant(upcoming[0])) if upcoming else "its next window"
+    since = at(upcoming[0]) if upcoming else "its next window"
     raise InputError(
         f"baseline: {ac.id} relocated to {away} before {when} and must be at its home base {ac.home_base} for "
         f"maintenance from {since} (SPEC 4.6), but {why}."

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from ortools.sat.python import cp_model
@@ -135,6 +135,20 @@ def test_frozen_flight_overlapping_new_maintenance_is_a_clear_input_error():
     first = solve(inst)
     with pytest.raises(InputError, match=r"H1.*R1.*maintenance"):
         solve(down(inst, "H1", "08:30"), baseline=first.plan, now=instant("09:00"))
+
+
+def test_an_aircraft_grounded_in_the_air_is_told_when_it_is_back_in_the_offset_of_now():
+    # R1 is flown with its takeoff before 09:00; the outage from 08:30 starts while the aircraft is still
+    # in the air: the message says when it is back and turned around, in --now's UTC offset (-07:00)
+    inst = make([aircraft("H1")], [request("R1", start="08:00", end="09:30")])
+    first = solve(inst)
+    (sortie,) = first.plan.sorties
+    now = instant("09:00").astimezone(timezone(timedelta(hours=-7)))
+    back = (sortie.landing + timedelta(minutes=30)).astimezone(now.tzinfo)  # the LIGHT type's turnaround
+    with pytest.raises(InputError) as error:
+        solve(down(inst, "H1", "08:30"), baseline=first.plan, now=now)
+    assert "overlaps maintenance of H1 from 2026-12-01T01:30:00-07:00" in str(error.value)
+    assert f"it is back on the ground and turned around at {back.isoformat()}" in str(error.value)
 
 
 def test_frozen_flight_of_a_cancelled_request_is_a_clear_input_error():
