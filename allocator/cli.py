@@ -169,6 +169,12 @@ def solve(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="print only the comparison line")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log the model and the stages")] = False,
     log_search: Annotated[bool, typer.Option("--log-search", help="print CP-SAT's own search log")] = False,
+    pattern_bound: Annotated[
+        bool,
+        typer.Option(
+            "--pattern-bound", help="bound service with the pattern relaxation (tighter; for runs of a minute or more)"
+        ),
+    ] = False,
 ) -> None:
     """Plan the instance, print a readable summary, and write the plan with -o."""
     from allocator.io import load_instance, write_plan, write_sorties_csv
@@ -198,6 +204,7 @@ def solve(
         seed=seed,
         method=method.value,  # type: ignore[arg-type]
         progress=live.update if live else None,
+        pattern_bound=pattern_bound,
         log_search=log_search,
     )
     try:

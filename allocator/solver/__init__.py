@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
@@ -32,6 +32,7 @@ from allocator.solver.decompose import solve_by_sector
 from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.greedy import solve_greedy
 from allocator.solver.model import COVERAGE_GRID_MIN, build_model
+from allocator.solver.patterns import relaxation
 from allocator.solver.polish import without_idle_relocations
 from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import explain_unserved, static_reason
@@ -76,6 +77,7 @@ class SolveOptions:
     decompose: bool = True
     decompose_share: float | None = None  # of the time limit; default 0.5, or 0.9 beyond a two-day horizon
     sector_bounds: bool | None = None  # sector relaxations for a bound; default: beyond a two-day horizon
+    pattern_bound: bool = False  # up to two days, bound a plain solve with the pattern relaxation (`patterns.py`)
     baseline: Plan | None = None
     now: datetime | None = None
     require: frozenset[str] = field(default_factory=frozenset)
@@ -204,15 +206,33 @@ def _solve_cp(
     # sector relaxations, for its whole share (week, an aircraft down at mid-week: 73,172 at 2 s, 71,490
     # at 7 s, where stage 1 ends at 74,738 after 30 s). A re-plan up to two days is proven without it.
     frozen_long = long and anchor.not_before is not None
+    relaxed: Variables | None = None
     if options.workers > 1 and _small(prep) and ((not long and not restable) or frozen_long):
-        lp = stage("bound", BOUND_SHARE * remaining(), scale=weight, lp_only=True, bound_only=not frozen_long)
+        assert v is not None  # the full model is built whenever there is a bound stage
+        # on request, up to two days, a plain solve is bounded by the pattern relaxation (`patterns.py`): a
+        # tighter bound, but its solutions are no plans (the live line shows its bound alone), and at 10 s it
+        # costs more than it gives (see docs/decisions.md)
+        relaxed = relaxation(v, COVERAGE_GRID_MIN) if options.pattern_bound and not long and not restable else None
+        budget = BOUND_SHARE * remaining()
+        if relaxed is not None:
+            lp = run_stage(
+                relaxed.model,
+                "bound (relaxation)",
+                budget,
+                options.workers,
+                options.seed,
+                _bound_only(options.progress),
+                options.log_search,
+                lp_only=True,  # its whole share: its bound moves in late steps (no stall stop)
+            )
+        else:
+            lp = stage("bound", budget, scale=weight, lp_only=True, bound_only=not frozen_long)
         if lp.interrupted:
             raise KeyboardInterrupt
         if lp.bound is not None and lp.status != "INFEASIBLE":
             upper = min(upper, service_part(lp.bound, weight))
             log.info("bound stage: service at most %d (%s in %.1fs)", upper, lp.status, lp.wall_time_s)
-        if lp.has_solution and not restable:  # the LP workers find plans too (a re-plan starts from its baseline)
-            assert v is not None  # a bound stage runs on the full model
+        if lp.has_solution and not restable and relaxed is None:  # the LP workers find plans too
             offer(decode(v, lp.solver), "the bound stage's")
     decomposed = False
     if decomposing:
@@ -378,6 +398,7 @@ def _solve_cp(
             "sector_decomposition": decomposed,
             "full_model_searched": v is not None,
             "coverage_grid_min": v.grid.width if v is not None and v.grid is not None else None,
+            "pattern_bound": relaxed is not None,
             "variables": variables or None,
             "constraints": constraints or None,
             "fcfs": {
@@ -414,6 +435,13 @@ LARGE_INSTANCE_PAIRS = 50_000  # aircraft x requests
 # with the full model (they use it all on the three-sector week; small sectors proven early leave most)
 FULL_MODEL_LEFT = 0.1
 BOUND_SHARE = 0.3  # of the time left: at most this for the bound stage (up to two days it stops once its bound stalls)
+
+
+def _bound_only(progress: ProgressFn | None) -> ProgressFn | None:
+    """Progress reports of a relaxation: its bound bounds service, its solutions are no plans."""
+    if progress is None:
+        return None
+    return lambda p: progress(replace(p, incumbent=None))
 
 
 def _small(prep: Prepared) -> bool:

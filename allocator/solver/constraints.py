@@ -30,11 +30,13 @@ from allocator.timeline import merge_intervals
 
 
 def add_service(v: Variables) -> None:
-    """SPEC 4.2: a served request has exactly `aircraft_count` sorties, all on station together."""
+    """SPEC 4.2: a served request has exactly `aircraft_count` sorties, all on station together (in a
+    relaxation, relaxed aircraft count towards the aircraft without being on station together)."""
     for req in v.prep.instance.requests:
         sorties = v.sorties[req.id]
-        present = [s.present for s in sorties]
-        if len(sorties) < req.aircraft_count:
+        relaxed = v.pattern_cover.get(req.id, [])
+        present = [s.present for s in sorties] + relaxed
+        if len(sorties) + sum(upper(n) for n in relaxed) < req.aircraft_count:
             v.model.add(v.served[req.id] == 0)
             for lit in present:
                 v.model.add(lit == 0)
@@ -545,8 +547,24 @@ def add_fairness(v: Variables) -> None:
         v.fairness_deficit[agency] = deficit
 
 
+def add_patterns(v: Variables, patterns: dict[str, tuple[int, list[frozenset[str]]]]) -> None:
+    """Relaxation: each relaxed aircraft flies the requests of at most one of its maximal patterns (see
+    `patterns.py`); `count` identical aircraft share one set of patterns, each chosen by as many of them
+    as `pattern[...]` says, and `flies[r,...]` of them count towards request `r`'s aircraft."""
+    m = v.model
+    for name, (count, sets) in patterns.items():
+        chosen = [m.new_int_var(0, count, f"pattern[{name},{i}]") for i in range(len(sets))]
+        m.add(sum(chosen) <= count)
+        for rid in sorted(set().union(*sets)):
+            flies = m.new_int_var(0, count, f"flies[{rid},{name}]")
+            m.add(flies <= sum(n for n, p in zip(chosen, sets, strict=True) if rid in p))
+            v.pattern_cover.setdefault(rid, []).append(flies)
+
+
 def add_redundant_cumulatives(v: Variables) -> None:
     """Redundant: requests that only a set E of aircraft can fly never need more than |E| at once."""
+    if v.pattern_cover:
+        return  # a relaxation: relaxed aircraft fly requests too, outside any cumulative
     inst = v.prep.instance
     groups: dict[frozenset[str], list[str]] = defaultdict(list)
     for req in inst.requests:

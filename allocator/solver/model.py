@@ -27,10 +27,15 @@ COVERAGE_GRID_MIN = 30  # bucket width of the time-indexed coverage bound (`rule
 
 
 def build_model(
-    prep: Prepared, anchor: Anchor | None = None, coverage_grid_min: int | None = COVERAGE_GRID_MIN
+    prep: Prepared,
+    anchor: Anchor | None = None,
+    coverage_grid_min: int | None = COVERAGE_GRID_MIN,
+    patterns: dict[str, tuple[int, list[frozenset[str]]]] | None = None,
 ) -> Variables:
     """The full model of SPEC sections 4 and 5 for an instance; with an anchor, also the frozen flights,
-    the earliest new takeoff, the required requests and the stability term of a re-plan (SPEC section 9)."""
+    the earliest new takeoff, the required requests and the stability term of a re-plan (SPEC section 9).
+    With `patterns` (identical aircraft not in the instance -> their number and maximal request sets), the
+    relaxation of `patterns.relaxation`."""
     anchor = anchor or Anchor()
     v = Variables(model=cp_model.CpModel(), prep=prep)
     _request_variables(v)
@@ -39,6 +44,8 @@ def build_model(
         _sortie_candidates(v, ac, anchor.not_before)
         _frozen_sorties(v, ac, anchor)
         _maintenance_intervals(v, ac)
+    if patterns:
+        rules.add_patterns(v, patterns)
     rules.add_service(v)
     rules.add_one_sortie_per_request(v)
     rules.add_relocation_chain(v)

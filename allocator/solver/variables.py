@@ -226,6 +226,8 @@ class Variables:
     kept: list[cp_model.IntVar] = field(default_factory=list)  # per baseline sortie: kept unchanged
     kept_relocations: list[cp_model.IntVar] = field(default_factory=list)  # per baseline relocation: kept
     grid: TimeGrid | None = None  # the time-indexed coverage bound, when built
+    # a relaxation (`patterns.relaxation`): per request, how many of each group of relaxed aircraft fly it
+    pattern_cover: dict[str, list[cp_model.IntVar]] = field(default_factory=dict)
     terms: Any = None  # objective.Terms, set by objective.define
 
     def flights(self, aircraft_id: str) -> list[cp_model.IntervalVar]:
