@@ -231,16 +231,18 @@ def test_an_in_memory_database_is_refused_since_it_would_keep_no_history(url: st
         history.connect(url)
 
 
-def test_history_csv_keeps_the_error_of_a_failed_run(tmp_path: Path):
+def test_a_failed_runs_error_is_printed_in_full_below_the_table_and_kept_in_the_csv(tmp_path: Path):
     db = f"sqlite:///{tmp_path / 'h.db'}"
     engine = history.connect(db)
     history.record_run(engine, a_run("good"))
     history.record_run(engine, a_run("bad", instance="bad", ok=False))
     shown = run("history", "--db", db, "--csv", tmp_path / "runs.csv")
-    assert shown.exit_code == 0, shown.output
+    assert shown.exit_code == 0 and "FAILED (error below)" in shown.output, shown.output
+    error = "bad.yaml: aircraft 'N1', field 'home_base': unknown base 'XYZ'."
+    assert any(line.endswith(f"bad FAILED: {error}") for line in shown.output.splitlines())
+    assert "wrote 2 runs to" in shown.output
     rows = {row["run_id"]: row for row in csv.DictReader((tmp_path / "runs.csv").open())}
-    assert rows["bad"]["error"] == "bad.yaml: aircraft 'N1', field 'home_base': unknown base 'XYZ'."
-    assert rows["good"]["error"] == ""
+    assert rows["bad"]["error"] == error and rows["good"]["error"] == ""
 
 
 @pytest.mark.parametrize("folder", ["q?dir", "pct%41x", "h#x y", "at@host:1"])
@@ -285,16 +287,3 @@ def test_history_with_no_matching_run_says_so_instead_of_an_empty_table(tmp_path
     shown = run("history", "--db", db, "--instance", "elsewhere", "--since", "2026-11-30")
     assert shown.exit_code == 0 and shown.output.startswith("No runs of elsewhere started since 2026-11-30")
     assert "Runs in" not in shown.output
-
-
-def test_a_failed_runs_error_is_printed_in_full_below_the_table(tmp_path: Path):
-    db = f"sqlite:///{tmp_path / 'h.db'}"
-    engine = history.connect(db)
-    history.record_run(engine, a_run("good"))
-    history.record_run(engine, a_run("bad", instance="bad", ok=False))
-    shown = run("history", "--db", db, "--csv", tmp_path / "runs.csv")
-    assert shown.exit_code == 0 and "FAILED (error below)" in shown.output
-    last = shown.output.strip().splitlines()
-    assert any(line.endswith("bad FAILED: bad.yaml: aircraft 'N1', field 'home_base': unknown base 'XYZ'.")
-               for line in last)
-    assert "wrote 2 runs to" in shown.output
