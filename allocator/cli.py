@@ -172,7 +172,8 @@ def solve(
     pattern_bound: Annotated[
         bool,
         typer.Option(
-            "--pattern-bound", help="bound service with the pattern relaxation (tighter; for runs of a minute or more)"
+            "--pattern-bound",
+            help="bound service with the pattern relaxation (tighter; for runs of a minute or more, 2+ workers)",
         ),
     ] = False,
 ) -> None:

@@ -37,6 +37,18 @@ def test_solve_writes_a_plan_that_passes_check(tmp_path: Path):
     assert checked.exit_code == 0 and "valid" in checked.output
 
 
+def test_solve_with_the_pattern_bound_records_it_and_still_proves_tiny(tmp_path: Path):
+    plan = tmp_path / "plan.json"
+    result = run("solve", TINY, "--pattern-bound", "--workers", "2", "--time-limit", "5", "-o", plan)
+    assert result.exit_code == 0, result.output
+    loaded = load_plan(plan)
+    assert loaded.run["pattern_bound"] is True and loaded.status == "OPTIMAL"
+    assert check(load_instance(TINY), loaded).ok
+    plain = tmp_path / "plain.json"
+    assert run("solve", TINY, "--workers", "2", "--time-limit", "5", "-o", plain).exit_code == 0
+    assert load_plan(plain).run["pattern_bound"] is False  # off by default
+
+
 def test_solve_fcfs_method_writes_the_baseline(tmp_path: Path):
     plan = tmp_path / "fcfs.json"
     result = run("solve", TINY, "--method", "fcfs", "-o", plan)
