@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from allocator.domain import Instance, Request
 from allocator.result import Instant, Plan
-from allocator.timeline import dist_nm, sector_zone, zone_label
+from allocator.timeline import dist_nm, local_text, sector_zone, span_text, zone_label
 
 Kind = Literal["same_target", "nearby"]
 Action = Literal["merge", "sequence", "escalate"]
@@ -63,9 +63,7 @@ class Side(_Out):
         """When it is on station if flown, else its window, in its sector's local time: `flown Dec 01
         12:00–14:00 EST`."""
         start, end = (self.on_station, self.off_station) if self.flown else (self.window_start, self.window_end)
-        first, last = self.local(start), self.local(end)  # type: ignore[arg-type]
-        tail = f"{last:%H:%M}" if last.date() == first.date() else f"{last:%b %d %H:%M}"
-        return f"{'flown' if self.flown else 'window'} {first:%b %d %H:%M}–{tail} {zone_label(last)}"
+        return f"{'flown' if self.flown else 'window'} {span_text(self.local(start), self.local(end))}"  # type: ignore[arg-type]
 
 
 class Conflict(_Out):
@@ -95,7 +93,7 @@ class Conflict(_Out):
             latest = second.local(second.window_end - timedelta(minutes=second.duration_min))
             by = f"{latest:%H:%M}" if latest.date() == done.date() else f"{latest:%b %d %H:%M}"
             return (
-                f"sequence: {label(first.request)} first (off station from {done:%b %d %H:%M} {zone_label(done)}), "
+                f"sequence: {label(first.request)} first (off station from {local_text(done)}), "
                 f"then {label(second.request)} (on station by {by} {zone_label(latest)} at the latest); {units}"
             )
         return f"escalate to both units ({a.unit or a.agency}; {b.unit or b.agency}): no joint sortie or sequence fits"

@@ -9,13 +9,11 @@ from rich.text import Text
 
 from allocator.domain import Instance
 from allocator.result import Plan
-from allocator.timeline import zone
+from allocator.timeline import base_zone
 
 
 def _local(instance: Instance, base_id: str, instant: datetime) -> str:
-    base = instance.base(base_id)
-    tz = zone(base.timezone, instance.horizon.start)
-    return instant.astimezone(tz).strftime("%a %H:%M %Z")
+    return instant.astimezone(base_zone(instance, base_id)).strftime("%a %H:%M %Z")
 
 
 def _utc(instant: datetime) -> str:

@@ -104,6 +104,30 @@ def sector_zone(instance: Instance, sector: str) -> tzinfo:
     return zone(name, instance.horizon.start)
 
 
+def base_zone(instance: Instance, base_id: str | None) -> tzinfo:
+    """The zone of a base's local time: its IANA `timezone`, else the horizon start's UTC offset; UTC for a
+    base the instance does not have."""
+    try:
+        base = instance.base(base_id) if base_id is not None else None
+    except KeyError:
+        base = None
+    return zone(base.timezone, instance.horizon.start) if base is not None else UTC
+
+
+def local_text(when: datetime, day: str = "%b %d") -> str:
+    """A local instant with its zone: `Dec 01 04:00 EST` (`day` formats the date part)."""
+    return f"{when.strftime(day)} {when:%H:%M} {zone_label(when)}"
+
+
+def span_text(first: datetime, last: datetime, day: str = "%b %d") -> str:
+    """Two local instants as a span, the end without its date when on the same day, the zone once (twice
+    across a change of offset): `Dec 01 04:00–06:00 EST`."""
+    tail = f"{last:%H:%M}" if first.date() == last.date() else f"{last.strftime(day)} {last:%H:%M}"
+    if zone_label(first) == zone_label(last):
+        return f"{first.strftime(day)} {first:%H:%M}–{tail} {zone_label(last)}"
+    return f"{local_text(first, day)}–{tail} {zone_label(last)}"
+
+
 def zone_label(instant: datetime) -> str:
     """`EST`, `MST`, or `UTC-07:00` for a fixed offset (`UTC` for none)."""
     name = instant.tzname() if isinstance(instant.tzinfo, ZoneInfo) else None

@@ -37,7 +37,7 @@ from allocator.cli import (
     setup_logging,
 )
 from allocator.errors import InputError
-from allocator.timeline import zone
+from allocator.timeline import base_zone, local_text, span_text
 
 if TYPE_CHECKING:
     from allocator.diff import PlanDiff
@@ -342,15 +342,10 @@ def _local(inst: Instance | None, base: str | None, start: datetime | None, end:
     CDT`, with the day at the end too when it is another day; UTC when the base is not in the instance."""
     if start is None:
         return ""
-    bases = {b.id: b for b in inst.bases} if inst is not None else {}
-    found = bases.get(base or "")
-    tz = zone(found.timezone, inst.horizon.start) if found is not None and inst is not None else UTC
-    a = start.astimezone(tz)
-    text = a.strftime("%a %H:%M")
-    if end is not None:
-        b = end.astimezone(tz)
-        text += "–" + b.strftime("%H:%M" if b.date() == a.date() else "%a %H:%M")
-    return f"{text} {a.tzname() or 'UTC'}"
+    tz = base_zone(inst, base) if inst is not None else UTC
+    if end is None:
+        return local_text(start.astimezone(tz), "%a")
+    return span_text(start.astimezone(tz), end.astimezone(tz), "%a")
 
 
 def diff_tables(d: PlanDiff, inst: Instance | None = None) -> list[Table]:

@@ -23,7 +23,7 @@ from allocator.result import Reason, Unserved
 from allocator.solver.fcfs import INF, Fleet, Gap, Option, RequestView, earliest_common, fcfs_order, merged_ranges
 from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import Schedule, SortieMin
-from allocator.timeline import Timeline, sector_zone, zone_label
+from allocator.timeline import Timeline, local_text, sector_zone, span_text
 
 
 @dataclass
@@ -91,17 +91,12 @@ class Clock:
         return self.timeline.instant(minute).astimezone(self.tz)
 
     def at(self, minute: int) -> str:
-        when = self.local(minute)
-        return f"{when:%b %d %H:%M} {zone_label(when)}"
+        return local_text(self.local(minute))
 
     def span(self, start: int, end: int) -> str:
         """A stretch of minutes, the end without its date when on the same day, the zone once (twice across a
         change of offset)."""
-        first, last = self.local(start), self.local(end)
-        tail = f"{last:%H:%M}" if first.date() == last.date() else f"{last:%b %d %H:%M}"
-        if zone_label(first) == zone_label(last):
-            return f"{first:%b %d %H:%M}–{tail} {zone_label(last)}"
-        return f"{first:%b %d %H:%M} {zone_label(first)}–{tail} {zone_label(last)}"
+        return span_text(self.local(start), self.local(end))
 
 
 def _window_text(prep: Prepared, request: Request) -> str:
