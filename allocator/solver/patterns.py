@@ -114,22 +114,21 @@ def relaxation(v: Variables, coverage_grid_min: int | None) -> Variables | None:
     service; None when no aircraft can be relaxed. Identical relaxed aircraft (`identity_key`) share
     their patterns: a count per pattern instead of interchangeable copies."""
     prep = v.prep
-    exact = coverage_pool(prep)
+    kept = {ac.id for ac in coverage_pool(prep)}  # the aircraft that keep their exact model
     groups: dict[tuple, list[Aircraft]] = {}
     for ac in prep.instance.aircraft:
-        if ac not in exact:
+        if ac.id not in kept:
             groups.setdefault(identity_key(prep, ac), []).append(ac)
     patterns: dict[str, tuple[int, list[Pattern]]] = {}
     for members in groups.values():
         sets = request_sets(v, members[0])
         if sets is None:
             log.info("relaxation: %s keep their exact model (too many sortie sets)", ", ".join(a.id for a in members))
-            exact.extend(members)
+            kept.update(a.id for a in members)
         else:
             patterns["+".join(a.id for a in members)] = (len(members), sets)
     if not patterns:
         return None
-    kept = {ac.id for ac in exact}
     part = prep.instance.model_copy(update={"aircraft": [ac for ac in prep.instance.aircraft if ac.id in kept]})
     relaxed = build_model(Prepared(part), coverage_grid_min=coverage_grid_min, patterns=patterns)
     objective.maximise_service(relaxed)
