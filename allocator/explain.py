@@ -31,9 +31,17 @@ from allocator.result import STATIC_REASONS, Plan, Reason, SolveStatus, Unserved
 from allocator.solver.anchor import schedule_of
 from allocator.solver.fcfs import AircraftState, Fleet, Option, option_at
 from allocator.solver.prepare import Prepared
-from allocator.solver.reasons import Clock, aircraft_cause, competitors, explain_unserved, static_reason
+from allocator.solver.reasons import (
+    Clock,
+    aircraft_cause,
+    competitors,
+    explain_unserved,
+    moves_away,
+    moves_text,
+    static_reason,
+)
 from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
-from allocator.solver.scoring import Score, operating_base_timeline, score
+from allocator.solver.scoring import Score, dollars, operating_base_timeline, score
 
 Status = Literal["flies it", "free", "busy", "out_of_range", "down", "unavailable", "out_of_hours"]
 
@@ -181,9 +189,12 @@ def explain(
     """Explanations for the named requests, or for every unserved one; InputError for an unknown id."""
     options = options or ExplainOptions()
     known = {r.id for r in instance.requests}
-    for rid in requests or []:
-        if rid not in known:
-            raise InputError(f"request '{rid}' is not in instance {instance.name}.")
+    unknown = list(dict.fromkeys(rid for rid in requests or [] if rid not in known))
+    if len(unknown) == 1:
+        raise InputError(f"request '{unknown[0]}' is not in instance {instance.name}.")
+    if unknown:
+        names = ", ".join(f"'{rid}'" for rid in unknown)
+        raise InputError(f"requests {names} are not in instance {instance.name}.")
     prep = Prepared(instance)
     schedule = schedule_of(prep, plan)
     served = schedule.served()
@@ -249,11 +260,6 @@ def explanations_json(explanations: list[Explanation]) -> str:
     return json.dumps([e.model_dump(mode="json") for e in explanations], indent=2) + "\n"
 
 
-def evidence_frame(explanation: Explanation) -> pd.DataFrame:
-    """The aircraft evidence of one explanation as a table."""
-    return pd.DataFrame([a.model_dump() for a in explanation.aircraft])
-
-
 # -- the work -----------------------------------------------------------------------------------------
 class _Context:
     def __init__(self, prep: Prepared, plan: Plan, schedule: Schedule, options: ExplainOptions) -> None:
@@ -286,7 +292,8 @@ class _Context:
         return [ac for ac in self.prep.instance.aircraft if self.prep.eligible(req, self.prep.type_of(ac))]
 
     def dollars(self, ac: Aircraft, minutes: int) -> int:
-        return round(self.prep.cost_rate(ac) * minutes)
+        """SPEC 5's cost of `minutes` of the aircraft's flight, rounded half up as a plan's cost is."""
+        return dollars(self.prep.type_of(ac).cost_per_hour, minutes)
 
     def base_at(self, ac: Aircraft, minute: int) -> str:
         for start, end, base in operating_base_timeline(self.prep, ac, self.schedule):
@@ -383,7 +390,7 @@ class _Context:
         ferry = cheapest.ferry + cheapest.return_ferry
         fields |= {"base": cheapest.base, "relocate_from": cheapest.origin, "ferry_min": ferry}
         fields["flight_min"] = sortie + ferry
-        fields["cost"] = round(cheapest.cost60 / 60)
+        fields["cost"] = self.dollars(ac, sortie + ferry)
         via = _via(cheapest)
         holders, during = competitors(prep, req, {ac.id: options}, self.sorties_of)
         left = prep.hours_min(ac) - self.used.get(ac.id, 0)
@@ -395,6 +402,10 @@ class _Context:
             takes = f"{_trip(cheapest, sortie)} take {sortie + ferry}" if via else f"the sortie takes {sortie}"
             note = f"out of hours in the plan: {left} flight min left, {takes}"
             return AircraftEvidence(**fields, status="out_of_hours", note=note, busy_with=list(holders))
+        if moves := moves_away(prep, req, {ac.id: options}, self.schedule):
+            # no sortie in the way, but the plan flies it elsewhere: not free to fly this one
+            note = f"flies no sortie around the window, but {moves_text(prep, req, moves)}"
+            return AircraftEvidence(**fields, status="busy", note=note)
         return AircraftEvidence(**fields, status="free", note=self.free_note(via))
 
     def free_note(self, via: str) -> str:
@@ -665,15 +676,7 @@ class _Context:
         text += self.parts_text(wit) + f", cost {wit.cost_change:+,d} $"
         if not wit.proven:
             text += " (re-plan not proven optimal: the loss may be smaller)"
-        working = [r.description for r in wit.remedies if r.works]
-        if working:
-            text += "; without dropping anything: " + " or ".join(working)
-        elif wit.remedies:
-            unknown = any(r.works is None for r in wit.remedies)
-            text += "; neither one extra flight hour nor one more relocation would do" + (
-                " (not proven for all)" if unknown else ""
-            )
-        return text
+        return text + _remedies_text(wit.remedies)
 
     def parts_text(self, wit: WhatItWouldTake) -> str:
         """` (served value +50, alert coverage -161: LRD hoist 143 -> 304 shortfall min)` when the service change
@@ -819,9 +822,7 @@ class _Context:
         if others and len(others) >= allowed:
             # in range from `dest`, but the plan spends every relocation it may make on other moves
             spent = ", ".join(f"{r.origin}->{r.dest} at {clock.at(r.takeoff)}" for r in others)
-            served_after = sorted(
-                {f.request for f in self.sorties_of.get(ac.id, []) if f.takeoff >= others[0].landing}
-            )
+            served_after = sorted({f.request for f in self.sorties_of.get(ac.id, []) if f.takeoff >= others[0].landing})
             note = f"{far}; the plan spends its relocations ({spent}), none is left to reach {dest}"
             return AircraftEvidence(**fields, status="busy", note=note, busy_with=served_after)
         if len(others) + 1 + bool(back) > allowed:
@@ -889,8 +890,7 @@ class _Context:
         e = free[0]
         where = f"{e.base}" + (f" (relocating from {e.relocate_from})" if e.relocate_from else "")
         return (
-            f"{text}; the cheapest free alternative, {e.aircraft} from {where}, would cost "
-            f"${e.cost:,} (vs ${cost:,})"
+            f"{text}; the cheapest free alternative, {e.aircraft} from {where}, would cost ${e.cost:,} (vs ${cost:,})"
         )
 
 
@@ -900,6 +900,21 @@ _ORDER = {"flies it": 0, "free": 1, "busy": 2, "out_of_hours": 3, "down": 4, "un
 def _preference(e: AircraftEvidence) -> tuple:
     """Evidence order: by status, then the cheapest, then by tail number."""
     return (_ORDER[e.status], e.cost if e.cost is not None else 1 << 40, e.aircraft)
+
+
+def _remedies_text(remedies: list[Remedy]) -> str:
+    """What the small changes to the instance would do, claiming no more than the re-plans showed: a remedy
+    whose re-plan stopped before it could tell is neither one that works nor one that does not."""
+    if not remedies:
+        return ""
+    working = [r.description for r in remedies if r.works]
+    if working:
+        return "; without dropping anything: " + " or ".join(working)
+    unknown = [r.description for r in remedies if r.works is None]
+    if len(unknown) == len(remedies):
+        return "; whether one extra flight hour or one more relocation would do is not known (the re-plans stopped)"
+    text = "; neither one extra flight hour nor one more relocation would do"
+    return text + (f" (not known for: {'; '.join(unknown)})" if unknown else "")
 
 
 def _via(option: Option) -> str:
@@ -942,4 +957,3 @@ def _by_request(plan: Plan) -> dict[str, tuple[tuple[str, ...], object, object]]
         aircraft = out.get(s.request, ((), s.on_station, s.off_station))[0]
         out[s.request] = (tuple(sorted((*aircraft, s.aircraft))), s.on_station, s.off_station)
     return out
-

@@ -215,7 +215,7 @@ def test_explain_command_shows_the_coverage_a_re_plan_would_lose(tmp_path: Path)
     args = ["explain", str(tmp_path / "i.json"), str(tmp_path / "p.json"), "R1", "--time-limit", "2", "--workers", "1"]
     result = CliRunner().invoke(app, args, terminal_width=200)
     assert result.exit_code == 0
-    row = next(line for line in result.output.splitlines() if "│ coverage" in line)
+    row = next(line for line in result.output.splitlines() if line.startswith("│ coverage"))
     assert "S1 eo_ir (rule 0)" in row and "-1200" in row and "0 min short" in row and "120 min short" in row
 
 
@@ -455,3 +455,99 @@ def test_an_aircraft_the_policy_keeps_home_is_not_called_not_relocatable():
     (evidence,) = one(explain(inst, plan, options=FAST), "R1").aircraft
     assert evidence.status == "out_of_range"
     assert "the policy allows no relocation" in evidence.note and "not relocatable" not in evidence.note
+
+
+# -- what holds an aircraft, and what the re-plans showed ------------------------------------------------------
+def planned(inst, schedule, status: SolveStatus = SolveStatus.FEASIBLE):
+    """A plan file for a hand-built schedule, with its objective and the solver's reasons."""
+    from allocator.result import Objective
+    from allocator.solver.reasons import explain_unserved
+    from allocator.solver.scoring import score
+
+    prep = Prepared(inst)
+    scored = score(prep, schedule)
+    unserved = explain_unserved(prep, schedule, proven=status == SolveStatus.OPTIMAL)
+    objective = Objective(service=scored.service, cost=scored.cost)
+    return schedule.to_plan(inst.name, prep.timeline, status, objective, None, unserved)
+
+
+def test_an_aircraft_the_plan_relocates_away_is_not_called_free():
+    # L1 flies no sortie, but the plan has ferried it to B, 650 nm away, long before R1's window
+    from allocator.check import check
+    from allocator.solver.schedule import RelocationMin, Schedule
+
+    inst = make([aircraft("L1")], [request("R1", start="14:00", end="16:00")])
+    away = RelocationMin(120, "L1", "A", "B", 120 + Prepared(inst).ferry(inst.aircraft[0], "A", "B"))
+    plan = planned(inst, Schedule(relocations=[away]))
+    assert check(inst, plan).ok
+    e = one(explain(inst, plan, options=ExplainOptions(what_it_would_take=False)), "R1")
+    (ev,) = e.aircraft
+    assert ev.status == "busy" and "the plan relocates L1 A->B at Dec 01 02:00 UTC" in ev.note
+    assert "the plan relocates L1 A->B" in e.detail
+
+
+def test_the_detail_names_every_request_the_evidence_shows_holding_an_aircraft():
+    # L2 would relocate B->A to fly R-LOST: the request keeping it busy is a competitor too
+    from allocator.solver.schedule import Schedule, SortieMin
+
+    inst = make(
+        [aircraft("L1"), aircraft("L2", home="B")],
+        [
+            request("R-WIN", start="14:00", end="15:00", priority=1),
+            request("R-LOST", start="14:00", end="15:00", priority=3),
+            request("R-BWIN", near="B", start="08:00", end="09:00", priority=2),
+        ],
+    )
+    sorties = [SortieMin(825, "L1", "R-WIN", "A", 840, 900, 915), SortieMin(465, "L2", "R-BWIN", "B", 480, 540, 555)]
+    plan = planned(inst, Schedule(sorties=sorties))
+    e = one(explain(inst, plan, ["R-LOST"], ExplainOptions(what_it_would_take=False)), "R-LOST")
+    busy = {rid for ev in e.aircraft if ev.status == "busy" for rid in ev.busy_with}
+    assert busy == {"R-WIN", "R-BWIN"} and set(e.competitors) == busy
+
+
+def test_remedies_whose_re_plans_all_stopped_are_not_reported_as_useless(monkeypatch: pytest.MonkeyPatch):
+    # every remedy's own search fails (as a too-short time limit would): nothing shows they would not do
+    from allocator import solver
+
+    inst, plan = coverage_bound()
+    real = solver.solve
+    calls = []
+
+    def spoiled(instance, options):
+        result = real(instance, options)
+        calls.append(options)
+        if len(calls) == 1:  # the plain re-plan
+            return result
+        return result.model_copy(update={"plan": result.baseline.model_copy(update={"status": SolveStatus.UNKNOWN})})
+
+    monkeypatch.setattr(solver, "solve", spoiled)
+    wit = one(explain(inst, plan, ["R1"], FAST), "R1").what_it_would_take
+    assert wit.remedies and all(r.works is None for r in wit.remedies)
+    assert "neither" not in wit.summary
+    assert "whether one extra flight hour or one more relocation would do is not known" in wit.summary
+
+
+def test_every_unknown_request_id_is_named():
+    inst, plan = every_code()
+    with pytest.raises(InputError, match="requests 'R-NOPE', 'R-GONE' are not in instance test"):
+        explain(inst, plan, ["R-LOST", "R-NOPE", "R-GONE", "R-NOPE"], FAST)
+
+
+def test_evidence_cost_rounds_half_dollars_up_as_the_plans_cost_does():
+    # $1,230/h for an 89-minute sortie is $1,824.50: the plan's cost says $1,825, so must the evidence
+    inst = make(
+        [aircraft("H1")],
+        [
+            request("R1", duration=59, priority=1, start="08:00", end="09:30"),
+            request("R2", duration=59, priority=3, start="08:00", end="09:30"),
+        ],
+    )
+    types = [{**kind, "cost_per_hour": 1230} for kind in inst.model_dump()["aircraft_types"]]
+    inst = inst.model_validate({**inst.model_dump(), "aircraft_types": types})
+    plan = solve(inst, SolveOptions(time_limit_s=2, workers=1)).plan
+    (sortie,) = plan.sorties
+    minutes = (sortie.landing - sortie.takeoff).total_seconds() / 60
+    assert plan.objective.cost == math.floor(1230 * minutes / 60 + 0.5) and 1230 * minutes / 60 % 1 == 0.5
+    (unserved,) = explain(inst, plan)
+    (evidence,) = [a for a in unserved.aircraft if a.aircraft == "H1"]
+    assert evidence.flight_min == minutes and evidence.cost == plan.objective.cost

@@ -14,6 +14,7 @@ from allocator.errors import InputError
 
 if TYPE_CHECKING:
     from allocator.domain import Instance
+    from allocator.explain import Explanation, WhatItWouldTake
     from allocator.result import Plan
 
 
@@ -84,10 +85,10 @@ def explain(
         out.print(_evidence_table(e))
         wit = e.what_it_would_take
         if wit is not None and (wit.dropped or wit.moved or wit.added or wit.coverage or wit.remedies):
-            out.print(_what_it_would_take_table(e))
+            out.print(_what_it_would_take_table(e.request, wit))
 
 
-def _evidence_table(e) -> Table:
+def _evidence_table(e: Explanation) -> Table:
     table = Table(title=f"{e.request}: eligible aircraft", title_justify="left")
     for col in ("aircraft", "type", "base", "in range from", "flight min", "cost $", "status", "why"):
         table.add_column(col, overflow="fold")
@@ -101,11 +102,10 @@ def _evidence_table(e) -> Table:
     return table
 
 
-def _what_it_would_take_table(e) -> Table:
-    wit = e.what_it_would_take
+def _what_it_would_take_table(request: str, wit: WhatItWouldTake) -> Table:
     proven = "proven" if wit.proven else "not proven"
     table = Table(
-        title=f"{e.request}: what it would take (re-plan {wit.status}, {proven}): "
+        title=f"{request}: what it would take (re-plan {wit.status}, {proven}): "
         f"service {wit.service_change:+d}, cost {wit.cost_change:+,d} $",
         title_justify="left",
     )
@@ -118,7 +118,7 @@ def _what_it_would_take_table(e) -> Table:
         before, after = f"{rule.shortfall_min_before} min short", f"{rule.shortfall_min_after} min short"
         table.add_row("coverage", name, "", "", f"{rule.service_change:+d}", before, after)
     for r in wit.remedies:
-        works = {True: "yes", False: "no", None: "not proven"}[r.works]
+        works = {True: "yes", False: "no", None: "not known"}[r.works]
         service = f"service {r.service_change:+d}, cost {r.cost_change:+,d} $" if r.service_change is not None else ""
         service += f" ({r.note})" if r.note else ""
         table.add_row("instead?", r.description, "", "", "", f"serves everything: {works}", service)

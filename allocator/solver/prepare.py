@@ -80,10 +80,6 @@ class Prepared:
         """The flight-minute budget: `60 * hours_available`, rounded down."""
         return int(60 * ac.hours_available + 1e-9)
 
-    def cost_rate(self, ac: Aircraft) -> float:
-        """Dollars per flight minute."""
-        return self.type_of(ac).cost_per_hour / 60
-
     def ferry(self, ac: Aircraft, origin: str, dest: str) -> int:
         """Shortest relocation flight from base `origin` to base `dest` (SPEC 4.8)."""
         key = (ac.type, origin, dest)

@@ -22,7 +22,7 @@ from allocator.domain import Aircraft, Request
 from allocator.result import Reason, Unserved
 from allocator.solver.fcfs import INF, Fleet, Gap, Option, RequestView, earliest_common, fcfs_order, merged_ranges
 from allocator.solver.prepare import Prepared
-from allocator.solver.schedule import Schedule, SortieMin
+from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
 from allocator.timeline import Timeline, local_text, sector_zone, span_text
 
 
@@ -360,12 +360,31 @@ def explain_unserved(
             out.append(Unserved(request=req.id, reason=found.reason, detail=found.detail))
             continue
         earlier = (lambda rid, own=req.id: order[rid] < order[own]) if baseline else None
-        holders, during = competitors(prep, req, found.options, sorties_of, earlier)
+        candidates = candidate_options(prep, req, fleet)
+        holders, during = competitors(prep, req, candidates, sorties_of, earlier)
         reason = Reason.OUTCOMPETED if proven or baseline else Reason.NOT_PROVEN
         if codes and codes.get(req.id) in (Reason.OUTCOMPETED, Reason.NOT_PROVEN):
             reason = codes[req.id]
-        detail = _competition_detail(prep, req, holders, during, reason, baseline)
+        detail = _competition_detail(prep, req, holders, during, reason, baseline, proven)
+        if not holders and (moves := moves_away(prep, req, candidates, schedule)):
+            detail += "; " + moves_text(prep, req, moves)
         out.append(Unserved(request=req.id, reason=reason, detail=detail, competitors=list(holders)))
+    return out
+
+
+def candidate_options(prep: Prepared, request: Request, fleet: Fleet) -> dict[str, list[Option]]:
+    """Every way each eligible aircraft could fly the request alone in an empty plan, relocations included.
+
+    These are the aircraft whose sorties can hold it. `analyse` stops at the aircraft flying from home when they
+    suffice; an aircraft that would relocate to fly it is a candidate too (`allocator explain` lists it as busy,
+    and a re-plan may take it): naming only the home-based ones left out requests that a re-plan then dropped.
+    """
+    view = fleet.view(request)
+    out: dict[str, list[Option]] = {}
+    for type_id, reach in view.reach.items():
+        for ac in fleet.by_type.get(type_id, []):
+            if _can_reach(prep, reach, ac) and (found := fleet.fresh(ac).options(view, fleet, prep.horizon_min)):
+                out[ac.id] = found
     return out
 
 
@@ -425,20 +444,66 @@ def _overlapping(
     return holders
 
 
+def moves_away(
+    prep: Prepared, request: Request, options: dict[str, list[Option]], schedule: Schedule
+) -> list[RelocationMin]:
+    """Relocations of the plan that keep candidate aircraft from flying the request, though no sortie does: one
+    in the air while the aircraft could fly it, or one landing before that at a base it would not fly it from."""
+    out = []
+    for relocation in schedule.relocations:
+        opts = options.get(relocation.aircraft)
+        if not opts:
+            continue
+        turnaround = prep.type_of(prep.instance.aircraft_by_id(relocation.aircraft)).turnaround_min
+        direct = [o for o in opts if not o.surge]
+        spans = [_busy_span(o, request.duration_min, turnaround) for o in direct or opts]
+        start, end = min(s for s, _ in spans), max(e for _, e in spans)
+        usable = {o.base for o in opts} | {o.origin for o in opts if o.origin}  # bases it could start a way from
+        if relocation.takeoff >= end:
+            continue
+        if relocation.landing + turnaround > start or relocation.dest not in usable:
+            out.append(relocation)
+    return sorted(out, key=lambda r: (r.takeoff, r.aircraft))
+
+
+def moves_text(prep: Prepared, request: Request, moves: list[RelocationMin]) -> str:
+    """`the plan relocates L1 A->B at Dec 01 02:00 UTC`, in the request's local time."""
+    clock = Clock.of(prep, request)
+    shown = [f"{r.aircraft} {r.origin}->{r.dest} at {clock.at(r.takeoff)}" for r in moves[:4]]
+    if len(moves) > 4:
+        shown.append(f"{len(moves) - 4} more")
+    return "the plan relocates " + ", ".join(shown)
+
+
 def _competition_detail(
-    prep: Prepared, request: Request, holders: dict[str, list[str]], during: bool, reason: Reason, baseline: bool
+    prep: Prepared,
+    request: Request,
+    holders: dict[str, list[str]],
+    during: bool,
+    reason: Reason,
+    baseline: bool,
+    proven: bool = True,
 ) -> str:
-    """Plain-English account of who took the aircraft, for OUTCOMPETED and NOT_PROVEN."""
+    """Plain-English account of who took the aircraft, for OUTCOMPETED and NOT_PROVEN.
+
+    Only a proven plan says the requests that took the aircraft score at least as much (a tie goes to the cheaper
+    plan, SPEC 5); an OUTCOMPETED that a plan records without proof (another tool's plan, or the FCFS baseline
+    stripped of its `run.method`) is reported as the plan's claim."""
     window = _window_text(prep, request)
     if baseline:
         head = "could be flown alone, but first come first served had already given its aircraft to earlier requests"
+    elif reason is Reason.OUTCOMPETED and proven:
+        head = "could be flown alone, but its aircraft went to requests that together score at least as much"
     elif reason is Reason.OUTCOMPETED:
-        head = "could be flown alone, but its aircraft went to requests that together score higher"
+        head = (
+            "could be flown alone, but its aircraft went to other requests; the plan records OUTCOMPETED but is "
+            "not proven optimal, so whether they score more is not established"
+        )
     else:
         head = "could be flown alone; the solver stopped before proving whether it fits in the plan"
     if not holders:
-        if reason is Reason.OUTCOMPETED and not baseline:
-            free = f"its aircraft are free in its window {window}"
+        if reason is Reason.OUTCOMPETED and proven and not baseline:
+            free = f"no served sortie holds its aircraft in its window {window}"
             return f"{head}; {free}, but flying it would cost more in alert coverage than it is worth"
         return f"{head}; no served sortie holds its aircraft in its window {window}"
     inst = prep.instance
@@ -447,7 +512,8 @@ def _competition_detail(
         other = inst.request(rid)
         parts.append(f"{_names(aircraft, 4)} flew {rid} (P{other.priority}, {other.agency})")
     if len(holders) > 5:
-        parts.append(f"{len(holders) - 5} more requests")
+        more = len(holders) - 5
+        parts.append(f"{more} more request{'s' if more > 1 else ''}")
     flown = "; ".join(parts)
     if during:
         return f"{head}: aircraft {flown} around its window {window}"

@@ -98,10 +98,19 @@ def score(prep: Prepared, schedule: Schedule) -> Score:
 
 
 # -- cost ----------------------------------------------------------------------------------------
+def exact_rate(cost_per_hour: float) -> Fraction:
+    """The hourly rate as written in decimal (1200.6, not the binary float just below it), as the checker reads it."""
+    return Fraction(repr(cost_per_hour))
+
+
+def dollars(cost_per_hour: float, minutes: int) -> int:
+    """SPEC 5's cost of `minutes` of flight at `cost_per_hour`: `cost_per_hour * minutes / 60`, rounded half up."""
+    return math.floor(exact_rate(cost_per_hour) * minutes / 60 + Fraction(1, 2))
+
+
 def schedule_cost(prep: Prepared, schedule: Schedule) -> int:
     """`floor(sum cost_per_hour * flight minutes / 60 + 1/2)` over all flights, exactly."""
-    # the rate as written in decimal (1200.6, not the binary float just below it), as the checker reads it
-    rate = {ac.id: Fraction(repr(prep.type_of(ac).cost_per_hour)) for ac in prep.instance.aircraft}
+    rate = {ac.id: exact_rate(prep.type_of(ac).cost_per_hour) for ac in prep.instance.aircraft}
     total = Fraction(0)
     for flight in schedule.flights():
         total += rate[flight.aircraft] * (flight.landing - flight.takeoff)

@@ -10,7 +10,7 @@ from allocator.result import Reason
 from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import Clock, explain_unserved, static_reason
-from allocator.solver.schedule import Schedule, SortieMin
+from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
 from allocator.timeline import Timeline
 from factory import aircraft, make, request, t
 
@@ -311,3 +311,74 @@ def test_a_span_across_a_change_of_offset_labels_both_ends():
     assert clock.span(0, 4 * 60) == "Nov 01 00:00 CDT–03:00 CST"
     assert clock.span(6 * 60, 7 * 60) == "Nov 01 05:00–06:00 CST"
     assert clock.span(22 * 60, 26 * 60) == "Nov 01 21:00–Nov 02 01:00 CST"
+
+
+# -- competitors and what holds the aircraft ------------------------------------------------------------
+def relocating_candidate() -> tuple[Instance, Schedule]:
+    """L1 at A flies R-WIN (P1) in R-LOST's window; L2 at B, 650 nm away, could relocate to A in time for R-LOST
+    but flies R-BWIN (P2) near B instead, while it would be ferrying."""
+    inst = make(
+        [aircraft("L1"), aircraft("L2", home="B")],
+        [
+            request("R-WIN", start="14:00", end="15:00", priority=1),
+            request("R-LOST", start="14:00", end="15:00", priority=3),
+            request("R-BWIN", near="B", start="08:00", end="09:00", priority=2),
+        ],
+    )
+    sorties = [SortieMin(825, "L1", "R-WIN", "A", 840, 900, 915), SortieMin(465, "L2", "R-BWIN", "B", 480, 540, 555)]
+    return inst, Schedule(sorties=sorties)
+
+
+def test_competitors_include_an_aircraft_that_would_relocate_to_fly_it():
+    # L1 flying from home could do it alone, yet L2 (relocating B->A) could too: its sortie holds it as well
+    inst, schedule = relocating_candidate()
+    lost = one(explain_unserved(Prepared(inst), schedule, proven=True), "R-LOST")
+    assert lost.competitors == ["R-WIN", "R-BWIN"]
+    assert "L1 flew R-WIN (P1, CBP); L2 flew R-BWIN (P2, CBP)" in lost.detail
+
+
+def test_a_relocation_that_takes_the_aircraft_away_is_named_when_no_sortie_holds_it():
+    inst = make([aircraft("L1")], [request("R1", start="14:00", end="16:00")])
+    prep = Prepared(inst)
+    away = RelocationMin(120, "L1", "A", "B", 120 + prep.ferry(inst.aircraft[0], "A", "B"))
+    (lost,) = explain_unserved(prep, Schedule(relocations=[away]), proven=False)
+    assert lost.competitors == []
+    assert "no served sortie holds its aircraft" in lost.detail
+    assert "the plan relocates L1 A->B at Dec 01 02:00 UTC" in lost.detail
+
+
+def test_outcompeted_in_a_tie_does_not_claim_the_winner_scores_higher():
+    # R-WIN and R-LOST are worth the same: the proven plan chose one, neither scores higher
+    inst = make(
+        [aircraft("L1")],
+        [request("R-WIN", start="08:00", end="09:00"), request("R-LOST", start="08:00", end="09:00")],
+    )
+    schedule = Schedule(sorties=[SortieMin(465, "L1", "R-WIN", "A", 480, 540, 555)])
+    (lost,) = explain_unserved(Prepared(inst), schedule, proven=True)
+    assert lost.reason == Reason.OUTCOMPETED
+    assert "score higher" not in lost.detail and "score at least as much" in lost.detail
+
+
+def test_outcompeted_recorded_in_an_unproven_plan_does_not_claim_the_winners_score_more():
+    # a plan from another tool (or the FCFS baseline without its `run.method`) records OUTCOMPETED unproven:
+    # here a P3 holds the aircraft of a P1, which no proven plan would do
+    inst = make(
+        [aircraft("L1", relocatable=False)],
+        [request("R-FIRST", start="08:00", end="09:00"), request("R-P1", start="08:00", end="09:00", priority=1)],
+    )
+    schedule = Schedule(sorties=[SortieMin(465, "L1", "R-FIRST", "A", 480, 540, 555)])
+    codes = {"R-P1": Reason.OUTCOMPETED}
+    (lost,) = explain_unserved(Prepared(inst), schedule, proven=False, codes=codes)
+    assert lost.reason == Reason.OUTCOMPETED and lost.competitors == ["R-FIRST"]
+    assert "score higher" not in lost.detail and "score at least as much" not in lost.detail
+    assert "not proven optimal" in lost.detail and "L1 flew R-FIRST (P3, CBP)" in lost.detail
+
+
+def test_one_more_competitor_than_shown_is_one_more_request():
+    fleet = [aircraft(f"L{i}") for i in range(1, 7)]
+    winners = [request(f"R-W{i}", start="08:00", end="09:00", priority=2) for i in range(1, 7)]
+    inst = make(fleet, [*winners, request("R-LOST", start="08:00", end="09:00")])
+    schedule = Schedule(sorties=[SortieMin(465, f"L{i}", f"R-W{i}", "A", 480, 540, 555) for i in range(1, 7)])
+    (lost,) = explain_unserved(Prepared(inst), schedule, proven=True)
+    assert len(lost.competitors) == 6
+    assert "; 1 more request around its window" in lost.detail
