@@ -15,7 +15,9 @@ in the history database (`allocator.history`).
   kernel releases it when the process dies, so a crashed batch never leaves a stale lock) and removed
   when the batch ends, however it ends.
 - Ctrl-C: the instances being solved are discarded, no other starts, `batch.json` lists those that
-  finished (`"interrupted": true`) and `BatchInterrupted` carries them to the caller.
+  finished (`"interrupted": true`) and `BatchInterrupted` carries them to the caller. SIGTERM (systemd
+  stopping the unit, `timeout`, a shutdown) does the same (`"signal": "SIGTERM"`, exit code 143): killed
+  outright, it would leave last night's `batch.json` looking like tonight's and no line in the log.
 - Reuse: an instance whose input hash, allocator version and settings (time limit, seed) equal those
   of the complete `run.json` in its folder, and whose files still match the hashes recorded there,
   is not solved again (unless `force`).
@@ -51,6 +53,7 @@ from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from multiprocessing.synchronize import Event as StopFlag
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import allocator.solver
@@ -71,6 +74,9 @@ RUN_FILE = "run.json"
 BATCH_FILE = "batch.json"
 OUTPUT_FILES = ("plan.json", "sorties.csv", "unserved.csv", "report.html")
 OK_STATUSES = {"OPTIMAL", "FEASIBLE"}
+# an instance's folder name, at most: its staging name adds ".<run id>.old" (37 characters) and must stay
+# within the 255 bytes of a file name; the history's `folder` column holds 200
+MAX_FOLDER_NAME = 200
 
 Event = Callable[[str, dict[str, Any]], None]
 
@@ -140,6 +146,7 @@ class BatchResult:
     outcomes: list[Outcome] = field(default_factory=list)
     history_errors: list[str] = field(default_factory=list)
     interrupted: bool = False  # Ctrl-C: `outcomes` are the instances that finished before it
+    stop_signal: str = "SIGINT"  # what interrupted it: SIGINT (Ctrl-C, `kill -INT`) or SIGTERM
     not_finished: list[Path] = field(default_factory=list)
 
     @property
@@ -151,11 +158,16 @@ class BatchResult:
         """How many runs the history database did not take."""
         return sum(not o.recorded for o in self.outcomes)
 
+    def stopped_by(self) -> str:
+        """How an interrupted batch says it stopped: `interrupted` (Ctrl-C) or `interrupted by SIGTERM`."""
+        return "interrupted" if self.stop_signal == "SIGINT" else f"interrupted by {self.stop_signal}"
+
     @property
     def exit_code(self) -> int:
-        """0 when every instance succeeded and was recorded, 130 when interrupted, else 1."""
+        """0 when every instance succeeded and was recorded, 128 + the signal's number when interrupted
+        (130 for Ctrl-C, 143 for SIGTERM), else 1."""
         if self.interrupted:
-            return 130
+            return 128 + int(signal.Signals[self.stop_signal])
         return 1 if self.failed or self.history_errors else 0
 
 
@@ -288,8 +300,10 @@ def input_hash(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "instance"
+def _safe(name: str, room: int = 0) -> str:
+    """`name` as a file-safe folder name of at most `MAX_FOLDER_NAME - room` characters."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._")
+    return safe[: MAX_FOLDER_NAME - room].rstrip("._") or "instance"
 
 
 def _stem(path: Path) -> str:
@@ -299,7 +313,8 @@ def _stem(path: Path) -> str:
 def folder_names(items: list[tuple[Path, str | None]]) -> list[str]:
     """A distinct folder name per input: the instance name; an input whose file is not named after its
     instance yields the name to one that is, and then uses its own file name (tiny.yaml and tiny-csv/,
-    both named `tiny`, get `tiny` and `tiny-csv`); unreadable inputs use their file name."""
+    both named `tiny`, get `tiny` and `tiny-csv`); unreadable inputs use their file name. A name is cut to
+    `MAX_FOLDER_NAME` characters (a numbered one keeps its number)."""
     names: list[str | None] = [None] * len(items)
     taken: set[str] = {BATCH_FILE}  # the batch's own summary file (the lock and staging names start with a dot)
     wanted = [_safe(name or _stem(path)) for path, name in items]
@@ -310,7 +325,8 @@ def folder_names(items: list[tuple[Path, str | None]]) -> list[str]:
     for i, (path, _) in enumerate(items):
         if names[i] is not None:
             continue
-        for candidate in (wanted[i], _safe(_stem(path)), *(f"{wanted[i]}-{k}" for k in range(2, 10_000))):
+        numbered = (f"{_safe(wanted[i], len(f'-{k}'))}-{k}" for k in range(2, 10_000))
+        for candidate in (wanted[i], _safe(_stem(path)), *numbered):
             if candidate not in taken:
                 names[i] = candidate
                 taken.add(candidate)
@@ -596,12 +612,12 @@ def run_batch(
     except OSError as exc:
         raise BatchError(f"{out}: cannot create the output folder ({exc.strerror or exc}).") from None
     try:
-        with batch_lock(out):
+        with _sigterm_as_ctrl_c() as signals, batch_lock(out):
             try:
                 history.open_schema(engine)
             except history.HistoryError as exc:
                 raise BatchError(str(exc)) from None
-            return _run_locked(paths, out, options, url, engine, notify)
+            return _run_locked(paths, out, options, url, engine, notify, signals)
     except BatchError:
         for folder in created:  # deepest first; the lock file is gone by now
             with contextlib.suppress(OSError):
@@ -610,7 +626,13 @@ def run_batch(
 
 
 def _run_locked(
-    paths: list[Path], out: Path, options: BatchOptions, url: history.DbUrl, engine: Any, notify: Event
+    paths: list[Path],
+    out: Path,
+    options: BatchOptions,
+    url: history.DbUrl,
+    engine: Any,
+    notify: Event,
+    signals: list[str] | None = None,
 ) -> BatchResult:
     shutil.rmtree(out / STAGING, ignore_errors=True)  # what a killed batch left behind
     result = BatchResult(batch_id=uuid.uuid4().hex, out=out, db_url=url, started_at=_now())
@@ -658,6 +680,7 @@ def _run_locked(
         _execute(tasks, options, finish)
     except KeyboardInterrupt:
         result.interrupted = True
+        result.stop_signal = "SIGTERM" if signals and "SIGTERM" in signals else "SIGINT"
     with _ctrl_c_deferred():  # a second Ctrl-C must not leave batch.json half-done
         result.outcomes.sort(key=lambda o: o.name)
         done = {o.input for o in result.outcomes}
@@ -685,6 +708,34 @@ def _ctrl_c_deferred() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
 
 
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[list[str]]:
+    """Within the block SIGTERM stops the batch as Ctrl-C does (the names of the signals received are
+    added to the list yielded). Only the main thread can set signal handlers."""
+    received: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        received.append(signal.Signals(signum).name)
+        _as_ctrl_c(signum, frame)
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _as_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """Do what Ctrl-C would do now: stop the solver's search, raise KeyboardInterrupt, or nothing (ignored
+    while `batch.json` is written, or by a worker between instances)."""
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+
+
 def _write_summary(result: BatchResult, options: BatchOptions) -> None:
     """`batch.json`: this batch, or as much of it as finished before Ctrl-C."""
     summary = {
@@ -693,6 +744,7 @@ def _write_summary(result: BatchResult, options: BatchOptions) -> None:
         "finished_at": result.finished_at,
         "wall_time_s": result.wall_time_s,
         "interrupted": result.interrupted,
+        "signal": result.stop_signal if result.interrupted else None,
         "db": history.safe_url(result.db_url),
         "options": {"jobs": options.jobs, "workers_per_job": options.workers_per_job(), **options.settings()},
         "not_recorded": result.not_recorded,
@@ -728,14 +780,21 @@ def _log_end(result: BatchResult) -> None:
     if result.interrupted:
         total = len(result.outcomes) + len(result.not_finished)
         log.warning(
-            "interrupted: %d of %d instances finished (%d ok, %d failed), listed in %s; the others keep their "
-            "previous results",
+            "%s: %d of %d instances finished (%d ok, %d failed), listed in %s; the others keep their previous results",
+            result.stopped_by(),
             len(result.outcomes),
             total,
             ok,
             failed,
             result.out / BATCH_FILE,
-            extra={"data": {"event": "batch_interrupted", **data, "not_finished": len(result.not_finished)}},
+            extra={
+                "data": {
+                    "event": "batch_interrupted",
+                    **data,
+                    "signal": result.stop_signal,
+                    "not_finished": len(result.not_finished),
+                }
+            },
         )
         return
     unrecorded = f", {result.not_recorded} not recorded in the history" if result.not_recorded else ""
@@ -835,6 +894,9 @@ def _init_worker(level: int, log_json: bool, stop: StopFlag | None = None) -> No
     global _in_worker, _stop
     _in_worker, _stop = True, stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # between instances; `solve_one` takes Ctrl-C while it runs
+    # SIGTERM to every process of the batch (systemd stops the unit): the instance is discarded as on Ctrl-C,
+    # not published as FAILED because the worker died
+    signal.signal(signal.SIGTERM, _as_ctrl_c)
     if stop is not None:  # the batch was stopped (Ctrl-C on it alone, `kill -INT`): stop this instance too
         threading.Thread(target=_interrupt_when_set, args=(stop,), name="batch-stop", daemon=True).start()
     handler = logging.StreamHandler()

@@ -126,12 +126,28 @@ def open_schema(engine: sa.Engine, create: bool = True) -> sa.Engine:
             raise HistoryError(f"--db {safe_url(url)}: no such database file.")
     try:
         if create:
-            metadata.create_all(engine)
+            _create_schema(engine)
         elif not sa.inspect(engine).has_table("allocator_runs"):
             raise HistoryError(f"--db {safe_url(url)}: no allocator run history in this database.")
     except sa.exc.SQLAlchemyError as exc:
         raise HistoryError(f"--db {safe_url(url)}: cannot open the database ({_first_line(exc)}).") from None
     return engine
+
+
+def _create_schema(engine: sa.Engine, attempts: int = 3) -> None:
+    """Create the tables that are not there yet. Two batches starting at once on a new database (two cron
+    lines at 02:00 sharing `ALLOCATOR_DB`) both find a table missing and both create it: the slower one's
+    CREATE fails with "already exists" (PostgreSQL: a duplicate key in its catalog), and a second look finds
+    the schema the other made. Any other error (a server that cannot be reached) is raised at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            metadata.create_all(engine)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as exc:
+            raced = isinstance(exc, sa.exc.IntegrityError) or "already exists" in str(exc.orig)
+            if not raced or attempt == attempts:
+                raise
+            log.debug("creating the history schema raced with another process; looking again")
 
 
 def safe_url(url: DbUrl) -> str:
@@ -151,11 +167,6 @@ def _first_line(exc: BaseException) -> str:
 
 def _instant(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text).astimezone(UTC)
-
-
-def has_run(engine: sa.Engine, run_id: str) -> bool:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is not None
 
 
 def record_run(engine: sa.Engine, run: dict[str, Any], plan: dict[str, Any] | None = None) -> bool:

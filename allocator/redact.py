@@ -134,7 +134,8 @@ def _reason(prep: Prepared, unserved: Any, label: Callable[[str], str]) -> dict[
         names = []
         for rid in unserved.competitors:
             req = instance.request(rid)
-            names.append(label(rid) if label(rid) == rid else f"{label(rid)} ({req.agency}, {req.unit})")
+            contact = ", ".join(part for part in (req.agency, req.unit) if part)  # a unit may be left blank
+            names.append(label(rid) if label(rid) == rid else f"{label(rid)} ({contact})")
         out["detail"] = "its aircraft went to " + "; ".join(names)
     else:
         out["detail"] = "could be flown alone, but the plan did not fly it"

@@ -136,7 +136,6 @@ def kill_mid_run(inputs: Path, out: Path) -> subprocess.CompletedProcess:
     )
 
 
-
 def tiny_inbox(tmp_path: Path) -> tuple[Path, Path]:
     """An input folder holding a copy of the tiny instance, and the results folder next to it."""
     inputs = tmp_path / "inputs"
@@ -318,6 +317,27 @@ def test_two_inputs_with_one_instance_name_get_distinct_folders():
     assert folder_names([(Path("batch.json.yaml"), "batch.json")]) == ["batch.json-2"]
 
 
+def test_an_instance_with_a_very_long_name_is_solved_and_does_not_stop_the_batch(tmp_path: Path):
+    # its staging folder's name (folder name + ".<run id>") passed the 255-byte limit: OSError, traceback,
+    # and none of the instances after it ran
+    inputs, out = tiny_inbox(tmp_path)
+    write_instance(small("L" * 240), inputs / "long.json")
+    result = run("batch", inputs, "--out", out, *FAST)
+    assert result.exit_code == 0, result.output
+    (folder,) = [p for p in out.iterdir() if p.name.startswith("L")]
+    assert len(folder.name) <= 200 and read_run(folder)["instance"] == "L" * 240
+    assert read_run(out / "tiny")["ok"]
+
+
+def test_long_instance_names_get_distinct_folder_names_of_at_most_200_characters():
+    names = folder_names([(Path("a.json"), "x" * 300), (Path("b.json"), "x" * 300 + "y"), (Path("c.json"), "x" * 300)])
+    assert names == ["x" * 200, "b", "c"]
+    names = folder_names([(Path("x" * 250 + ".json"), "x" * 250), (Path("y" * 250 + ".json"), "x" * 250)])
+    assert names == ["x" * 200, "y" * 200]
+    twins = [(Path(folder) / ("z" * 250 + ".json"), "z" * 250) for folder in ("d1", "d2", "d3")]
+    assert folder_names(twins) == ["z" * 200, "z" * 198 + "-2", "z" * 198 + "-3"]
+
+
 def test_a_folder_that_is_not_a_batch_result_is_never_replaced(tmp_path: Path):
     out = tmp_path / "runs"
     (out / "tiny").mkdir(parents=True)
@@ -428,8 +448,8 @@ CTRL_C = textwrap.dedent(
     real = allocator.solver.solve
 
     def solve(instance, options=None):
-        if instance.name == "tiny":  # Ctrl-C while the second instance is solved
-            os.kill(os.getpid(), signal.SIGINT)
+        if instance.name == "tiny":  # Ctrl-C (or STOP_SIGNAL) while the second instance is solved
+            os.kill(os.getpid(), getattr(signal, os.environ.get("STOP_SIGNAL", "SIGINT")))
         return real(instance, options)
 
     allocator.solver.solve = solve
@@ -491,6 +511,52 @@ def test_ctrl_c_says_interrupted_in_text_mode(inputs: Path, tmp_path: Path):
     assert f"interrupted: 1 of 2 instances finished, listed in {out / 'batch.json'}" in proc.stderr
     assert "Traceback" not in proc.stderr and "small" in proc.stdout
     assert json.loads((out / "batch.json").read_text())["interrupted"]
+
+
+def test_sigterm_stops_the_batch_as_ctrl_c_does_with_batch_json_and_exit_143(inputs: Path, tmp_path: Path):
+    # systemd stopping the unit, `timeout`, a shutdown: killed outright, the batch left last night's
+    # batch.json in place, its lock file and staging folder behind, and no line in the log
+    out = tmp_path / "runs"
+    assert run("batch", inputs, "--out", out, *FAST).exit_code == 0
+    yesterday = read_run(out / "tiny")
+    proc = allocator_process(
+        "batch", inputs, "--out", out, *FAST, "--force", "--log-json", env={"STOP_SIGNAL": "SIGTERM"}
+    )
+    assert proc.returncode == 143, proc.stderr
+    last = json_lines(proc.stderr)[-1]
+    assert (last["event"], last["signal"], last["exit_code"]) == ("batch_interrupted", "SIGTERM", 143)
+    assert last["message"].startswith("interrupted by SIGTERM: 1 of 2 instances finished")
+    summary = json.loads((out / "batch.json").read_text())
+    assert summary["interrupted"] and summary["signal"] == "SIGTERM" and summary["batch_id"] == last["batch_id"]
+    assert [i["folder"] for i in summary["instances"]] == ["small"]
+    assert read_run(out / "tiny") == yesterday  # the instance being solved was discarded
+    assert not (out / ".allocator-batch.lock").exists() and not (out / ".staging").exists()
+
+
+STOPPED_WORKER = textwrap.dedent(
+    """
+    import logging, os, signal, time
+    import allocator.batch as batch
+
+    batch._init_worker(logging.INFO, False)
+    os.kill(os.getpid(), signal.SIGTERM)  # between instances: ignored, as Ctrl-C is (the batch stops it)
+    time.sleep(0.2)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as `solve_one` does while it solves
+    try:
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)
+        print("still solving")
+    except KeyboardInterrupt:
+        print("instance discarded")
+    """
+)
+
+
+def test_sigterm_to_a_jobs_worker_discards_its_instance_instead_of_killing_the_worker():
+    # systemd signals every process of the unit: a worker that died of it made a BrokenProcessPool,
+    # and its instance was published as FAILED over the last good results
+    proc = subprocess.run([sys.executable, "-c", STOPPED_WORKER], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "instance discarded"), proc.stderr
 
 
 # -- --log-json: every line on standard error is JSON ---------------------------------------------------

@@ -287,3 +287,38 @@ def test_history_with_no_matching_run_says_so_instead_of_an_empty_table(tmp_path
     shown = run("history", "--db", db, "--instance", "elsewhere", "--since", "2026-11-30")
     assert shown.exit_code == 0 and shown.output.startswith("No runs of elsewhere started since 2026-11-30")
     assert "Runs in" not in shown.output
+
+
+def test_two_batches_creating_the_schema_at_once_both_open_the_database(db_url: str):
+    # the other batch creates the tables between this one's look for them and its CREATE TABLE
+    other = sa.create_engine(db_url)
+    raced: list[bool] = []
+
+    def create_meanwhile(*_args: object, **_kw: object) -> None:
+        if not raced:
+            raced.append(True)
+            history.metadata.create_all(other)
+
+    sa.event.listen(history.runs, "before_create", create_meanwhile)
+    try:
+        engine = history.connect(db_url)  # was: "cannot open the database (table allocator_runs already exists)"
+    finally:
+        sa.event.remove(history.runs, "before_create", create_meanwhile)
+        other.dispose()
+    assert raced
+    assert history.record_run(engine, a_run("r1")) and len(history.load_runs(engine)) == 1
+
+
+def test_a_long_instance_name_is_never_cut_short_in_the_history_table(tmp_path: Path):
+    # the cron mail is 160 columns wide: the name was cut to "gen-default-1d-…", so which instance was it?
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    engine = history.connect(db)
+    name = "gen-default-1d-s3-arizona-laredo-miami"
+    good = a_run("good", instance=name)
+    good["per_sector"] = {s: good["per_sector"]["TUC"] for s in ("AZ", "LRD", "MIA", "RGV", "YUM")}
+    history.record_run(engine, good)
+    history.record_run(engine, a_run("bad", instance=name, ok=False))
+    shown = run("history", "--db", db)
+    assert shown.exit_code == 0 and "…" not in shown.output, shown.output
+    cells = [line.split("│")[2].strip() for line in shown.output.splitlines() if line.startswith("│")]
+    assert "".join(cells).count(name) == 2

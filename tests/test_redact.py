@@ -114,6 +114,15 @@ def test_own_unserved_request_names_its_competitor_by_reference_only():
     assert ice["competitors"] == ["OTHER-001"] and "Border Patrol Visible Unit" in ice["detail"]
 
 
+def test_a_competitor_without_a_unit_is_named_by_reference_and_agency_without_an_empty_unit():
+    inst, plan = planted()
+    blank = inst.model_copy(
+        update={"requests": [r.model_copy(update={"unit": ""}) if r.agency == "CBP" else r for r in inst.requests]}
+    )
+    (ice,) = export_for_agency(blank, plan, "ICE")["requests"]
+    assert ice["detail"] == "its aircraft went to OTHER-001 (CBP)"  # was "OTHER-001 (CBP, )"
+
+
 def test_conflicts_reach_the_export_with_the_other_side_redacted():
     inst, plan = planted()
     (conflict,) = export_for_agency(inst, plan, "ICE")["conflicts"]

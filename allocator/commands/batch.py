@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.console import JustifyMethod
 from rich.table import Table
 from typer.core import TyperCommand
 
@@ -132,13 +133,13 @@ def batch(
         if not log_json:
             total = len(result.outcomes) + len(result.not_finished)
             err.print(
-                f"interrupted: {len(result.outcomes)} of {total} instances finished, listed in "
+                f"{result.stopped_by()}: {len(result.outcomes)} of {total} instances finished, listed in "
                 f"{out_dir / 'batch.json'}; the others keep their previous results.",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
-        raise typer.Exit(130) from None
+        raise typer.Exit(result.exit_code) from None
     except KeyboardInterrupt:  # before the batch began: nothing was written
         _stop(progress)
         if log_json:
@@ -285,10 +286,12 @@ def _history_table(frame: pd.DataFrame, url: str) -> Table:
         }
     )
     started = f"started ({datetime.now().astimezone().tzname()})"  # this machine's local time
+    # folded, never cut with "…": on a 160-column cron mail the instance name is what the reader looks for
     for col in (started, "instance", "status", "met", "service", "bound", "gap", "FCFS", "shortfall min"):
-        table.add_column(col, justify="left" if col in (started, "instance", "status") else "right")
-    table.add_column("% met per agency")
-    table.add_column("% met per sector")
+        justify: JustifyMethod = "left" if col in (started, "instance", "status") else "right"
+        table.add_column(col, justify=justify, overflow="fold")
+    table.add_column("% met per agency", overflow="fold")
+    table.add_column("% met per sector", overflow="fold")
     for row in frame.to_dict("records"):
 
         def pct(kind: str, names: list[str], row: Mapping[Hashable, Any] = row) -> str:
