@@ -52,7 +52,8 @@ class CheckReport:
     service: int = 0
     cost: int = 0
     value_served: int = 0
-    coverage: list[dict[str, Any]] = field(default_factory=list)
+    coverage: list[dict[str, Any]] = field(default_factory=list)  # per rule; its window in minutes as start/end_min
+    alert: list[tuple[str, int, int, str]] = field(default_factory=list)  # (aircraft, start, end, operating base)
     fairness_penalty: int = 0
     per_agency: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -579,12 +580,15 @@ class _AlertTable:
 
 
 def _alert_table(ctx: _Ctx) -> _AlertTable:
+    """The fleet's alert intervals, also kept in the report (`CheckReport.alert`) for the HTML report."""
     sectors = [s.id for s in ctx.inst.sectors]
     index = {sector: i for i, sector in enumerate(sectors)}
     sector_of = {b.id: index.get(b.sector, -1) for b in ctx.inst.bases}
     rows: list[tuple[int, int, int, int]] = []
     for i, ac in enumerate(ctx.inst.aircraft):
-        rows += [(a, b, sector_of.get(base, -1), i) for a, b, base in _alert_intervals(ctx, ac)]
+        spans = _alert_intervals(ctx, ac)
+        ctx.report.alert += [(ac.id, a, b, base) for a, b, base in spans]
+        rows += [(a, b, sector_of.get(base, -1), i) for a, b, base in spans]
     cols = np.array(rows, dtype=np.int64).reshape(-1, 4)
     return _AlertTable(
         start=cols[:, 0],
@@ -624,6 +628,8 @@ def compute_coverage(ctx: _Ctx) -> list[dict[str, Any]]:
                     "index": index,
                     "capability": rule.capability,
                     "count": rule.count,
+                    "start_min": lo,
+                    "end_min": hi,
                     "shortfall_min": short,
                     "penalty": -(-rule.penalty_per_hour * short // 60),
                 }

@@ -170,13 +170,14 @@ def find_conflicts(instance: Instance) -> list[Conflict]:
             if not same_target and overlap is None:
                 continue
             distance = dist_nm(a.lat, a.lon, b.lat, b.lon)
+            within = distance <= radius + RADIUS_TOLERANCE_NM
             kinds: list[Kind] = []
             if same_target:
                 kinds.append("same_target")
-            if overlap is not None and distance <= radius + RADIUS_TOLERANCE_NM:
+            if overlap is not None and within:
                 kinds.append("nearby")
             if kinds:
-                found.append(_conflict(instance, a, b, kinds, distance, overlap))
+                found.append(_conflict(instance, a, b, kinds, distance, within, overlap))
     for n, conflict in enumerate(found, start=1):
         conflict.id = f"C{n}"
     return found
@@ -188,13 +189,17 @@ def _conflict(
     b: Request,
     kinds: list[Kind],
     distance: float,
+    within: bool,
     overlap: tuple[datetime, datetime] | None,
 ) -> Conflict:
+    """The conflict between `a` and `b`, with its action: merge when one aircraft type fits both, they are
+    `within` the radius and overlap for the longer duration; else sequence when one can go first; else
+    escalate."""
     longest = timedelta(minutes=max(a.duration_min, b.duration_min))
     joint = _joint_type(instance, a, b)
     together = overlap is not None and overlap[1] - overlap[0] >= longest
     first = _first_of(a, b)
-    if joint is not None and together and distance <= instance.policy.deconfliction_radius_nm:
+    if joint is not None and together and within:
         action: Action = "merge"
     elif first is not None:
         action = "sequence"

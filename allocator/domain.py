@@ -154,9 +154,7 @@ class CoverageRule(Window):
 
     capability: Id
     count: Int = Field(default=1, ge=1, le=10_000)
-    penalty_per_hour: Figure = Field(
-        description="service points lost per aircraft-hour of shortfall (a whole number)"
-    )
+    penalty_per_hour: Figure = Field(description="service points lost per aircraft-hour of shortfall (a whole number)")
 
 
 class Sector(_Model):

@@ -285,10 +285,6 @@ class _SectorSpec:
     plate: str  # licence-plate / registration prefix for targets
     weight: float = 1.0  # share of requests relative to the fleet
 
-    @property
-    def default_size(self) -> int:
-        return len(self.fleet)
-
 
 _SECTORS: dict[str, _SectorSpec] = {
     "AZ": _SectorSpec(

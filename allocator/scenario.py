@@ -14,7 +14,9 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -393,6 +395,15 @@ def apply_scenario(instance: Instance, scenario: Scenario) -> Instance:
 # -- re-planning ---------------------------------------------------------------------------------
 
 
+class ScenarioError(InputError):
+    """A re-plan of a changed instance failed on its frozen flights: `scenario` made a baseline flight
+    impossible to keep, or None when the unchanged instance cannot keep it either (the baseline's fault)."""
+
+    def __init__(self, cause: InputError, scenario: Scenario | None) -> None:
+        super().__init__(str(cause))
+        self.scenario = scenario
+
+
 def replan(instance: Instance, baseline: Plan, now: datetime | None = None, options: Any = None) -> Result:
     """Re-plan with minimal disruption: keep `baseline` unless changing it gains service (SPEC section 9).
 
@@ -404,3 +415,50 @@ def replan(instance: Instance, baseline: Plan, now: datetime | None = None, opti
 
     options = dataclasses.replace(options or solver.SolveOptions(), baseline=baseline, now=now)
     return solver.solve(instance, options)
+
+
+def check_frozen(
+    original: Instance, changed: list[Instance], scenarios: list[Scenario], baseline: Plan, now: datetime | None
+) -> None:
+    """Before anything is solved: every changed instance can keep the baseline flights that took off before
+    `now` (SPEC section 9); else `ScenarioError` blaming the first scenario that cannot, or the baseline
+    when the unchanged instance cannot keep the flight either."""
+    from allocator.solver import check_frozen_flights
+
+    def problem(inst: Instance) -> InputError | None:
+        try:
+            check_frozen_flights(inst, baseline, now)
+        except InputError as exc:
+            return exc
+        return None
+
+    for inst, scenario in zip(changed, scenarios, strict=True):
+        found = problem(inst)
+        if found is not None:
+            raise ScenarioError(found, None if str(problem(original)) == str(found) else scenario)
+
+
+def replan_all(
+    changed: list[Instance],
+    scenarios: list[Scenario],
+    baseline: Plan,
+    now: datetime | None = None,
+    options: Any = None,
+    jobs: int = 1,
+) -> list[Result]:
+    """`replan` of every changed instance, in scenario order; in `jobs` processes when there are several.
+    A re-plan's `InputError` comes out as `ScenarioError` naming its scenario."""
+    results: list[Result] = []
+    try:
+        if jobs <= 1:
+            for inst in changed:
+                results.append(replan(inst, baseline, now, options))
+            return results
+        # spawn, not fork: the caller may already run OR-Tools threads (e.g. a solve of the unchanged instance)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+            futures = [pool.submit(replan, inst, baseline, now, options) for inst in changed]
+            for future in futures:
+                results.append(future.result())
+            return results
+    except InputError as exc:
+        raise ScenarioError(exc, scenarios[len(results)]) from None

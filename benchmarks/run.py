@@ -46,8 +46,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every time limit")
     args = parser.parse_args(argv)
     names = args.only or list(CASES)
-    print("| instance | aircraft | requests | variables | limit s | time s | status | service | bound | gap % "
-          "| served % | cost $ | FCFS service | FCFS served % | FCFS cost $ | opt/FCFS |")
+    print(
+        "| instance | aircraft | requests | variables | limit s | time s | status | service | bound | gap % "
+        "| served % | cost $ | FCFS service | FCFS served % | FCFS cost $ | opt/FCFS |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in names:
         label, make, limit = CASES[name]
@@ -65,10 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         variables = result.num_variables or full_model_size(inst)
         gap = "" if result.gap is None else f"{100 * result.gap:.2f}"
         ratio = plan.objective.service / base.objective.service if base.objective.service else float("inf")
-        print(f"| {label} | {len(inst.aircraft)} | {len(inst.requests)} | {variables} | {limit:g} "
-              f"| {elapsed:.1f} | {plan.status} | {plan.objective.service} | {plan.bound.service} | {gap} "
-              f"| {plan.metrics['served_pct']} | {plan.objective.cost:,} | {base.objective.service} "
-              f"| {base.metrics['served_pct']} | {base.objective.cost:,} | {ratio:.2f} |", flush=True)
+        print(
+            f"| {label} | {len(inst.aircraft)} | {len(inst.requests)} | {variables} | {limit:g} "
+            f"| {elapsed:.1f} | {plan.status} | {plan.objective.service} | {plan.bound.service} | {gap} "
+            f"| {plan.metrics['served_pct']} | {plan.objective.cost:,} | {base.objective.service} "
+            f"| {base.metrics['served_pct']} | {base.objective.cost:,} | {ratio:.2f} |",
+            flush=True,
+        )
     return 0
 
 

@@ -824,8 +824,17 @@ def small_instance(
     """Horizon 00:00Z-12:00Z. Sector S1 has bases A and B, sector S2 has base C."""
     window = {"start": "2026-12-01T01:00:00Z", "end": "2026-12-01T04:00:00Z"}
     default_requests = [
-        {"id": "Q1", "agency": "CBP", "sector": "S1", "lat": 32.0, "lon": -110.0, "window": window, "duration_min": 40,
-         "priority": 3, "capabilities": []}
+        {
+            "id": "Q1",
+            "agency": "CBP",
+            "sector": "S1",
+            "lat": 32.0,
+            "lon": -110.0,
+            "window": window,
+            "duration_min": 40,
+            "priority": 3,
+            "capabilities": [],
+        }
     ]
     return Instance.model_validate(
         {
@@ -886,7 +895,16 @@ def test_coverage_shortfall_is_recomputed_by_hand() -> None:
     report = check(inst, plan)
     assert report.ok, report.summary()
     assert report.coverage == [
-        {"sector": "S1", "index": 0, "capability": "eo_ir", "count": 2, "shortfall_min": 170, "penalty": 71}
+        {
+            "sector": "S1",
+            "index": 0,
+            "capability": "eo_ir",
+            "count": 2,
+            "start_min": 60,
+            "end_min": 180,
+            "shortfall_min": 170,
+            "penalty": 71,
+        }
     ]
     assert (report.value_served, report.service, report.cost) == (50, -21, 400)
     assert "170 shortfall minutes" in report.summary()

@@ -68,6 +68,13 @@ def test_places_exactly_at_the_radius_are_within_it():
     assert pairs(two(a, b, policy={"deconfliction_radius_nm": 2.49})) == {}
 
 
+def test_places_exactly_at_the_radius_can_be_merged():
+    a = request("C", agency="CBP", north=30, start="08:00", end="10:00", caps=["eo_ir"])
+    b = request("I", agency="ICE", north=32.5, start="08:00", end="10:00", caps=["eo_ir"])  # 2.5000000000001563 nm
+    (conflict,) = find_conflicts(two(a, b, policy={"deconfliction_radius_nm": 2.5}))
+    assert conflict.action == "merge"
+
+
 def test_targets_are_compared_without_surrounding_spaces_or_case():
     a = request("C", agency="CBP", near="A", start="06:00", end="08:00", target="Vessel MARLIN")
     b = request("I", agency="ICE", near="B", start="15:00", end="18:00", target=" vessel marlin ")

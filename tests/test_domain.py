@@ -142,7 +142,6 @@ def test_priority_weights_only_for_priorities_one_to_five() -> None:
         Policy(priority_weights={1: 5, 2: 4, 3: 3, 4: 2, 5: 1, 9: 3})
 
 
-
 def _with_agencies(agencies: list[str], shares: dict[str, float] | None = None) -> Instance:
     requests = [request(f"R{n}", agency=agency) for n, agency in enumerate(agencies)]
     return make([aircraft("H1")], requests, policy={"agency_min_share": shares} if shares else None)
@@ -156,12 +155,15 @@ def test_one_spelling_per_agency_is_allowed_and_a_second_spelling_refused() -> N
         _with_agencies(["CBP", "ICE"], {"ice": 0.5})
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("id", " R1", "has blanks at its start or end"),
-    ("id", "R1\n", "has blanks at its start or end"),
-    ("agency", "   ", "must not be blank"),
-    ("sector", "\tTUC", "has blanks at its start or end"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("id", " R1", "has blanks at its start or end"),
+        ("id", "R1\n", "has blanks at its start or end"),
+        ("agency", "   ", "must not be blank"),
+        ("sector", "\tTUC", "has blanks at its start or end"),
+    ],
+)
 def test_an_id_with_blanks_around_it_is_refused(field: str, value: str, message: str) -> None:
     assert _request(**{field: value.strip() or "CBP"})
     with pytest.raises(ValidationError, match=message):

@@ -8,6 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -15,7 +16,7 @@ from allocator.check import check
 from allocator.cli import app
 from allocator.io import load_instance, write_plan
 from allocator.report import build_report
-from allocator.report.data import coverage_rules, fulfilment
+from allocator.report.data import fulfilment, on_alert
 from allocator.result import Plan
 from allocator.solver import SolveOptions, solve, solve_fcfs_plan
 from factory import aircraft, make, request, t
@@ -49,8 +50,10 @@ def test_report_is_one_self_contained_file_with_every_chart(tiny_plan: Plan):
 
 def test_report_lists_the_conflicts_between_agencies_from_instance_and_plan():
     # SPEC 8: the same target asked for by CBP and ICE, both flown; recomputed even for a bare plan file
-    inst = make([aircraft("H1"), aircraft("H2")],
-                [request("C1", agency="CBP", target="vessel 7"), request("I1", agency="ICE", target="vessel 7")])
+    inst = make(
+        [aircraft("H1"), aircraft("H2")],
+        [request("C1", agency="CBP", target="vessel 7"), request("I1", agency="ICE", target="vessel 7")],
+    )
     plan = solve(inst, SolveOptions(time_limit_s=2, workers=1)).plan
     page = build_report(inst, bare(plan))
     assert "Conflicts between agencies (1)" in page and "same_target" in page
@@ -92,21 +95,24 @@ def test_report_leaves_out_an_fcfs_service_that_is_not_a_number(tiny_plan: Plan)
 
 
 @pytest.mark.parametrize("count, short", [(1, False), (2, True)])
-def test_coverage_timeline_shortfall_is_the_checkers(count: int, short: bool):
+def test_coverage_timeline_is_below_the_rule_exactly_for_the_checkers_shortfall(count: int, short: bool):
     inst = covered(count)
     plan = solve(inst, SolveOptions(time_limit_s=2, workers=1)).plan
-    mine = {(r["sector"], r["index"]): r["shortfall_min"] for r in coverage_rules(inst, plan)}
-    theirs = {(r["sector"], r["index"]): r["shortfall_min"] for r in check(inst, plan).coverage}
-    assert mine == theirs
-    assert (mine[("S1", 0)] > 0) is short
+    verdict = check(inst, plan)
+    (rule,) = verdict.coverage
+    counts = on_alert(inst, verdict, "S1", rule["capability"])[rule["start_min"] : rule["end_min"]]
+    assert int(np.maximum(0, count - counts).sum()) == rule["shortfall_min"]
+    assert (rule["shortfall_min"] > 0) is short
 
 
-def test_coverage_shortfall_matches_the_checker_on_a_real_day():
+def test_coverage_timeline_matches_the_checkers_shortfall_on_a_real_day():
     inst = load_instance(SURGE)
     plan = solve_fcfs_plan(inst)
-    mine = [(r["sector"], r["shortfall_min"]) for r in coverage_rules(inst, plan)]
-    assert mine == [(r["sector"], r["shortfall_min"]) for r in check(inst, plan).coverage]
-    assert any(minutes > 0 for _, minutes in mine)
+    verdict = check(inst, plan)
+    for rule in verdict.coverage:
+        counts = on_alert(inst, verdict, rule["sector"], rule["capability"])[rule["start_min"] : rule["end_min"]]
+        assert int(np.maximum(0, rule["count"] - counts).sum()) == rule["shortfall_min"]
+    assert any(rule["shortfall_min"] > 0 for rule in verdict.coverage)
 
 
 def test_report_command_writes_html_for_a_bare_plan(tiny_plan: Plan, tmp_path: Path):

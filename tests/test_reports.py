@@ -19,13 +19,21 @@ def render(table) -> str:
 def test_fulfilment_counts_requests_met_per_agency_and_sector():
     inst = make(
         [aircraft("H1")],
-        [request("C1", agency="CBP", end="09:30"), request("I1", agency="ICE", end="09:30", priority=2),
-         request("I2", agency="ICE", near="B", start="12:00", end="14:00")],
+        [
+            request("C1", agency="CBP", end="09:30"),
+            request("I1", agency="ICE", end="09:30", priority=2),
+            request("I2", agency="ICE", near="B", start="12:00", end="14:00"),
+        ],
     )
     result = allocator.solve(inst, SolveOptions(time_limit_s=5, workers=1))
     per_agency = result.plan.metrics["per_agency"]
     assert per_agency["ICE"] == {
-        "requested": 2, "served": 1, "value_requested": 250, "value_served": 200, "pct_met": 50.0, "pct_value_met": 80.0
+        "requested": 2,
+        "served": 1,
+        "value_requested": 250,
+        "value_served": 200,
+        "pct_met": 50.0,
+        "pct_value_met": 80.0,
     }
     assert per_agency["CBP"]["pct_met"] == 0.0
     text = render(fulfilment_table(result.plan, result.baseline))
@@ -37,8 +45,10 @@ def test_conflicts_between_agencies_are_listed_scheduled_first():
     # SPEC 8: the same target asked for by CBP and ICE, both flown; a third request nearby in time only
     inst = make(
         [aircraft("H1"), aircraft("H2")],
-        [request("C1", agency="CBP", target="vessel 7", end="10:00"),
-         request("I1", agency="ICE", target="vessel 7", start="08:00", end="10:00")],
+        [
+            request("C1", agency="CBP", target="vessel 7", end="10:00"),
+            request("I1", agency="ICE", target="vessel 7", start="08:00", end="10:00"),
+        ],
     )
     result = allocator.solve(inst, SolveOptions(time_limit_s=5, workers=1))
     assert {s.request for s in result.plan.sorties} == {"C1", "I1"}

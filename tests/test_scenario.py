@@ -14,7 +14,7 @@ from allocator.diff import diff
 from allocator.domain import Instance
 from allocator.errors import InputError
 from allocator.io import load_instance
-from allocator.scenario import Scenario, apply_scenario, load_scenario, replan
+from allocator.scenario import Scenario, ScenarioError, apply_scenario, check_frozen, load_scenario, replan, replan_all
 from allocator.solver import SolveOptions
 from factory import aircraft, make, request, t
 
@@ -261,6 +261,45 @@ def test_a_frozen_flight_of_a_removed_aircraft_is_an_input_error():
     gone = apply_scenario(inst, Scenario.model_validate({"changes": [{"aircraft_remove": {"aircraft": "N2"}}]}))
     with pytest.raises(InputError, match="N2"):
         replan(gone, baseline, now=when("08:30"), options=options())
+
+
+def test_check_frozen_blames_the_scenario_that_breaks_a_flown_sortie():
+    inst = make([aircraft("N1"), aircraft("N2", "MEDIUM")], [request("R1", start="08:00", end="09:15", caps=["hoist"])])
+    baseline = allocator.solve(inst, options()).plan
+    keep = Scenario.model_validate(
+        {"name": "keep", "changes": [{"hours_update": {"aircraft": "N1", "hours_available": 5}}]}
+    )
+    remove = Scenario.model_validate({"name": "remove", "changes": [{"aircraft_remove": {"aircraft": "N2"}}]})
+    changed = [apply_scenario(inst, keep), apply_scenario(inst, remove)]
+    check_frozen(inst, changed[:1], [keep], baseline, when("08:30"))  # still flyable: no error
+    with pytest.raises(ScenarioError, match="N2") as caught:
+        check_frozen(inst, changed, [keep, remove], baseline, when("08:30"))
+    assert caught.value.scenario is remove
+
+
+def test_check_frozen_blames_the_baseline_when_the_unchanged_instance_cannot_keep_it_either():
+    inst = make([aircraft("N1"), aircraft("N2", "MEDIUM")], [request("R1", start="08:00", end="09:15", caps=["hoist"])])
+    baseline = allocator.solve(inst, options()).plan
+    odd = baseline.model_copy(update={"sorties": [s.model_copy(update={"request": "NOPE"}) for s in baseline.sorties]})
+    keep = Scenario.model_validate(
+        {"name": "keep", "changes": [{"hours_update": {"aircraft": "N1", "hours_available": 5}}]}
+    )
+    with pytest.raises(ScenarioError, match="NOPE") as caught:
+        check_frozen(inst, [apply_scenario(inst, keep)], [keep], odd, when("08:30"))
+    assert caught.value.scenario is None
+
+
+def test_replan_all_names_the_scenario_whose_re_plan_failed():
+    inst = make([aircraft("N1"), aircraft("N2", "MEDIUM")], [request("R1", start="08:00", end="09:15", caps=["hoist"])])
+    baseline = allocator.solve(inst, options()).plan
+    keep = Scenario.model_validate({"name": "keep", "changes": []})
+    remove = Scenario.model_validate({"name": "remove", "changes": [{"aircraft_remove": {"aircraft": "N2"}}]})
+    changed = [apply_scenario(inst, keep), apply_scenario(inst, remove)]
+    with pytest.raises(ScenarioError) as caught:
+        replan_all(changed, [keep, remove], baseline, when("08:30"), options())
+    assert caught.value.scenario is remove
+    (result,) = replan_all(changed[:1], [keep], baseline, when("08:30"), options())
+    assert result.plan.run["changes"] == 0
 
 
 def _count_changed(inst: Instance, count: int) -> Instance:

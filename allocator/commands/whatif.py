@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
-from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -79,7 +77,7 @@ def whatif(
 ) -> None:
     """Apply scenarios (SPEC section 9), re-plan with minimal disruption, and show what changes."""
     from allocator.io import load_instance, load_plan
-    from allocator.scenario import apply_scenario, load_scenario
+    from allocator.scenario import apply_scenario, check_frozen, load_scenario, replan_all
 
     setup_logging(verbose)
     if now is not None and baseline is None:
@@ -114,7 +112,10 @@ def whatif(
         raise fail(str(exc)) from None
     if before is not None:
         check_same_instance(before, inst, baseline)
-        _check_frozen(inst, changed, loaded, before, at, str(baseline), str(instance))
+        try:
+            check_frozen(inst, changed, loaded, before, at)
+        except InputError as exc:
+            raise fail(_frozen_error(exc, str(baseline), str(instance))) from None
     cores = os.cpu_count() or 1
     jobs = min(jobs or cores, len(loaded))
     options = _options(time_limit, workers or max(1, cores // jobs), seed)
@@ -128,7 +129,10 @@ def whatif(
         before = reference.plan
         err.print(f"no --baseline: comparing with a plan of the unchanged instance ({_brief(before)}).")
     source = str(baseline) if baseline is not None else "the plan of the unchanged instance"
-    results = _solve_all(changed, loaded, before, at, options, jobs, source, str(instance))
+    try:
+        results = replan_all(changed, loaded, before, at, options, jobs)
+    except InputError as exc:
+        raise fail(_frozen_error(exc, source, str(instance))) from None
     diffs = [_diff(before, r.plan, new_inst, inst) for r, new_inst in zip(results, changed, strict=True)]
     for i, (new_inst, result) in enumerate(zip(changed, results, strict=True)):
         _write(result.plan, new_inst, diffs[i], outputs, i)
@@ -232,67 +236,12 @@ def _outputs(path: Path | None, stems: list[str]) -> list[Path]:
     return [path.with_name(f"{path.stem}.{stem}{path.suffix}") for stem in stems]
 
 
-def _solve_all(
-    instances: list[Instance],
-    scenarios: list[Scenario],
-    baseline: Plan,
-    now: datetime | None,
-    options: SolveOptions,
-    jobs: int,
-    source: str,
-    instance_file: str,
-) -> list[Result]:
-    """Re-plan every changed instance; in `jobs` processes when there are several."""
-    from allocator.scenario import replan
-
-    results: list[Result] = []  # in scenario order, so that an error names the scenario being solved
-    try:
-        if jobs <= 1:
-            for inst in instances:
-                results.append(replan(inst, baseline, now, options))
-            return results
-        # spawn, not fork: the parent may already run OR-Tools threads (the reference solve)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
-            futures = [pool.submit(replan, inst, baseline, now, options) for inst in instances]
-            for future in futures:
-                results.append(future.result())
-            return results
-    except InputError as exc:
-        raise fail(_frozen_error(exc, source, instance_file, scenarios[len(results)])) from None
-
-
-def _check_frozen(
-    original: Instance,
-    instances: list[Instance],
-    scenarios: list[Scenario],
-    baseline: Plan,
-    now: datetime | None,
-    source: str,
-    instance_file: str,
-) -> None:
-    """Before anything is solved: every changed instance can keep the baseline flights that took off before
-    `now` (SPEC section 9); otherwise one sentence naming the scenario, the baseline and the flight. A
-    flight the unchanged instance cannot keep either is the baseline's fault, not a scenario's."""
-    from allocator.solver.anchor import anchor_of
-    from allocator.solver.prepare import Prepared
-
-    def problem(inst: Instance) -> InputError | None:
-        try:
-            anchor_of(Prepared(inst), baseline, now)
-        except InputError as exc:
-            return exc
-        return None
-
-    for inst, scenario in zip(instances, scenarios, strict=True):
-        found = problem(inst)
-        if found is not None:
-            blame = None if str(problem(original)) == str(found) else scenario
-            raise fail(_frozen_error(found, source, instance_file, blame))
-
-
-def _frozen_error(exc: InputError, baseline: str, instance: str, scenario: Scenario | None = None) -> str:
+def _frozen_error(exc: InputError, baseline: str, instance: str) -> str:
     """The solver's sentence about a baseline flight that cannot be kept, naming the baseline file (and the
-    scenario that made it impossible); any other re-plan error names the instance file."""
+    scenario that made it impossible, from a `ScenarioError`); any other re-plan error names the instance file."""
+    from allocator.scenario import ScenarioError
+
+    scenario = exc.scenario if isinstance(exc, ScenarioError) else None
     text = str(exc)
     if not text.startswith("baseline: "):  # e.g. --now after the horizon: the baseline is not the cause
         return f"{instance}: {text}"

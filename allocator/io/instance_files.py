@@ -465,7 +465,7 @@ def render_value(value: Any) -> str:
     if isinstance(value, str):
         if value != value.strip():  # blanks around it: show them, escaped
             text = json.dumps(value)
-            return f"{text[:57]}...\"" if len(text) > 60 else text
+            return f'{text[:57]}..."' if len(text) > 60 else text
         text = _one_line(value)
         return f"'{text[:57]}...'" if len(text) > 60 else f"'{text}'"
     if isinstance(value, dict):

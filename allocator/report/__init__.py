@@ -22,7 +22,7 @@ from allocator.deconflict import conflicts_frame, with_plan
 from allocator.domain import Instance
 from allocator.io import atomic_write_text
 from allocator.report import charts
-from allocator.report.data import coverage_rules, fulfilment, fulfilment_frame, unserved_frame
+from allocator.report.data import fulfilment, fulfilment_frame, unserved_frame
 from allocator.result import Plan, gap_of
 from allocator.timeline import agreed_zone_name, format_instant, zone
 
@@ -54,11 +54,11 @@ def build_report(
     agencies = fulfilment(instance, plan, "agency")
     asked = sum(row["requested"] for row in agencies.values())
     met = sum(row["served"] for row in agencies.values())
-    shortfall = sum(rule["shortfall_min"] for rule in coverage_rules(instance, plan))
+    shortfall = sum(rule["shortfall_min"] for rule in verdict.coverage)
     figures: list[tuple[str, go.Figure]] = [
         ("headline-chart", charts.headline(service, bound, fcfs_service)),
         ("gantt-chart", charts.gantt(instance, plan, local, zone_label)),
-        ("coverage-chart", charts.coverage(instance, plan, local, zone_label)),
+        ("coverage-chart", charts.coverage(instance, verdict, local, zone_label)),
     ]
     rendered = [
         fig.to_html(

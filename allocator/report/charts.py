@@ -9,8 +9,9 @@ import plotly.express as px
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from allocator.check import CheckReport
 from allocator.domain import Instance
-from allocator.report.data import coverage_rules, gantt_frame, on_alert
+from allocator.report.data import gantt_frame, on_alert
 from allocator.result import Plan
 from allocator.timeline import Timeline
 
@@ -75,11 +76,11 @@ def gantt(instance: Instance, plan: Plan, local: tzinfo, zone_label: str) -> go.
     return fig
 
 
-def coverage(instance: Instance, plan: Plan, local: tzinfo, zone_label: str) -> go.Figure:
+def coverage(instance: Instance, verdict: CheckReport, local: tzinfo, zone_label: str) -> go.Figure:
     """One row per sector: aircraft on alert over time; per coverage rule, the required count and the
-    shortfall filled in red."""
+    shortfall filled in red (from the checker's `verdict` on the plan)."""
     tl = Timeline(instance.horizon.start, instance.horizon.end)
-    rules = coverage_rules(instance, plan)
+    rules = verdict.coverage
     sectors = [s for s in instance.sectors if any(b.sector == s.id for b in instance.bases) or s.coverage]
     fig = make_subplots(
         rows=len(sectors),
@@ -95,7 +96,7 @@ def coverage(instance: Instance, plan: Plan, local: tzinfo, zone_label: str) -> 
     for row, sector in enumerate(sectors, start=1):
         mine = [r for r in rules if r["sector"] == sector.id]
         if not mine:
-            counts = on_alert(instance, plan, sector.id)
+            counts = on_alert(instance, verdict, sector.id)
             xs, ys = _steps(counts, 0, tl.end)
             fig.add_trace(
                 go.Scatter(x=x(xs), y=ys, mode="lines", line_shape="hv", name=f"{sector.id}: on alert"),
@@ -104,8 +105,8 @@ def coverage(instance: Instance, plan: Plan, local: tzinfo, zone_label: str) -> 
             )
             continue
         for rule in mine:
-            counts = on_alert(instance, plan, sector.id, rule["capability"])
-            lo, hi, need = rule["lo"], rule["hi"], rule["count"]
+            counts = on_alert(instance, verdict, sector.id, rule["capability"])
+            lo, hi, need = rule["start_min"], rule["end_min"], rule["count"]
             label = f"{sector.id} #{rule['index']} {rule['capability']}"
             if hi <= lo:
                 continue

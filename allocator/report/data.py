@@ -1,9 +1,8 @@
 """What the report shows, recomputed from the instance and the plan (a plan from any tool may lack
 the `metrics`/`coverage` extensions): fulfilment tables, the Gantt segments, alert counts over time.
 
-Alert follows SPEC 4.3 as `allocator.check` reads it (docs/decisions.md): on the ground at its
-operating base, at or after `available_from`, outside maintenance (grown to whole minutes, clipped to
-the horizon) and outside `[takeoff, landing + turnaround)` of every flight.
+Alert and shortfall are the independent checker's (`allocator.check`, SPEC 4.3 as docs/decisions.md
+reads it), so the report's coverage timeline and the checker's verdict cannot disagree.
 """
 
 from __future__ import annotations
@@ -14,9 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from allocator.check import CheckReport
 from allocator.domain import Instance
 from allocator.result import Plan
-from allocator.timeline import Timeline, free_intervals
+from allocator.timeline import Timeline
 
 
 def fulfilment(instance: Instance, plan: Plan, by: str) -> dict[str, dict[str, int]]:
@@ -136,42 +136,14 @@ def gantt_frame(instance: Instance, plan: Plan, local: Any, zone_label: str = ""
     return frame
 
 
-def alert_intervals(instance: Instance, plan: Plan) -> list[tuple[str, int, int, str]]:
-    """`(aircraft, start, end, operating base)` in minutes from the horizon start: when each aircraft is on alert."""
-    tl = Timeline(instance.horizon.start, instance.horizon.end)
-    horizon = tl.end
-    flights: dict[str, list[tuple[int, int]]] = {}
-    moves: dict[str, list[tuple[int, str]]] = {}
-    for s in plan.sorties:
-        flights.setdefault(s.aircraft, []).append((tl.minutes(s.takeoff), tl.minutes(s.landing)))
-    for r in plan.relocations:
-        flights.setdefault(r.aircraft, []).append((tl.minutes(r.takeoff), tl.minutes(r.landing)))
-        moves.setdefault(r.aircraft, []).append((tl.minutes(r.landing), r.to))
-    out: list[tuple[str, int, int, str]] = []
-    for ac in instance.aircraft:
-        turnaround = instance.type_of(ac).turnaround_min
-        available = 0 if ac.available_from is None else max(0, tl.ceil(ac.available_from))
-        blocked = [(0, available)]
-        blocked += [(max(0, tl.floor(w.start)), min(horizon, tl.ceil(w.end))) for w in ac.maintenance]
-        blocked += [(a, b + turnaround) for a, b in flights.get(ac.id, [])]
-        changes = sorted(moves.get(ac.id, []))
-        bounds = [0] + [m for m, _ in changes] + [horizon]
-        bases = [ac.home_base] + [b for _, b in changes]
-        for lo, hi in free_intervals(blocked, horizon):
-            for i, base in enumerate(bases):
-                a, b = max(lo, bounds[i]), min(hi, bounds[i + 1])
-                if b > a:
-                    out.append((ac.id, a, b, base))
-    return out
-
-
-def on_alert(instance: Instance, plan: Plan, sector: str, capability: str | None = None) -> np.ndarray:
-    """Aircraft on alert in `sector` (with `capability`, when given) at each minute of the horizon."""
+def on_alert(instance: Instance, verdict: CheckReport, sector: str, capability: str | None = None) -> np.ndarray:
+    """Aircraft on alert in `sector` (with `capability`, when given) at each minute of the horizon, from the
+    checker's alert intervals (`verdict.alert`)."""
     horizon = Timeline(instance.horizon.start, instance.horizon.end).end
     sector_of = {b.id: b.sector for b in instance.bases}
     fleet = {a.id: a for a in instance.aircraft}
     diff = np.zeros(horizon + 1, dtype=np.int64)
-    for aircraft, a, b, base in alert_intervals(instance, plan):
+    for aircraft, a, b, base in verdict.alert:
         if sector_of.get(base) != sector:
             continue
         if capability is not None and capability not in instance.type_of(fleet[aircraft]).capabilities:
@@ -179,26 +151,3 @@ def on_alert(instance: Instance, plan: Plan, sector: str, capability: str | None
         diff[a] += 1
         diff[b] -= 1
     return np.cumsum(diff)[:horizon]
-
-
-def coverage_rules(instance: Instance, plan: Plan) -> list[dict[str, Any]]:
-    """Each coverage rule with its window in minutes, the on-alert counts over it and its shortfall minutes."""
-    tl = Timeline(instance.horizon.start, instance.horizon.end)
-    out = []
-    for sector in instance.sectors:
-        for index, rule in enumerate(sector.coverage):
-            lo, hi = max(0, tl.ceil(rule.start)), min(tl.end, tl.floor(rule.end))
-            counts = on_alert(instance, plan, sector.id, rule.capability)
-            short = int(np.maximum(0, rule.count - counts[lo:hi]).sum()) if hi > lo else 0
-            out.append(
-                {
-                    "sector": sector.id,
-                    "index": index,
-                    "capability": rule.capability,
-                    "count": rule.count,
-                    "lo": lo,
-                    "hi": hi,
-                    "shortfall_min": short,
-                }
-            )
-    return out

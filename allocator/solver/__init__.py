@@ -54,7 +54,7 @@ from allocator.timeline import format_instant
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Progress", "SolveOptions", "solve", "solve_fcfs_plan"]
+__all__ = ["Progress", "SolveOptions", "check_frozen_flights", "solve", "solve_fcfs_plan"]
 
 
 @dataclass
@@ -118,6 +118,12 @@ def solve(instance: Instance, options: SolveOptions | None = None) -> Result:
         if anchor.require:
             plan.run["required"] = sorted(anchor.require)
         return Result(plan=plan, wall_time_s=time.monotonic() - started, interrupted=True, baseline=baseline)
+
+
+def check_frozen_flights(instance: Instance, baseline: Plan, now: datetime | None = None) -> None:
+    """Raise InputError when a flight of `baseline` that took off before `now` (kept as flown in a re-plan,
+    SPEC section 9) no longer fits the instance, or `now` lies outside its horizon."""
+    anchor_of(Prepared(instance), baseline, now)
 
 
 def solve_fcfs_plan(instance: Instance) -> Plan:

@@ -32,11 +32,6 @@ class Anchor:
     require: frozenset[str] = frozenset()
 
     @property
-    def constrains(self) -> bool:
-        """Whether some plans valid under SPEC section 4 are not acceptable (frozen, now, required)."""
-        return bool(self.frozen_sorties or self.frozen_relocations or self.not_before or self.require)
-
-    @property
     def pins_aircraft(self) -> bool:
         """Whether aircraft identities matter (identical aircraft are no longer interchangeable)."""
         return self.baseline is not None or bool(self.frozen_sorties or self.frozen_relocations)

@@ -12,8 +12,9 @@ from ortools.sat.python import cp_model
 
 from allocator.domain import Aircraft
 from allocator.solver.anchor import Anchor
+from allocator.solver.prepare import Prepared
 from allocator.solver.schedule import RelocationMin
-from allocator.solver.scoring import fairness_floor
+from allocator.solver.scoring import fairness_floor, rule_minutes
 from allocator.solver.variables import (
     Derivation,
     Domain,
@@ -153,8 +154,7 @@ def add_coverage(v: Variables) -> None:
     for sector in prep.instance.sectors:
         bases = prep.sector_bases.get(sector.id, set())
         for index, rule in enumerate(sector.coverage):
-            start = max(0, prep.timeline.ceil(rule.start))
-            end = min(prep.horizon_min, prep.timeline.floor(rule.end))
+            start, end = rule_minutes(prep, rule)
             if end <= start or rule.penalty_per_hour == 0:
                 continue
             rv = RuleVars(sector.id, index, rule, start, end)
@@ -647,7 +647,7 @@ def add_symmetry_breaking(v: Variables) -> None:
                 v.model.add(v.flight_minutes[a] >= v.flight_minutes[b])
 
 
-def identity_key(prep, ac: Aircraft) -> tuple:
+def identity_key(prep: Prepared, ac: Aircraft) -> tuple:
     """Aircraft with equal keys are interchangeable in every rule and in the objective."""
     return (
         ac.type,

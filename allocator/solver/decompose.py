@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from allocator.domain import Instance
+from allocator.domain import Aircraft, Instance, Request
 from allocator.solver import objective
 from allocator.solver.fcfs import solve_fcfs
 from allocator.solver.greedy import solve_greedy
@@ -109,7 +109,7 @@ def sector_relaxations(instance: Instance, prep: Prepared | None = None) -> list
     return out
 
 
-def _can_fly_any(prep: Prepared, ac, requests: list) -> bool:
+def _can_fly_any(prep: Prepared, ac: Aircraft, requests: list[Request]) -> bool:
     """Whether the aircraft could fly one of the requests, from some base it could operate from."""
     kind = prep.type_of(ac)
     return any(
@@ -117,7 +117,7 @@ def _can_fly_any(prep: Prepared, ac, requests: list) -> bool:
     )
 
 
-def _stand_in(prep: Prepared, ac, sector_id: str):
+def _stand_in(prep: Prepared, ac: Aircraft, sector_id: str) -> Aircraft | None:
     """An aircraft that can fly none of the sector's requests only matters for its alert cover: it is
     replaced by a stand-in at least as useful, based at the sector base it could reach first, available
     from the moment it could first stand alert there, with no maintenance, and staying put (relocating

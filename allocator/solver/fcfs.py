@@ -412,15 +412,3 @@ def plan_in_order(prep: Prepared, requests: list[Request]) -> Schedule:
     chain.schedule.sorties.sort()
     chain.schedule.relocations.sort()
     return chain.schedule
-
-
-def empty_plan_options(prep: Prepared, req: Request, fleet: Fleet | None = None) -> dict[str, list[Option]]:
-    """Each aircraft's ways to fly the request in an otherwise empty plan (for reasons)."""
-    fleet = fleet or Fleet(prep)
-    view = fleet.view(req)
-    found: dict[str, list[Option]] = {}
-    for ac in prep.instance.aircraft:
-        opts = fleet.fresh(ac).options(view, fleet, prep.horizon_min)
-        if opts:
-            found[ac.id] = opts
-    return found

@@ -152,7 +152,10 @@ def _sortie_candidates(v: Variables, ac: Aircraft, not_before: int | None) -> No
                 present = m.new_bool_var(name)
                 on = v.on[req.id]
                 interval = m.new_optional_fixed_size_interval_var(
-                    on - shape.out_min, shape.flight_min + kind.turnaround_min, present, f"sortie[{req.id},{ac.id},{k}]"
+                    on - shape.out_min,
+                    shape.flight_min + kind.turnaround_min,
+                    present,
+                    f"sortie[{req.id},{ac.id},{base},{k}]",
                 )
                 m.add_linear_expression_in_domain(on, domain).only_enforce_if(present)
                 sv = SortieVar(shape, k, present, interval, domain, kind.turnaround_min, rate * shape.flight_min)
@@ -168,12 +171,15 @@ def _frozen_sorties(v: Variables, ac: Aircraft, anchor: Anchor) -> None:
     for f in anchor.frozen_sorties:
         if f.aircraft != ac.id:
             continue
-        shape = SortieShape(ac.id, f.request, f.base, f.on_station - f.takeoff, f.landing - f.off_station,
-                            f.off_station - f.on_station)
+        shape = SortieShape(
+            ac.id, f.request, f.base, f.on_station - f.takeoff, f.landing - f.off_station, f.off_station - f.on_station
+        )
         slot = sum(1 for r in relocations if r.landing <= f.takeoff)
         present = v.model.new_bool_var(f"frozen[{f.request},{ac.id}]")
         interval = v.model.new_optional_fixed_size_interval_var(
-            v.on[f.request] - shape.out_min, shape.flight_min + kind.turnaround_min, present,
+            v.on[f.request] - shape.out_min,
+            shape.flight_min + kind.turnaround_min,
+            present,
             f"frozen_sortie[{f.request},{ac.id}]",
         )
         domain = Domain(f.on_station, f.on_station)

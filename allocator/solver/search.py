@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from ortools.sat.python import cp_model
 
@@ -406,7 +407,7 @@ def _lowest(var: cp_model.IntVar) -> int:
     return var.proto.domain[0]
 
 
-def _expression_value(expr, values: dict[int, int]) -> int:
+def _expression_value(expr: Any, values: dict[int, int]) -> int:
     """The value of a linear expression proto given variable values (KeyError if one is unknown)."""
     return expr.offset + sum(c * values[i] for i, c in zip(expr.vars, expr.coeffs, strict=True))
 

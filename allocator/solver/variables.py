@@ -35,7 +35,7 @@ from allocator.solver.prepare import Prepared, SortieShape
 Domain = cp_model.Domain
 
 
-def last_value(domain) -> int:
+def last_value(domain: Any) -> int:
     """The largest value of a proto domain (its repeated field has no negative indexing: `[-1]` gives 0)."""
     return domain[len(domain) - 1]
 
@@ -289,17 +289,23 @@ def relocation_destinations(prep: Prepared, ac: Aircraft) -> list[str]:
             continue
         covers = any(
             rule.capability in kind.capabilities and prep.timeline.floor(rule.end) > arrival
-            for sector in prep.instance.sectors if sector.id == base.sector
+            for sector in prep.instance.sectors
+            if sector.id == base.sector
             for rule in sector.coverage
         )
-        useful = [req for req in eligible if prep.in_range(ac, req, base.id)
-                  and (not single or prep.window(req)[1] > arrival)]
+        useful = [
+            req for req in eligible if prep.in_range(ac, req, base.id) and (not single or prep.window(req)[1] > arrival)
+        ]
         if not covers and not useful:
             continue
-        if single and base.sector == home.sector and all(
-            prep.in_range(ac, req, home.id)
-            and prep.shape(ac, req, home.id).out_min <= prep.shape(ac, req, base.id).out_min
-            for req in useful
+        if (
+            single
+            and base.sector == home.sector
+            and all(
+                prep.in_range(ac, req, home.id)
+                and prep.shape(ac, req, home.id).out_min <= prep.shape(ac, req, base.id).out_min
+                for req in useful
+            )
         ):
             continue  # dominated: every sortie from there is as good from home, without the ferry
         out.append(base.id)

@@ -89,12 +89,19 @@ def test_maintenance_before_available_from_is_not_counted_twice_in_coverage():
     # L1 is unavailable until 10:00 and in maintenance 08:00-12:00; L2 flies R1 09:45-11:15 + turnaround.
     # Two aircraft, count 1: the shortfall is exactly the overlap 09:45-11:45 = 120 minutes.
     inst = make(
-        [aircraft("L1", available_from=t("10:00"), maintenance=[{"start": t("08:00"), "end": t("12:00")}],
-                  relocatable=False),
-         aircraft("L2", relocatable=False)],
+        [
+            aircraft(
+                "L1",
+                available_from=t("10:00"),
+                maintenance=[{"start": t("08:00"), "end": t("12:00")}],
+                relocatable=False,
+            ),
+            aircraft("L2", relocatable=False),
+        ],
         [request("R1", start="10:00", end="11:00", duration=60, priority=1)],
-        coverage={"S1": [{"start": t("06:00"), "end": t("18:00"), "capability": "eo_ir", "count": 1,
-                          "penalty_per_hour": 30}]},
+        coverage={
+            "S1": [{"start": t("06:00"), "end": t("18:00"), "capability": "eo_ir", "count": 1, "penalty_per_hour": 30}]
+        },
     )
     prep = Prepared(inst)
     schedule = solve_fcfs(prep)
@@ -222,3 +229,15 @@ def test_symmetry_breaking_tells_apart_aircraft_that_differ_in_hours_or_maintena
         prep = Prepared(make(fleet, [request("R1", start="08:00", end="09:00")]))
         schedule = Schedule(sorties=[SortieMin(465, "L1", "R1", "A", 480, 540, 555)])
         assert model_value_of(prep, schedule) == ("OPTIMAL", 50)
+
+
+@pytest.mark.parametrize("relocations", [1, 2])
+def test_every_variable_and_interval_has_its_own_name(relocations: int):
+    inst = make(
+        [aircraft("H1")],
+        [request("R1", north=10, near="A"), request("R3", north=30, near="B")],
+        policy={"max_relocations_per_aircraft": relocations},
+    )
+    proto = build_model(Prepared(inst)).model.proto
+    names = [x.name for x in proto.variables] + [c.name for c in proto.constraints if c.name]
+    assert len(names) == len(set(names))

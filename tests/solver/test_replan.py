@@ -105,8 +105,10 @@ def test_flights_before_now_are_frozen_even_when_moving_them_would_pay():
     inst = make([aircraft("H1")], [request("AM2", start="08:00", end="09:30", priority=3)])
     first = solve(inst)
     assert served(first.plan) == {"AM2"}
-    urgent = make([aircraft("H1")], [request("AM2", start="08:00", end="09:30", priority=3),
-                                     request("P1", start="08:00", end="09:30", priority=1)])
+    urgent = make(
+        [aircraft("H1")],
+        [request("AM2", start="08:00", end="09:30", priority=3), request("P1", start="08:00", end="09:30", priority=1)],
+    )
     free = solve(urgent, baseline=first.plan)
     assert served(free.plan) == {"P1"}
     frozen = solve(urgent, baseline=first.plan, now=instant("08:00"))
@@ -186,8 +188,9 @@ def test_unknown_required_request_is_a_clear_input_error():
 
 
 def test_overlapping_maintenance_windows_are_read_as_one():
-    fleet = [aircraft("N1", maintenance=[{"start": t("07:00"), "end": t("13:00")},
-                                         {"start": t("12:00"), "end": t("23:59")}])]
+    fleet = [
+        aircraft("N1", maintenance=[{"start": t("07:00"), "end": t("13:00")}, {"start": t("12:00"), "end": t("23:59")}])
+    ]
     result = solve(make(fleet, [request("R1", start="04:00", end="06:00")]))
     assert result.status == SolveStatus.OPTIMAL
     assert served(result.plan) == {"R1"}
@@ -259,18 +262,25 @@ def _broken(plan: Plan, how: str) -> Plan:
         return plan.model_copy(update={"relocations": [move.model_copy(update={"to": move.from_})]})
     if how == "backwards":
         return plan.model_copy(update={"relocations": [move.model_copy(update={"landing": move.takeoff})]})
-    early = sortie.model_copy(update={k: getattr(sortie, k) - (sortie.takeoff - move.landing) for k in
-                                      ("takeoff", "on_station", "off_station", "landing")})
+    early = sortie.model_copy(
+        update={
+            k: getattr(sortie, k) - (sortie.takeoff - move.landing)
+            for k in ("takeoff", "on_station", "off_station", "landing")
+        }
+    )
     return plan.model_copy(update={"sorties": [early]})  # takes off as the relocation lands: no turnaround
 
 
-@pytest.mark.parametrize(("how", "message"), [
-    ("twice", "the plan gives it twice"),
-    ("out of order", "times are out of order"),
-    ("nowhere", "it goes from A to A"),
-    ("backwards", "does not land after it takes off"),
-    ("no turnaround", "takes off before the relocation of H1 to A2 has landed and turned around"),
-])
+@pytest.mark.parametrize(
+    ("how", "message"),
+    [
+        ("twice", "the plan gives it twice"),
+        ("out of order", "times are out of order"),
+        ("nowhere", "it goes from A to A"),
+        ("backwards", "does not land after it takes off"),
+        ("no turnaround", "takes off before the relocation of H1 to A2 has landed and turned around"),
+    ],
+)
 def test_a_frozen_flight_that_is_not_a_flight_is_named(how: str, message: str):
     inst, plan = _relocating_plan()
     with pytest.raises(InputError, match=message):
@@ -427,8 +437,11 @@ def test_the_advice_to_ground_an_aircraft_away_from_home_gives_a_valid_re_plan()
 
 def test_aircraft_down_away_from_home_flies_home_first_when_it_may_relocate_again():
     inst, plan = _relocating_plan()
-    again = solve(down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "18:00"),
-                  baseline=plan, now=instant("15:30"))
+    again = solve(
+        down(changed(inst, policy={"max_relocations_per_aircraft": 2}), "H1", "18:00"),
+        baseline=plan,
+        now=instant("15:30"),
+    )
     assert [(r.from_, r.to) for r in again.plan.relocations] == [("A", "A2"), ("A2", "A")]
 
 
