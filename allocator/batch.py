@@ -11,6 +11,18 @@ in the history database (`allocator.history`).
   renamed into place (the previous one moved aside first, then deleted). A run killed at any moment
   leaves either the previous complete folder, the new complete folder, or none; never a plan that
   looks complete without its `run.json`. Leftovers in `.staging` are removed by the next batch.
+- Disk full, permissions: an `OSError` while writing one instance's results (a file in `.staging`, its
+  `run.json`, the rename into place) fails that instance, not the batch: its run is `FAILED` with one
+  sentence naming the file and the OS error (`runs/tiny/report.html: cannot be written (No space left on
+  device).`), recorded in the history without a plan. If its `run.json` can still be published, it
+  replaces the results folder as for any failure (the files written before the error are dropped).
+  If even that fails (or the folder cannot be renamed), nothing is replaced: the folder keeps its
+  previous complete results (moved back if it was already moved aside) and the error says so
+  (`...; runs/tiny keeps its previous results.`, after the first error when the run had one). So the
+  folder always holds one run's complete results, never a mix. If `batch.json` cannot be written at the
+  end, the old one is deleted if possible (it must not pass for tonight's). The error is logged
+  (`batch_error`) and the batch exits 2, not 1: the output folder needs someone, and 1 is "reported, not
+  retried" for a `SuccessExitStatus=1` unit. A lock file that cannot be written at the start is exit 2 too.
 - One batch per folder: `OUT/.allocator-batch.lock` is held with `flock` for the whole run (the
   kernel releases it when the process dies, so a crashed batch never leaves a stale lock) and removed
   when the batch ends, however it ends.
@@ -20,7 +32,8 @@ in the history database (`allocator.history`).
   outright, it would leave last night's `batch.json` looking like tonight's and no line in the log.
 - Reuse: an instance whose input hash, allocator version and settings (time limit, seed) equal those
   of the complete `run.json` in its folder, and whose files still match the hashes recorded there,
-  is not solved again (unless `force`).
+  is not solved again (unless `force`). A half-written run is never reused: only a published folder has
+  a `run.json`, and a stored file that is missing, changed or unreadable means solving again.
 - Time budget: every instance gets the full `time_limit_s` (as `allocator solve --time-limit`);
   `jobs` instances are solved at once in separate processes, each with `max(1, cores // jobs)` CP-SAT
   workers, so the machine is shared, not oversubscribed. The wall time of the batch is about
@@ -148,6 +161,7 @@ class BatchResult:
     interrupted: bool = False  # Ctrl-C: `outcomes` are the instances that finished before it
     stop_signal: str = "SIGINT"  # what interrupted it: SIGINT (Ctrl-C, `kill -INT`) or SIGTERM
     not_finished: list[Path] = field(default_factory=list)
+    summary_error: str | None = None  # `batch.json` could not be written (the output folder is unusable): why
 
     @property
     def failed(self) -> list[Outcome]:
@@ -165,9 +179,12 @@ class BatchResult:
     @property
     def exit_code(self) -> int:
         """0 when every instance succeeded and was recorded, 128 + the signal's number when interrupted
-        (130 for Ctrl-C, 143 for SIGTERM), else 1."""
+        (130 for Ctrl-C, 143 for SIGTERM), 2 when `batch.json` could not be written (the output folder is
+        unusable: a scheduler must alert, and exit 1 is "reported, not retried"), else 1."""
         if self.interrupted:
             return 128 + int(signal.Signals[self.stop_signal])
+        if self.summary_error is not None:
+            return 2
         return 1 if self.failed or self.history_errors else 0
 
 
@@ -365,9 +382,12 @@ def batch_lock(out: Path) -> Iterator[Path]:
             break
         os.close(fd)  # the previous holder removed this file as we opened it: lock the one there now
     try:
-        os.ftruncate(fd, 0)
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n".encode(), 0)
+        except OSError as exc:  # a full disk: nothing of the batch could be written either
+            raise BatchError(f"{out}: cannot write in the output folder ({exc.strerror or exc}).") from None
         yield path
     finally:
         with contextlib.suppress(OSError):
@@ -439,7 +459,9 @@ def _solve_one(task: _Task) -> dict[str, Any]:
     run = _base_run(task.input, task.input_hash, inst.name, task.folder.name, task.batch_id, options)
     started = time.monotonic()
     staging = task.folder.parent / STAGING / f"{task.folder.name}.{run['run_id']}"
-    staging.mkdir(parents=True)
+    if not _make_staging(staging, run, task.folder):  # before the solve: a full disk fails at once
+        _finished(run, started)
+        return run
     log.info(
         "solving %s", inst.name, extra={"data": {"event": "instance_start", "instance": inst.name, "input": task.input}}
     )
@@ -488,23 +510,92 @@ def _solve_one(task: _Task) -> dict[str, Any]:
         )
         if run["ok"] is False and run["error"] is None:
             run["error"] = f"the solver ended with status {plan.status}"
-        write_plan(plan, staging / "plan.json")
-        write_sorties_csv(plan, staging / "sorties.csv")
-        atomic_write_text(staging / "unserved.csv", unserved_frame(inst, plan).to_csv(index=False))
-        write_report(inst, plan, staging / "report.html", fcfs, report)
+        writers: dict[str, Callable[[Path], object]] = {
+            "plan.json": lambda path: write_plan(plan, path),
+            "sorties.csv": lambda path: write_sorties_csv(plan, path),
+            "unserved.csv": lambda path: atomic_write_text(path, unserved_frame(inst, plan).to_csv(index=False)),
+            "report.html": lambda path: write_report(inst, plan, path, fcfs, report),
+        }
+        files: dict[str, str] = {}
+        for name, write in writers.items():
+            with _writing(staging, task.folder / name):
+                write(staging / name)
+                files[name] = _sha256(staging / name)
+        run["files"] = files
     except KeyboardInterrupt:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    except NotWritten as exc:  # disk full, permissions: this instance fails with one sentence, not the batch
+        run.update({"status": "FAILED", "ok": False, "error": str(exc), "files": {}})
     except Exception as exc:  # one instance's crash must not stop the batch
         log.exception("internal error on %s", inst.name)
-        run.update({"status": "FAILED", "ok": False, "error": f"internal error: {type(exc).__name__}: {exc}"})
-        for name in OUTPUT_FILES:
-            (staging / name).unlink(missing_ok=True)
-    run["finished_at"] = _now()
-    run["wall_time_s"] = round(time.monotonic() - started, 3)
-    run["files"] = {name: _sha256(staging / name) for name in OUTPUT_FILES if (staging / name).exists()}
+        run.update(
+            {"status": "FAILED", "ok": False, "error": f"internal error: {type(exc).__name__}: {exc}", "files": {}}
+        )
+    _finished(run, started)
     _publish(staging, run, task.folder)
     return run
+
+
+class NotWritten(Exception):
+    """A file of a run could not be written (disk full, permissions, ...): `str()` is the one sentence."""
+
+
+@contextlib.contextmanager
+def _writing(staging: Path, shown: Path) -> Iterator[None]:
+    """An `OSError` writing into `staging` becomes `NotWritten` naming `shown` (the file's published path)
+    and the error; one about another file (something the writer reads) is not a write failure."""
+    try:
+        yield
+    except OSError as exc:
+        for name in (exc.filename, exc.filename2):
+            if name is not None and not _inside(Path(os.fsdecode(name)), staging):
+                raise
+        raise NotWritten(_cannot(shown, "be written", exc)) from None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    path, folder = Path(os.path.abspath(path)), Path(os.path.abspath(folder))
+    return path == folder or folder in path.parents
+
+
+def _cannot(path: Path, what: str, exc: OSError) -> str:
+    """`path: cannot <what> (<the OS error>).`"""
+    return f"{path}: cannot {what} ({exc.strerror or exc})."
+
+
+def _finished(run: dict[str, Any], started: float) -> None:
+    run["finished_at"] = _now()
+    run["wall_time_s"] = round(time.monotonic() - started, 3)
+    run.setdefault("files", {})
+
+
+def _make_staging(staging: Path, run: dict[str, Any], folder: Path) -> bool:
+    """Create the run's staging folder; when that fails the run is `FAILED` and its results folder is left
+    as it is (`_not_published`)."""
+    try:
+        staging.mkdir(parents=True)
+    except OSError as exc:
+        _not_published(run, folder, _cannot(staging.parent, f"create the staging folder of {folder.name}", exc))
+        return False
+    return True
+
+
+def _published_plan(outcome: Outcome) -> dict[str, Any] | None:
+    """The plan this run wrote, for the history: the `plan.json` in its folder whose SHA-256 its `files`
+    records; None when it wrote none (a failed or unpublished run, whose folder may still hold an older
+    plan) or it cannot be read back."""
+    digest = (outcome.run.get("files") or {}).get("plan.json")
+    if digest is None:
+        return None
+    try:
+        data = (outcome.folder / "plan.json").read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            return None
+        plan = json.loads(data)
+    except (OSError, ValueError):
+        return None
+    return plan if isinstance(plan, dict) else None
 
 
 def _with_pct(counts: dict[str, int]) -> dict[str, Any]:
@@ -514,17 +605,61 @@ def _with_pct(counts: dict[str, int]) -> dict[str, Any]:
 
 def _publish(staging: Path, run: dict[str, Any], folder: Path) -> None:
     """`run.json` last into the staging folder, then the folder into place: all or nothing. A failed run
-    that replaces a good one names it in `last_good_run` (its plan stays in the history)."""
+    that replaces a good one names it in `last_good_run` (its plan stays in the history).
+
+    When that cannot be done (disk full, permissions, a rename refused) nothing is replaced: the previous
+    folder is put back if it was already moved aside, the staging folder is removed, and the run becomes
+    `FAILED` with a sentence naming the file and the error (`_not_published`). Output files the run does
+    not list in `files` (those of a failed write) never reach the results folder."""
     if not run.get("ok"):
         last_good = _last_good_run(folder)
         if last_good is not None:
             run["last_good_run"] = last_good
-    atomic_write_text(staging / RUN_FILE, json.dumps(run, indent=2) + "\n")
+    files = run.get("files") or {}
+    try:
+        for name in OUTPUT_FILES:
+            if name not in files:
+                (staging / name).unlink(missing_ok=True)  # half-written: no run.json vouches for it
+        with _writing(staging, folder / RUN_FILE):
+            atomic_write_text(staging / RUN_FILE, json.dumps(run, indent=2) + "\n")
+    except (NotWritten, OSError) as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        sentence = str(exc) if isinstance(exc, NotWritten) else _cannot(staging, "be cleaned up", exc)
+        _not_published(run, folder, sentence)
+        return
     old = staging.with_name(staging.name + ".old")
-    if folder.exists():
-        folder.rename(old)
-    staging.rename(folder)
+    existed = folder.exists() or folder.is_symlink()
+    moved = False
+    try:
+        if existed:
+            folder.rename(old)
+            moved = True
+        staging.rename(folder)
+    except OSError as exc:
+        restored = not moved
+        if moved:
+            with contextlib.suppress(OSError):
+                old.rename(folder)
+                restored = True
+        shutil.rmtree(staging, ignore_errors=True)
+        _not_published(run, folder, _cannot(folder, "be replaced" if existed else "be created", exc), restored)
+        return
     shutil.rmtree(old, ignore_errors=True)
+
+
+def _not_published(run: dict[str, Any], folder: Path, sentence: str, restored: bool = True) -> None:
+    """The run's folder could not be published: the run is `FAILED` with no files, and its error says why and
+    what `folder` holds now (after a failure that already had an error, as a second sentence)."""
+    if not restored:
+        where = f"{folder} is gone (its last run stays in the history)"
+    elif folder.exists() or folder.is_symlink():
+        where = f"{folder} keeps its previous results"
+    else:
+        where = f"{folder} was not created"
+    sentence = f"{sentence.removesuffix('.')}; {where}."
+    error = run.get("error")
+    run.update({"status": "FAILED", "ok": False, "files": {}, "error": f"{error} {sentence}" if error else sentence})
+    run.pop("last_good_run", None)  # no run.json names it
 
 
 def _last_good_run(folder: Path) -> dict[str, Any] | None:
@@ -556,8 +691,8 @@ def _failed_input(
     """Publish a folder with only a `run.json` of status FAILED."""
     run = _failed_run(path, folder, digest, error, batch_id, options, name)
     staging = folder.parent / STAGING / f"{folder.name}.{run['run_id']}"
-    staging.mkdir(parents=True)
-    _publish(staging, run, folder)
+    if _make_staging(staging, run, folder):
+        _publish(staging, run, folder)
     return run
 
 
@@ -578,7 +713,10 @@ def reusable(folder: Path, digest: str, options: BatchOptions) -> dict[str, Any]
     files = run.get("files") or {}
     for name in OUTPUT_FILES:
         path = folder / name
-        if name not in files or not path.is_file() or _sha256(path) != files[name]:
+        try:
+            if name not in files or not path.is_file() or _sha256(path) != files[name]:
+                return None
+        except OSError:  # unreadable: solved again (and replaced, or failed with a sentence)
             return None
     return run
 
@@ -657,11 +795,8 @@ def _run_locked(
 
     def finish(outcome: Outcome) -> None:
         result.outcomes.append(outcome)
-        plan = None
-        if (outcome.folder / "plan.json").is_file():
-            plan = json.loads((outcome.folder / "plan.json").read_text(encoding="utf-8"))
         try:
-            history.record_run(engine, outcome.run, plan)
+            history.record_run(engine, outcome.run, _published_plan(outcome))
         except history.HistoryError as exc:
             outcome.recorded = False
             log.error(
@@ -688,7 +823,13 @@ def _run_locked(
         shutil.rmtree(out / STAGING, ignore_errors=True)
         result.finished_at = _now()
         result.wall_time_s = round(time.monotonic() - clock, 3)
-        _write_summary(result, options)
+        try:
+            _write_summary(result, options)
+        except OSError as exc:
+            result.summary_error = _summary_error(result, exc)
+            with contextlib.suppress(OSError):  # last night's must not pass for tonight's
+                (out / BATCH_FILE).unlink()
+            log.error(result.summary_error, extra={"data": {"event": "batch_error", "exit_code": 2}})
         _log_end(result)
     if result.interrupted:
         raise BatchInterrupted(result)
@@ -734,6 +875,14 @@ def _as_ctrl_c(signum: int, frame: FrameType | None) -> None:
     handler = signal.getsignal(signal.SIGINT)
     if callable(handler):
         handler(signal.SIGINT, frame)
+
+
+def _summary_error(result: BatchResult, exc: OSError) -> str:
+    n = len(result.outcomes)
+    instances = f"{n} finished instance{'' if n == 1 else 's'}"
+    return _cannot(result.out / BATCH_FILE, "be written", exc).removesuffix(".") + (
+        f", so no {BATCH_FILE} lists this batch's {instances}."
+    )
 
 
 def _write_summary(result: BatchResult, options: BatchOptions) -> None:
@@ -821,10 +970,13 @@ def _prepare(
     tasks = []
     for (path, digest, inst), name in zip(loaded, names, strict=True):
         folder = out / name
-        ours = folder.is_dir() and ((folder / RUN_FILE).is_file() or not any(folder.iterdir()))
-        foreign = folder.exists() and not ours
-        if foreign:
+        try:
+            ours = folder.is_dir() and ((folder / RUN_FILE).is_file() or not any(folder.iterdir()))
             error = f"{folder}: exists and is not a batch result (it has no {RUN_FILE}); not replacing it."
+        except OSError as exc:
+            ours, error = False, _cannot(folder, "be read", exc).removesuffix(".") + "; not replacing it."
+        foreign = (folder.exists() or folder.is_symlink()) and not ours
+        if foreign:
             label = inst.name if isinstance(inst, Instance) else name
             finish(Outcome(path, folder, _failed_run(path, folder, digest, error, batch_id, options, label)))
             continue  # recorded in the history and batch.json; the foreign folder is left alone

@@ -3,6 +3,7 @@ per folder, unchanged inputs are reused, structured logs."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -659,3 +660,184 @@ def test_a_failed_run_names_the_last_good_run_it_replaces(tmp_path: Path):
         assert failed["last_good_run"]["status"] == good["status"]
     engine = history.connect(history.default_url(out))
     assert history.load_plan_of(engine, good["run_id"])["objective"]["service"] == good["service"]
+
+
+# -- disk full, permissions: one instance fails, not the batch (review of 2026-12-07) ----------------------
+
+
+def no_space(path: object) -> OSError:
+    return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def fail_writing(monkeypatch: pytest.MonkeyPatch, writer: str, when) -> None:
+    """`allocator.batch.<writer>` raises ENOSPC for the paths `when(path)` is true of."""
+    import allocator.batch
+
+    real = getattr(allocator.batch, writer)
+
+    def full(*args, **kwargs):
+        path = Path(next(a for a in args if isinstance(a, (str, Path))))
+        if when(path):
+            raise no_space(path)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(allocator.batch, writer, full)
+
+
+def history_of(out: Path):
+    engine = history.connect(history.default_url(out))
+    return engine, history.load_runs(engine).set_index("run_id")
+
+
+def test_a_disk_full_while_writing_one_instance_fails_that_instance_and_the_batch_goes_on(
+    inputs: Path, tmp_path: Path, monkeypatch
+):
+    out = tmp_path / "runs"
+    fail_writing(monkeypatch, "write_report", lambda path: path.parent.name.startswith("tiny."))
+    result = run("batch", inputs, "--out", out, *FAST)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "internal error" not in result.output
+    failed = read_run(out / "tiny")
+    assert failed["status"] == "FAILED" and failed["files"] == {}
+    assert failed["error"] == f"{out / 'tiny' / 'report.html'}: cannot be written (No space left on device)."
+    assert [p.name for p in (out / "tiny").iterdir()] == ["run.json"]  # no plan.json it does not vouch for
+    assert read_run(out / "small")["ok"]
+    summary = json.loads((out / "batch.json").read_text())
+    assert {i["folder"]: i["error"] for i in summary["instances"]} == {"small": None, "tiny": failed["error"]}
+    engine, runs = history_of(out)
+    assert runs.loc[failed["run_id"], "status"] == "FAILED" and runs.loc[failed["run_id"], "error"] == failed["error"]
+    assert history.load_plan_of(engine, failed["run_id"]) is None
+    assert not (out / ".staging").exists()
+
+
+def test_a_run_json_that_cannot_be_written_leaves_the_previous_results_intact_and_records_no_plan(
+    inputs: Path, tmp_path: Path, monkeypatch
+):
+    out = tmp_path / "runs"
+    assert run("batch", inputs, "--out", out, *FAST).exit_code == 0
+    good = read_run(out / "tiny")
+    before = {p.name: p.read_bytes() for p in (out / "tiny").iterdir()}
+    fail_writing(
+        monkeypatch, "atomic_write_text", lambda path: path.name == "run.json" and path.parent.name.startswith("tiny.")
+    )
+    result = run_batch([inputs], out, BatchOptions(time_limit_s=1, workers=1, force=True))
+    assert result.exit_code == 1
+    (tiny,) = [o for o in result.outcomes if o.name == "tiny"]
+    assert tiny.run["status"] == "FAILED" and tiny.run["files"] == {}
+    assert tiny.run["error"] == (
+        f"{out / 'tiny' / 'run.json'}: cannot be written (No space left on device); "
+        f"{out / 'tiny'} keeps its previous results."
+    )
+    assert {p.name: p.read_bytes() for p in (out / "tiny").iterdir()} == before  # last night's, whole
+    assert read_run(out / "small")["ok"] and read_run(out / "small")["run_id"] != read_run(out / "tiny")["run_id"]
+    summary = json.loads((out / "batch.json").read_text())
+    assert {i["folder"]: i["ok"] for i in summary["instances"]} == {"small": True, "tiny": False}
+    engine, runs = history_of(out)
+    assert runs.loc[tiny.run["run_id"], "status"] == "FAILED"
+    assert history.load_plan_of(engine, tiny.run["run_id"]) is None  # not last night's plan under tonight's run
+    assert history.load_plan_of(engine, good["run_id"]) is not None
+    monkeypatch.undo()
+    again = run_batch([inputs], out, BatchOptions(time_limit_s=1, workers=1))  # the complete folder is reusable
+    assert {o.name: o.reused for o in again.outcomes} == {"small": True, "tiny": True}
+    assert read_run(out / "tiny")["run_id"] == good["run_id"]
+
+
+@pytest.mark.parametrize("step", ["moving the old folder aside", "moving the new folder into place"])
+def test_a_results_folder_that_cannot_be_replaced_is_left_as_it_was(inputs: Path, tmp_path: Path, monkeypatch, step):
+    out = tmp_path / "runs"
+    assert run("batch", inputs, "--out", out, *FAST).exit_code == 0
+    good = read_run(out / "tiny")
+    real = Path.rename
+
+    def refuse(self: Path, target):
+        aside = self == out / "tiny"
+        into_place = Path(target) == out / "tiny" and not self.name.endswith(".old")  # moving back is allowed
+        if aside if step.startswith("moving the old") else into_place:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "rename", refuse)
+    result = run_batch([inputs], out, BatchOptions(time_limit_s=1, workers=1, force=True))
+    assert result.exit_code == 1
+    (tiny,) = [o for o in result.outcomes if o.name == "tiny"]
+    assert tiny.run["error"] == (
+        f"{out / 'tiny'}: cannot be replaced (Permission denied); {out / 'tiny'} keeps its previous results."
+    )
+    assert read_run(out / "tiny") == good and (out / "tiny" / "plan.json").is_file()
+    assert read_run(out / "small")["batch_id"] == result.batch_id
+    assert not (out / ".staging").exists()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_file_where_the_staging_folder_must_go_fails_each_instance_with_a_sentence(
+    inputs: Path, tmp_path: Path, monkeypatch, jobs: str
+):
+    out = tmp_path / "runs"
+    out.mkdir()
+    (out / ".staging").write_text("not a folder")
+    calls = count_solves(monkeypatch)
+    result = run("batch", inputs, "--out", out, *FAST, "--jobs", jobs)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    summary = json.loads((out / "batch.json").read_text())
+    assert {i["folder"]: i["error"] for i in summary["instances"]} == {
+        name: f"{out / '.staging'}: cannot create the staging folder of {name} (Not a directory); "
+        f"{out / name} was not created."
+        for name in ("small", "tiny")
+    }
+    assert calls == []  # failed before solving, not after the time limit
+    assert sorted(p.name for p in out.iterdir()) == [".staging", "batch.json"]
+    _, runs = history_of(out)
+    assert list(runs["status"]) == ["FAILED", "FAILED"]
+
+
+def test_a_batch_json_that_cannot_be_written_exits_2_with_one_sentence(inputs: Path, tmp_path: Path, monkeypatch):
+    out = tmp_path / "runs"
+    (out / "batch.json").mkdir(parents=True)  # a folder where the file must go
+    result = run("batch", inputs, "--out", out, *FAST)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    sentence = f"{out / 'batch.json'}: cannot be written (Is a directory), so no batch.json lists this batch's 2"
+    assert f"{sentence} finished instances." in result.output
+    assert read_run(out / "tiny")["ok"] and read_run(out / "small")["ok"]
+
+    (out / "batch.json").rmdir()
+    assert run("batch", inputs, "--out", out, *FAST).exit_code == 0
+    fail_writing(monkeypatch, "atomic_write_text", lambda path: path.name == "batch.json")
+    full = run("batch", inputs, "--out", out, *FAST, "--force")
+    assert full.exit_code == 2 and "batch.json: cannot be written (No space left on device)" in full.output
+    assert not (out / "batch.json").exists()  # last night's must not pass for tonight's
+
+
+def test_a_lock_file_that_cannot_be_written_is_exit_2_with_nothing_left_behind(tmp_path: Path, monkeypatch):
+    def full(fd: int, data: bytes, offset: int) -> int:
+        raise no_space(fd)
+
+    monkeypatch.setattr(os, "pwrite", full)
+    out = tmp_path / "nightly" / "runs"
+    result = run("batch", TINY, "--out", out, *FAST)
+    assert result.exit_code == 2, result.output
+    assert f"{out}: cannot write in the output folder (No space left on device)." in result.output
+    assert not (tmp_path / "nightly").exists()
+
+
+def test_an_unreadable_stored_result_is_solved_again_instead_of_stopping_the_batch(
+    inputs: Path, tmp_path: Path, monkeypatch
+):
+    import allocator.batch
+
+    out = tmp_path / "runs"
+    assert run("batch", inputs, "--out", out, *FAST).exit_code == 0
+    calls = count_solves(monkeypatch)
+    real = allocator.batch._sha256
+
+    def unreadable(path: Path) -> str:
+        if path == out / "tiny" / "plan.json":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real(path)
+
+    monkeypatch.setattr(allocator.batch, "_sha256", unreadable)
+    result = run("batch", inputs, "--out", out, *FAST)
+    assert result.exit_code == 0, result.output
+    assert calls == ["tiny"]  # small is reused, tiny solved again
+    assert read_run(out / "tiny")["ok"]

@@ -132,13 +132,15 @@ def batch(
         out.print(_batch_table(result))
         if not log_json:
             total = len(result.outcomes) + len(result.not_finished)
+            listed = "" if result.summary_error else f", listed in {out_dir / 'batch.json'}"
             err.print(
-                f"{result.stopped_by()}: {len(result.outcomes)} of {total} instances finished, listed in "
-                f"{out_dir / 'batch.json'}; the others keep their previous results.",
+                f"{result.stopped_by()}: {len(result.outcomes)} of {total} instances finished{listed}; "
+                "the others keep their previous results.",
                 markup=False,
                 highlight=False,
                 soft_wrap=True,
             )
+            _say_summary_error(result)
         raise typer.Exit(result.exit_code) from None
     except KeyboardInterrupt:  # before the batch began: nothing was written
         _stop(progress)
@@ -162,7 +164,14 @@ def batch(
     if not log_json:  # with --log-json each was a `history_error` line already
         for message in result.history_errors:
             err.print(message, markup=False, highlight=False)
+        _say_summary_error(result)  # last: with exit 2, the line a cron mail is read for
     raise typer.Exit(result.exit_code)
+
+
+def _say_summary_error(result: BatchResult) -> None:
+    """`batch.json` could not be written (with --log-json it was a `batch_error` line already)."""
+    if result.summary_error is not None:
+        err.print(result.summary_error, markup=False, highlight=False, soft_wrap=True)
 
 
 def _stop(progress: Any) -> None:
