@@ -149,7 +149,8 @@ def check_instance_output_path(path: Path | None, inputs: Sequence[Path | None] 
     if path.suffix:
         raise fail(f"{path}: an instance is written as .json, .yaml or a folder of CSV tables (no suffix).")
     if path.exists() and not path.is_dir():
-        raise fail(f"{path}: is a file; a folder of CSV tables needs a folder path.")
+        what = "a file" if path.is_file() else "not a folder"
+        raise fail(f"{path}: is {what}; a folder of CSV tables needs a folder path (or name the file .json or .yaml).")
     _check_output_folder(path)
     if any(given is not None and given.resolve() == path.resolve() for given in inputs):
         raise fail(f"{path}: would overwrite the input folder; write the changed instance elsewhere.")

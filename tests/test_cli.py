@@ -161,6 +161,12 @@ def test_generate_refuses_an_output_path_it_cannot_write_an_instance_to(tmp_path
     assert (tmp_path / "afile").read_text() == (tmp_path / "notes.txt").read_text() == "keep me"
 
 
+def test_generate_to_a_device_says_it_is_not_a_folder_not_that_it_is_a_file():
+    result = run("generate", "--days", "1", "--aircraft", "4", "--requests", "5", "-o", "/dev/null")
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("/dev/null: is not a folder; a folder of CSV tables needs a folder path")
+
+
 @pytest.mark.parametrize(
     "args, says",
     [
