@@ -499,6 +499,11 @@ def _competition_detail(
             "could be flown alone, but its aircraft went to other requests; the plan records OUTCOMPETED but is "
             "not proven optimal, so whether they score more is not established"
         )
+    elif proven:  # NOT_PROVEN recorded in a plan that is proven after all (another tool's plan)
+        head = (
+            "could be flown alone; the plan records NOT_PROVEN, but it is proven optimal, so its aircraft went to "
+            "requests that together score at least as much"
+        )
     else:
         head = "could be flown alone; the solver stopped before proving whether it fits in the plan"
     if not holders:

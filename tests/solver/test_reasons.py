@@ -71,6 +71,14 @@ def test_not_proven_still_names_the_competitors():
     assert "solver stopped" in lost.detail and "R-WIN" in lost.detail
 
 
+def test_not_proven_recorded_in_a_proven_plan_does_not_say_the_solver_stopped():
+    inst, schedule = every_code_instance()
+    codes = {"R-LOST": Reason.NOT_PROVEN}
+    lost = one(explain_unserved(Prepared(inst), schedule, proven=True, codes=codes), "R-LOST")
+    assert lost.reason == Reason.NOT_PROVEN and lost.competitors == ["R-WIN"]
+    assert "solver stopped" not in lost.detail and "proven optimal" in lost.detail and "R-WIN" in lost.detail
+
+
 def test_every_unserved_request_appears_once_and_no_served_one():
     inst, schedule = every_code_instance()
     unserved = explain_unserved(Prepared(inst), schedule, proven=True)
