@@ -452,7 +452,7 @@ def check_relocations(ctx: _Ctx) -> None:
         if relocs and not ac.relocatable:
             ctx.add("4.8", f"{tail} is not relocatable but has {len(relocs)} relocation{_s(len(relocs))}.")
         elif len(relocs) > limit:
-            ctx.add("4.8", f"{tail} relocates {len(relocs)} times, more than the limit of {limit}.")
+            ctx.add("4.8", f"{tail} relocates {len(relocs)} time{_s(len(relocs))}, more than the limit of {limit}.")
         for r in relocs:
             _check_one_relocation(ctx, r)
 

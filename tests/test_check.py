@@ -1068,6 +1068,117 @@ def test_relocation_landing_the_minute_maintenance_starts_leaves_the_aircraft_aw
     assert "N3 is based at C, not its home base A" in messages(report, "4.6")[0]
 
 
+# -- boundaries: allowed exactly at the edge, forbidden one minute past it ---------------------------
+
+
+def test_a_request_that_exactly_as_many_aircraft_qualify_for_as_it_needs_is_not_no_capable_type(
+    tiny: Instance,
+) -> None:
+    # R3 (eo_ir) with aircraft_count 2: both aircraft qualify and reach it, so neither static reason is true
+    inst = variant(tiny, lambda d: request_record(d, "R3").update(aircraft_count=2))
+    assert check(inst, _r3_unserved_as(inst, Reason.OUTCOMPETED)).ok
+    for reason in (Reason.NO_CAPABLE_TYPE, Reason.OUT_OF_RANGE):
+        assert check(inst, _r3_unserved_as(inst, reason)).rules() == {"6"}
+
+
+def test_ferry_whose_transit_equals_the_endurance_needs_no_refuel_stop() -> None:
+    # N1 (type H, turnaround 20) ferries A -> C, a 46-minute transit. Endurance 46: ceil(46 / 46) - 1 = 0 stops,
+    # 46 minutes. Endurance 45: ceil(46 / 45) - 1 = 1 stop, 46 + 20 = 66 minutes.
+    def with_endurance(minutes: int) -> Instance:
+        return variant(small_instance(requests=[]), lambda d: d["aircraft_types"][0].update(endurance_min=minutes))
+
+    def ferry(inst: Instance, minutes: int) -> Plan:
+        return make_plan(inst, [], [relocation(inst, "N1", "A", "C", 100, minutes)])
+
+    inst = with_endurance(46)
+    assert broken_rules(inst, ferry(inst, 46)) == set()
+    assert messages(check(inst, ferry(inst, 45)), "4.8") == [
+        "The relocation of N1 from A to C takes 45 minutes (2026-12-01T01:40Z to 2026-12-01T02:25Z), "
+        "less than the 46-minute ferry."
+    ]
+    inst = with_endurance(45)
+    assert broken_rules(inst, ferry(inst, 66)) == set()
+    assert "less than the 66-minute ferry" in messages(check(inst, ferry(inst, 65)), "4.8")[0]
+
+
+def test_one_relocation_is_allowed_with_a_limit_of_one_and_forbidden_with_a_limit_of_zero() -> None:
+    inst = small_instance(requests=[])
+    plan = make_plan(inst, [], [relocation(inst, "N1", "A", "C", 100, 46)])
+    assert broken_rules(inst, plan) == set()
+    none = variant(inst, lambda d: d["policy"].update(max_relocations_per_aircraft=0))
+    assert messages(check(none, plan), "4.8") == ["N1 relocates 1 time, more than the limit of 0."]
+
+
+def _n1_maintenance(inst: Instance, start: str, end: str = "2026-12-01T14:00:00Z") -> Instance:
+    return variant(inst, lambda d: aircraft_record(d, "N1").update(maintenance=[{"start": start, "end": end}]))
+
+
+def test_turnaround_past_the_horizon_end_may_run_into_maintenance_beyond_it() -> None:
+    # N1 flies Q1 (at its base A) 660-700 and turns around 20 minutes, until the horizon end 720 (12:00Z).
+    # Maintenance from 12:00 lies beyond the horizon (read clipped): allowed. From 11:59 it is inside the
+    # horizon and the turnaround runs one minute into it: forbidden.
+    window = {"start": "2026-12-01T11:00:00Z", "end": "2026-12-01T12:00:00Z"}
+    spot = {"agency": "CBP", "sector": "S1", "lat": 32.0, "lon": -110.0, "priority": 3, "capabilities": []}
+    inst = small_instance(requests=[{"id": "Q1", "window": window, "duration_min": 40, **spot}])
+    assert broken_rules(inst, make_plan(inst, [sortie(inst, "N1", "Q1", 660)])) == set()
+    allowed = _n1_maintenance(inst, "2026-12-01T12:00:00Z")
+    assert broken_rules(allowed, make_plan(allowed, [sortie(allowed, "N1", "Q1", 660)])) == set()
+    forbidden = _n1_maintenance(inst, "2026-12-01T11:59:00Z")
+    report = check(forbidden, make_plan(forbidden, [sortie(forbidden, "N1", "Q1", 660)]))
+    assert report.rules() - {"5-objective"} == {"4.6"}
+    assert "then 20 minutes of turnaround) overlaps N1's maintenance" in messages(report, "4.6")[0]
+
+
+def test_maintenance_beyond_the_horizon_end_does_not_keep_the_aircraft_at_home() -> None:
+    # N1 relocates A -> C (46 minutes) and stays there. Maintenance from the horizon end (12:00Z) is read
+    # clipped to nothing; from 11:59 it holds the last minute, when N1 is based at C, not at home.
+    inst = small_instance(requests=[])
+    relocs = [relocation(inst, "N1", "A", "C", 100, 46)]
+    allowed = _n1_maintenance(inst, "2026-12-01T12:00:00Z")
+    assert broken_rules(allowed, make_plan(allowed, [], relocs)) == set()
+    forbidden = _n1_maintenance(inst, "2026-12-01T11:59:00Z")
+    report = check(forbidden, make_plan(forbidden, [], relocs))
+    assert report.rules() - {"5-objective"} == {"4.6"}
+    assert "N1 is based at C, not its home base A" in messages(report, "4.6")[0]
+
+
+def test_coverage_counts_half_open_minutes_a_takeoff_at_the_rule_end_costs_nothing() -> None:
+    # Rule S1 01:00-02:00 (minutes 60-120), one eo_ir aircraft: only N1 is on alert in S1 then (N2 from 170).
+    # N1 flies Q1 at its base, taking off at 120: no shortfall; at 119: one shortfall minute, penalty
+    # ceil(25 * 1 / 60) = 1. cost 600 * 40 / 60 = 400
+    rule = {**COVERAGE_RULE, "end": "2026-12-01T02:00:00Z", "count": 1}
+    inst = small_instance([rule])
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "Q1", 120)], service=50, cost=400))
+    assert report.ok, report.summary()
+    assert report.coverage[0]["shortfall_min"] == 0
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "Q1", 119)], service=49, cost=400))
+    assert report.ok, report.summary()
+    assert (report.coverage[0]["shortfall_min"], report.coverage[0]["penalty"]) == (1, 1)
+
+
+def test_coverage_rule_partly_outside_the_horizon_counts_the_minutes_inside_only() -> None:
+    # Horizon 00:00-12:00Z, no flights. 23:00 (the day before) to 00:30, two aircraft: N1 alone on alert in S1
+    # (N2 from 02:50): 30 minutes one short. 11:45 to 13:00, three: N1 and N2: 15 minutes one short.
+    # service -(30 + 15) * 60 / 60 = -45
+    rules = [
+        {**COVERAGE_RULE, "start": "2026-11-30T23:00:00Z", "end": "2026-12-01T00:30:00Z", "penalty_per_hour": 60},
+        {
+            **COVERAGE_RULE,
+            "start": "2026-12-01T11:45:00Z",
+            "end": "2026-12-01T13:00:00Z",
+            "count": 3,
+            "penalty_per_hour": 60,
+        },
+    ]
+    inst = small_instance(rules, requests=[])
+    report = check(inst, make_plan(inst, [], service=-45))
+    assert report.ok, report.summary()
+    assert [(c["start_min"], c["end_min"], c["shortfall_min"]) for c in report.coverage] == [
+        (0, 30, 30),
+        (705, 720, 15),
+    ]
+
+
 # -- performance ---------------------------------------------------------------------------------
 
 
