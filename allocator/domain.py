@@ -79,6 +79,16 @@ def _as_written(value: Any) -> str:
         return str(value)
 
 
+# Control characters and invisible formatting ones (a right-to-left override would reorder the rest of the line).
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def printable(text: str) -> str:
+    """Text for a one-line message: control and invisible characters written as escapes (`\\n`, `\\u202e`)."""
+    return _INVISIBLE.sub(lambda found: _ESCAPES.get(found[0], f"\\u{ord(found[0]):04x}"), text)
+
+
 def trimmed(value: str) -> str:
     """An id or name is written without blanks around it (` N401AM` would be another aircraft than `N401AM`,
     and a CSV table, whose cells are trimmed, would merge them)."""
@@ -361,7 +371,7 @@ def known_hint(kind: str, ids: set[str]) -> str:
     if not ids:
         return f" (there are no {kind})"
     names = sorted(ids)
-    shown = ", ".join(names[:8])
+    shown = ", ".join(printable(name) for name in names[:8])
     if len(names) > 8:
         shown += f" and {len(names) - 8} more"
     return f" (known {kind}: {shown})"
@@ -417,11 +427,9 @@ def _check_references(inst: Instance) -> None:
             )
         window_min = (req.window.end - req.window.start).total_seconds() / 60
         if req.duration_min > window_min:
+            minutes = "1 minute does" if req.duration_min == 1 else f"{req.duration_min} minutes do"
             raise InstanceRuleError(
-                "requests",
-                req.id,
-                "duration_min",
-                f"{req.duration_min} minutes do not fit in its {window_min:g}-minute window",
+                "requests", req.id, "duration_min", f"{minutes} not fit in its {window_min:g}-minute window"
             )
     _check_agency_spelling(inst)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime
@@ -49,7 +50,9 @@ from allocator.io.instance_files import (
     describe_validation_error,
     field_path,
     model_at,
+    one_line_errors,
     read_mapping,
+    render_value,
 )
 from allocator.result import Plan, Result
 
@@ -154,7 +157,7 @@ class Change(_Model):
     @classmethod
     def _one_key(cls, data: Any) -> Any:
         if isinstance(data, dict) and len(data) != 1:
-            found = ", ".join(map(str, data)) if data else "none"
+            found = ", ".join(map(_key_shown, data)) if data else "none"
             raise ValueError(f"a change is a mapping with exactly one key, the kind of change; found {found}")
         if isinstance(data, dict):
             kind, body = next(iter(data.items()))
@@ -196,6 +199,13 @@ class Change(_Model):
                 return f"policy update: {given}"
 
 
+def _key_shown(key: Any) -> str:
+    """A key of a change as a list item: bare when it reads as a name, else quoted (`''`, `' transfer'`)."""
+    if isinstance(key, str) and re.fullmatch(r"[A-Za-z_][\w-]{0,59}", key):
+        return key
+    return render_value(key)
+
+
 def _shown(value: Any) -> str:
     """A changed field's new value, briefly: `null` (removed), a list joined by `;`, instants in ISO 8601."""
     if value is None:
@@ -230,7 +240,11 @@ class Scenario(_Model):
 
 def load_scenario(path: str | Path) -> Scenario:
     """Load a scenario file (JSON or YAML); a bad one is an `InputError` naming the file, change and field."""
-    path = Path(path)
+    with one_line_errors():
+        return _load_scenario(Path(path))
+
+
+def _load_scenario(path: Path) -> Scenario:
     data = read_mapping(path, "scenario", "a scenario mapping (name, changes)")
     try:
         scenario = Scenario.model_validate(data)
@@ -251,7 +265,7 @@ def _describe(exc: ValidationError, data: dict[str, Any], path: Path) -> str:
     tail = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
     loc = list(first["loc"])
     if len(loc) < 2 or loc[0] != "changes" or not isinstance(loc[1], int):
-        return describe_validation_error(exc, data, path, {}, document="scenario", model=Scenario)
+        return describe_validation_error(exc, data, path, {}, document="scenario", model=Scenario, error=first)
     number = loc[1] + 1
     if len(loc) == 2:
         return f"{path}: change {number}: {describe_problem(first, loc, Scenario)}{tail}."
@@ -263,7 +277,7 @@ def _describe(exc: ValidationError, data: dict[str, Any], path: Path) -> str:
     if first["type"] == "extra_forbidden":
         owner = model_at(Scenario, loc[:-1])
         names = [info.alias or name for name, info in owner.model_fields.items()] if owner else []
-        problem = "unknown field" + _suggest(str(loc[-1]), names)
+        problem = "unknown field" + (_suggest(str(loc[-1]), names) if names else "")
     else:
         problem = describe_problem(first, loc, Scenario)
     return f"{path}: change {number} ({kind}), field '{field_path(rest)}': {problem}{tail}."
@@ -373,6 +387,11 @@ def apply_scenario(instance: Instance, scenario: Scenario) -> Instance:
     """The instance with the scenario's changes applied in order, validated like a loaded instance.
 
     The changed instance is named `<instance>+<scenario>` when the scenario changes anything."""
+    with one_line_errors():
+        return _apply_scenario(instance, scenario)
+
+
+def _apply_scenario(instance: Instance, scenario: Scenario) -> Instance:
     doc = instance.model_dump()
     changed = instance
     for number, change in enumerate(scenario.changes, 1):

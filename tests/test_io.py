@@ -50,6 +50,9 @@ WHOLE_FILE = {
     "huge_number.yaml",
     "impossible_date.yaml",
     "csv_misspelt_table",
+    "json_raw_tab_in_string.json",
+    "json_unterminated_string.json",
+    "two_documents.yaml",
 }
 # The cases the corpus must cover (a subset of its names).
 REQUIRED_CASES = {
@@ -710,3 +713,42 @@ def test_a_named_pipe_is_refused_not_read_forever(tmp_path: Path, where: str):
         os.mkfifo(target / "policy.csv")
     with pytest.raises(InputError, match="not a regular file"):
         load_instance(target)
+
+
+def test_an_unknown_key_with_an_empty_name_is_named(tmp_path: Path) -> None:
+    data = _tiny_data()
+    data["requests"][3][""] = "x"
+    path = tmp_path / "blank_key.yaml"
+    path.write_text(yaml.safe_dump(data))
+    assert _message(path).startswith(f"{path}: request 'R4', field '': unknown field (the known ones are id, agency,")
+
+
+def test_a_csv_cell_in_a_column_without_a_name_is_an_input_error(tmp_path: Path) -> None:
+    folder = tmp_path / "unnamed"
+    shutil.copytree(ROOT / "instances" / "tiny-csv", folder)
+    table = folder / "aircraft.csv"
+    lines = table.read_text(encoding="utf-8").splitlines()
+    lines[0] += ","  # a trailing comma: a seventh column without a name, empty in every row but the second
+    lines[1] += ","
+    lines[2] += ",spare"
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert _message(folder) == (
+        f"{table}: aircraft 'N60AZ' on line 3, column 7: the cell 'spare' is in a column that the header on line 1 "
+        "gives no name."
+    )
+    lines[2] = lines[2].removesuffix("spare")  # empty cells under a header without a name are fine
+    table.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert [a.id for a in load_instance(folder).aircraft] == ["N125AZ", "N60AZ"]
+
+
+def test_a_plan_error_with_a_line_break_in_a_name_stays_on_one_line(tmp_path: Path) -> None:
+    plan = json.loads(Path(write_plan(_plan(), tmp_path / "p.json")).read_text())
+    plan["instance"] = "tiny\nsecond line"
+    del plan["objective"]["cost"]
+    path = tmp_path / "line_break.json"
+    path.write_text(json.dumps(plan))
+    with pytest.raises(InputError) as caught:
+        load_plan(path)
+    assert str(caught.value) == (
+        f"{path}: plan for instance 'tiny\\nsecond line', field 'objective.cost': required field is missing."
+    )

@@ -378,3 +378,13 @@ def test_a_change_is_described_with_the_new_values_it_sets():
         "update request R2: value null",
         "policy update: agency_min_share 0.25, max_relocations_per_aircraft 2",
     ]
+
+
+def test_an_unknown_top_level_key_is_the_problem_named_first(tmp_path: Path) -> None:
+    path = tmp_path / "blank.yaml"
+    path.write_text('"": 1\nchanges:\n  - {transfer: {aircraft: N60AZ, base: TUS}, x: 1}\n')
+    with pytest.raises(InputError) as caught:
+        load_scenario(path)
+    assert str(caught.value) == (
+        f"{path}: scenario, field '': unknown field (the known ones are name, changes) (1 more problem after this one)."
+    )

@@ -34,15 +34,17 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from allocator.domain import Instance, InstanceRuleError, known_hint
+from allocator.domain import Instance, InstanceRuleError, known_hint, printable
 from allocator.errors import InputError
 
 CSV_TABLES = {
@@ -177,13 +179,22 @@ def _read_json(path: Path, text: str) -> Any:
     try:
         return json.loads(text, object_pairs_hook=_unique_json_object)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}.") from None
+        problem = _JSON_PROBLEMS.get(exc.msg, exc.msg)
+        raise InputError(f"{path}: not valid JSON at line {exc.lineno}, column {exc.colno}: {problem}.") from None
     except _DuplicateKeyError as exc:
         raise InputError(f"{path}: not valid JSON: {exc}.") from None
     except RecursionError:
         raise InputError(f"{path}: cannot be read: its {_TOO_DEEP}.") from None
     except ValueError as exc:  # a whole number longer than Python converts
         raise InputError(f"{path}: not valid JSON{_long_number_at(text)}: {value_problem(exc)}.") from None
+
+
+# The JSON decoder's messages that end in "at" (its own text goes on with the place, given here apart).
+_JSON_PROBLEMS = {
+    "Invalid control character at": "a control character such as a tab or a line break inside a string "
+    "(write it as an escape: \\t, \\n)",
+    "Unterminated string starting at": "a string that starts here is never closed",
+}
 
 
 def _read_yaml(path: Path, text: str) -> Any:
@@ -201,7 +212,10 @@ def _read_yaml(path: Path, text: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None)
-        detail = f": {_one_line(str(problem))}" if problem else ""
+        context = getattr(exc, "context", None)
+        if problem and context and str(problem).startswith("but "):  # "but found another document" needs its start
+            problem = f"{context}, {problem}"
+        detail = f": {_one_line(printable(str(problem)))}" if problem else ""
         raise InputError(f"{path}: not valid YAML{where}{detail}.") from None
     except RecursionError:
         raise InputError(f"{path}: cannot be read: its {_TOO_DEEP}.") from None
@@ -240,7 +254,24 @@ def read_mapping(path: Path, kind: str, expected: str) -> dict[str, Any]:
 
 def load_instance(path: str | Path) -> Instance:
     """Load and validate an instance from a JSON/YAML file or a folder of CSV tables."""
-    path = Path(path)
+    with one_line_errors():
+        return _load_instance(Path(path))
+
+
+@contextmanager
+def one_line_errors() -> Iterator[None]:
+    """An `InputError` raised inside leaves with its control characters escaped: an id or a cell holding a line
+    break or a right-to-left override must not break the sentence over lines or reorder it on the terminal."""
+    try:
+        yield
+    except InputError as exc:
+        text = printable(str(exc))
+        if text == str(exc):
+            raise
+        raise InputError(text) from None
+
+
+def _load_instance(path: Path) -> Instance:
     if path.is_dir():
         data, sources = _read_csv_folder(path)
         return validate_instance(data, path, sources)
@@ -285,6 +316,7 @@ _CSV_COLUMNS = {
     "horizon.end": "horizon_end",
     "horizon": "horizon_start",
 }
+_LEAP_SECOND = re.compile(r"[T ]\d\d:\d\d:60")
 _DATETIME_ERRORS = {"datetime_parsing", "datetime_from_date_parsing", "datetime_type", "datetime_object_invalid"}
 
 
@@ -296,15 +328,17 @@ def describe_validation_error(
     *,
     document: str = "instance",
     model: type[BaseModel] | None = Instance,
+    error: Any = None,
 ) -> str:
     """One sentence naming the file, the record and the field of the first error.
 
     `sources` maps a collection to the CSV file it came from (empty for a JSON/YAML
     document); `document` names the kind of the whole document ("instance", "plan")
-    and `model` is its schema, used to suggest a field for a misspelt key.
+    and `model` is its schema, used to suggest a field for a misspelt key; `error`, one of `exc.errors()`, is
+    the one to describe (by default the first, or the unknown key that explains it).
     """
     errors = exc.errors()
-    first = errors[0]
+    first = error if error is not None else _first_error(errors)
     more = (
         f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
     )
@@ -314,15 +348,27 @@ def describe_validation_error(
             where = sources.get(original.field, sources.get(document, path))
         else:
             where = sources.get(original.collection, path)
-        message = _one_line(original.message).rstrip(".")
-        return (
-            f"{where}: {_singular(original.collection)} '{original.record}', field '{original.field}': {message}{more}."
-        )
+        message = _one_line(printable(original.message)).rstrip(".")
+        record = printable(original.record)
+        return f"{where}: {_singular(original.collection)} '{record}', field '{original.field}': {message}{more}."
     loc = list(first["loc"])
     where, record, field = _locate(loc, data, path, sources, document)
     problem = describe_problem(first, loc, model)
     subject = record if field is None else f"{record}, field '{field}'"
     return f"{where}: {subject}: {problem}{more}."
+
+
+def _first_error(errors: list[Any]) -> Any:
+    """The error to report: the first, unless it is a missing field of a record that also has an unknown key
+    (`home_base ` or `Cruise_kt` written for the missing one): the unknown key explains the missing field."""
+    first = errors[0]
+    if first["type"] != "missing":
+        return first
+    parent = tuple(first["loc"][:-1])
+    for error in errors:
+        if error["type"] == "extra_forbidden" and tuple(error["loc"][:-1]) == parent:
+            return error
+    return first
 
 
 def _locate(
@@ -346,7 +392,7 @@ def _locate(
             where = sources.get(child[0], where)
             label += f", {child[1]} {tail[1] + 1}"
             tail = tail[2:]
-        return where, label, field_path(tail, csv) or None
+        return where, label, field_path(tail, csv) if tail else None
     if head in _SECTIONS and rest:
         return sources.get(head, path), head, field_path(rest, csv)
     where = sources.get(head, sources.get(document, path))
@@ -357,6 +403,7 @@ def _document_label(data: dict[str, Any], document: str) -> str:
     key = "instance" if document == "plan" else "name"
     name = data.get(key)
     if isinstance(name, str | int) and not isinstance(name, bool) and str(name):
+        name = printable(str(name))
         return f"{document} for instance '{name}'" if document == "plan" else f"{document} '{name}'"
     return document
 
@@ -366,10 +413,12 @@ def _record_label(collection: str, index: int, record: Any) -> str:
     if isinstance(record, dict):
         rid = record.get("id")
         if isinstance(rid, str | int) and not isinstance(rid, bool) and str(rid):
-            return f"{kind} '{rid}'"
+            return f"{kind} '{printable(str(rid))}'"
         if collection == "unserved" and isinstance(record.get("request"), str):
-            return f"{kind} '{record['request']}'"
-        named = [f"{key} '{record[key]}'" for key in ("aircraft", "request") if isinstance(record.get(key), str)]
+            return f"{kind} '{printable(record['request'])}'"
+        named = [
+            f"{key} '{printable(record[key])}'" for key in ("aircraft", "request") if isinstance(record.get(key), str)
+        ]
         if named:
             return f"{kind} number {index + 1} ({', '.join(named)})"
     return f"{kind} number {index + 1}"
@@ -387,10 +436,14 @@ def describe_problem(error: Any, loc: list[Any], model: type[BaseModel] | None) 
     if kind in {"value_error", "assertion_error"}:
         return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     got = render_value(value)
+    if loc and loc[-1] == "[key]":  # a mapping's key, not its value, is wrong (`priority_weights: {x: 5}`)
+        return f"the key {got} {describe_problem(error, loc[:-1], model).removeprefix(got + ' ')}"
     if kind == "timezone_aware":
         return f"the instant {got} has no UTC offset (naive instants are not allowed; add one such as -07:00 or Z)"
     if kind in _DATETIME_ERRORS:
         detail = msg.split(", ", 1)[1] if ", " in msg else ""
+        if isinstance(value, str) and _LEAP_SECOND.search(value):
+            detail = "second 60, a leap second, cannot be represented; write :59"
         return f"{got} is not an ISO 8601 instant with a UTC offset" + (f" ({detail})" if detail else "")
     if kind in {"float_parsing", "float_type"}:
         return f"{got} is not a number"
@@ -424,6 +477,8 @@ def _unknown_field(loc: list[Any], model: type[BaseModel] | None) -> str:
     if owner is None:
         return "unknown field (not in the schema)"
     fields = list(owner.model_fields)
+    if not fields:
+        return "unknown field"
     close = [f for f in fields if name and (f.startswith(name) or name.startswith(f))]
     close = close or difflib.get_close_matches(name, fields, n=1, cutoff=0.6)
     if close:
@@ -432,14 +487,25 @@ def _unknown_field(loc: list[Any], model: type[BaseModel] | None) -> str:
 
 
 def model_at(model: type[BaseModel], loc: list[Any]) -> type[BaseModel] | None:
+    """The model of the record at `loc` (list indexes and the keys of a mapping field are stepped over)."""
     current: type[BaseModel] | None = model
+    key_next = False
     for part in loc:
         if isinstance(part, int):
             continue
+        if key_next:  # a key of a mapping field (`coverage: {TUC: [...]}`), not a field name
+            key_next = False
+            continue
         if current is None or part not in current.model_fields:
             return None
-        current = _model_in(current.model_fields[part].annotation)
+        annotation = current.model_fields[part].annotation
+        key_next = _is_mapping(annotation)
+        current = _model_in(annotation)
     return current
+
+
+def _is_mapping(annotation: Any) -> bool:
+    return get_origin(annotation) is dict or any(_is_mapping(arg) for arg in get_args(annotation))
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -466,8 +532,10 @@ def render_value(value: Any) -> str:
         if value != value.strip():  # blanks around it: show them, escaped
             text = json.dumps(value)
             return f'{text[:57]}..."' if len(text) > 60 else text
-        text = _one_line(value)
+        text = printable(_one_line(value))  # blanks inside as one space, control characters escaped
         return f"'{text[:57]}...'" if len(text) > 60 else f"'{text}'"
+    if isinstance(value, bytes):
+        return "binary data"
     if isinstance(value, dict):
         return "a mapping"
     if isinstance(value, list | tuple):
@@ -484,8 +552,9 @@ def field_path(loc: list[Any], csv: bool = False) -> str:
     for part in loc:
         if isinstance(part, int):
             text += f"[{part}]"
-        else:
-            text += ("." if text else "") + str(part)
+        elif part != "[key]":  # pydantic's marker for a mapping's key: the problem says "the key"
+            name = printable(str(part))
+            text += ("." if text else "") + (f"{name[:57]}..." if len(name) > 60 else name)
     if csv:
         for dotted, column in _CSV_COLUMNS.items():
             if text == dotted or text.startswith(dotted + "."):
@@ -643,25 +712,51 @@ def _read_table(folder: Path, table: str) -> list[tuple[int, dict[str, Any]]] | 
     frame = _read_frame(path, required, _singular(table))
     if frame is None:
         return []
-    frame.columns = [str(col).strip() for col in frame.columns]
-    _check_header(path, table, list(frame.columns))
+    frame.columns = _column_names(path, [str(col).strip() for col in frame.columns])
+    _check_header(path, table, [col for col in frame.columns if not col.startswith(_UNNAMED)])
     if lines is None or len(lines) != len(frame):
         lines = list(range(2, len(frame) + 2))  # line 1 is the header
     rows = []
     for line, raw in zip(lines, frame.to_dict(orient="records"), strict=True):
         row: dict[str, Any] = {}
+        unnamed: list[tuple[str, str]] = []
         for key, value in raw.items():
             value = value.strip()
             if value == "":
                 continue
-            if key in _LIST_FIELDS:
+            if str(key).startswith(_UNNAMED):
+                unnamed.append((str(key).removeprefix(_UNNAMED), value))
+            elif key in _LIST_FIELDS:
                 row[str(key)] = [v.strip() for v in value.split(";") if v.strip()]
             else:
                 row[str(key)] = value
+        if unnamed:
+            column, value = unnamed[0]
+            raise InputError(
+                f"{path}: {_row_label(_singular(table), line, row)}, column {column}: the cell {render_value(value)} "
+                "is in a column that the header on line 1 gives no name."
+            )
         if row:
             _refuse_list_separators(path, _singular(table), line, row)
             rows.append((line, row))
     return rows
+
+
+_UNNAMED = "\0column "
+"""How a column whose header cell is empty is named while its table is read (pandas would call it `Unnamed: 2`)."""
+
+
+def _column_names(path: Path, columns: list[str]) -> list[str]:
+    """The table's column names, with a column whose header cell is empty named `_UNNAMED` and its number."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = [cell.strip() for cell in next(csv.reader(handle, skipinitialspace=True), [])]
+    except (OSError, UnicodeDecodeError, csv.Error):
+        header = columns
+    return [
+        f"{_UNNAMED}{number}" if not name or (number <= len(header) and not header[number - 1]) else name
+        for number, name in enumerate(columns, start=1)
+    ]
 
 
 # A list item holding one of these was written with another separator than ';' (or as a JSON list).
@@ -678,9 +773,13 @@ def _refuse_list_separators(path: Path, kind: str, line: int, row: dict[str, Any
             items = [part.strip(" []\"'") for part in re.split(r"[,|;]", item)]
             fixed = ";".join(part for part in items if part)
             held = "a quote" if found[0] in "\"'" else render_value(found[0])
+            where = (
+                f"{path}: {_row_label(kind, line, row)}, field '{column}': the item {render_value(item)} holds {held}"
+            )
+            if _NOT_IN_LIST_ITEMS.search(fixed):  # no other separator explains it: a stray quote inside a name
+                raise InputError(f"{where}, which a list item may not hold.")
             raise InputError(
-                f"{path}: {_row_label(kind, line, row)}, field '{column}': the item {render_value(item)} holds "
-                f"{held}; the items of a list are separated by ';'" + (f" (write {fixed})." if fixed else ".")
+                f"{where}; the items of a list are separated by ';'" + (f" (write {fixed})." if fixed else ".")
             )
 
 
@@ -712,6 +811,11 @@ def _by_id(rows: list[tuple[int, dict[str, Any]]], path: Path, kind: str) -> dic
         records[key] = row
         lines[key] = line
     return records
+
+
+def _ids(records: dict[Any, dict[str, Any]]) -> set[str]:
+    """The ids of `_by_id`'s records (a row without an id has a placeholder key, which is no id)."""
+    return {str(key) for key in records if not str(key).startswith("\0")}
 
 
 def _refuse_unknown_tables(folder: Path) -> None:
@@ -757,7 +861,7 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
             )
     data: dict[str, Any] = {
         "name": head.get("name", folder.name),
-        "horizon": {"start": head.get("horizon_start"), "end": head.get("horizon_end")},
+        "horizon": _given({"start": head.get("horizon_start"), "end": head.get("horizon_end")}),
     }
     if "format" in head:
         data["format"] = head["format"]
@@ -772,7 +876,7 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
             problem = (
                 "required field is missing"
                 if sector_id is None
-                else f"unknown sector '{sector_id}'{known_hint('sectors', {str(k) for k in sectors})}"
+                else f"unknown sector '{sector_id}'{known_hint('sectors', _ids(sectors))}"
             )
             raise InputError(f"{sources['coverage']}: coverage rule on line {line}, field 'sector': {problem}.")
         sectors[sector_id]["coverage"].append(row)
@@ -788,7 +892,7 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
             problem = (
                 "required field is missing"
                 if tail is None
-                else f"unknown aircraft '{tail}'{known_hint('aircraft', {str(k) for k in aircraft})}"
+                else f"unknown aircraft '{tail}'{known_hint('aircraft', _ids(aircraft))}"
             )
             raise InputError(
                 f"{sources['maintenance']}: maintenance window on line {line}, field 'aircraft': {problem}."
@@ -797,12 +901,17 @@ def _read_csv_folder(folder: Path) -> tuple[dict[str, Any], dict[str, Path]]:
     data["aircraft"] = list(aircraft.values())
     requests = []
     for _, row in tables["requests"] or []:
-        window = {"start": row.pop("window_start", None), "end": row.pop("window_end", None)}
+        window = _given({"start": row.pop("window_start", None), "end": row.pop("window_end", None)})
         requests.append({**row, "window": window})
     data["requests"] = requests
     if tables["policy"] is not None:
         data["policy"] = _read_policy(tables["policy"], sources["policy"])
     return data, sources
+
+
+def _given(cells: dict[str, Any]) -> dict[str, Any]:
+    """The cells that are given: an empty one is "not given", so that validation says the field is missing."""
+    return {key: value for key, value in cells.items() if value is not None}
 
 
 def _policy_value(text: str, where: str) -> Any:
@@ -840,7 +949,10 @@ def _read_policy(rows: list[tuple[int, dict[str, Any]]], path: Path) -> dict[str
             raise InputError(f"{path}: policy row on line {line}, field 'key': required field is missing.")
         if key in policy:
             raise InputError(f"{path}: policy, field '{key}': given twice (again on line {line}).")
-        policy[key] = _policy_value(row.get("value", ""), f"{path}: policy on line {line}, field '{key}'")
+        where = f"{path}: policy on line {line}, field {render_value(key)}"
+        if "value" not in row:
+            raise InputError(f"{where}: the value cell is empty (leave the row out to keep the default).")
+        policy[key] = _policy_value(row["value"], where)
     return policy
 
 

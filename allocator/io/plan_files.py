@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from allocator.errors import InputError
-from allocator.io.instance_files import atomic_write_text, describe_validation_error, read_mapping
+from allocator.io.instance_files import atomic_write_text, describe_validation_error, one_line_errors, read_mapping
 from allocator.result import Plan
 
 # Keys SPEC section 3 requires of a plan file although the `Plan` model defaults them (internal code relies on
@@ -18,7 +18,11 @@ REQUIRED_PLAN_KEYS = {"bound": '{"service": null}', "sorties": "[]", "relocation
 
 def load_plan(path: str | Path) -> Plan:
     """Load a plan file; a malformed one is an `InputError` naming the record and field."""
-    path = Path(path)
+    with one_line_errors():
+        return _load_plan(Path(path))
+
+
+def _load_plan(path: Path) -> Plan:
     data = read_mapping(path, "plan", "a plan object")
     try:
         plan = Plan.model_validate(data)
