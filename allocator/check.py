@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from allocator.domain import Aircraft, AircraftType, Base, Instance, Request
+from allocator.domain import Aircraft, AircraftType, Base, Instance, Request, printable
 from allocator.result import Plan, Reason
 from allocator.timeline import Timeline, dist_nm, ferry_min, format_instant, free_intervals, transit_min
 
@@ -171,7 +171,8 @@ class _Ctx:
             self._relocs[r.aircraft].append(r)
 
     def add(self, rule: str, message: str) -> None:
-        self.report.violations.append(Violation(rule, message))
+        """Record a violation; ids from the plan that hold control characters are shown escaped (one line)."""
+        self.report.violations.append(Violation(rule, printable(message)))
 
     def at(self, minute: int) -> str:
         """A minute as a readable UTC instant (or as a minute, beyond the calendar's years 1-9999)."""

@@ -219,6 +219,14 @@ def test_unknown_ids_are_violations_not_exceptions(tiny: Instance) -> None:
         assert name in refs
 
 
+def test_an_unknown_id_with_control_characters_is_named_escaped_on_one_line(tiny: Instance) -> None:
+    odd = sortie(tiny, "N125AZ", "R3", 200).model_copy(update={"aircraft": "N9\n\x00"})
+    report = check(tiny, tiny_plan(tiny, sorties=[*tiny_sorties(tiny), odd]))
+    refs = messages(report, "3-reference")
+    assert any("N9\\n\\u0000" in m for m in refs)
+    assert all("\n" not in m and "\x00" not in m for v in report.violations for m in [v.message])
+
+
 def test_a_plan_naming_another_instance_is_a_violation(tiny: Instance) -> None:
     plan = tiny_plan(tiny)
     assert check(tiny, plan).ok

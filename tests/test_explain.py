@@ -396,6 +396,16 @@ def test_cli_explain_prints_the_reasons_and_json(tmp_path: Path):
     assert doc["what_it_would_take"]["dropped"][0]["request"] == "R-WIN"
 
 
+def test_cli_explain_of_an_invalid_plan_is_one_sentence_with_the_first_violation(tmp_path: Path):
+    inst, plan = every_code()
+    wrong = plan.model_copy(update={"objective": plan.objective.model_copy(update={"service": 1})})
+    inst_path, plan_path = files(tmp_path, inst, wrong)
+    result = runner.invoke(app, ["explain", inst_path, plan_path], terminal_width=400)
+    message = result.output.strip()
+    assert result.exit_code == 2 and "[5-objective] The plan reports service 1" in message
+    assert message.endswith("; 1 violation, see allocator check).") and ".;" not in message
+
+
 def test_cli_explain_unknown_request_exits_2_with_one_sentence(tmp_path: Path):
     inst_path, plan_path = files(tmp_path, *every_code())
     result = runner.invoke(app, ["explain", inst_path, plan_path, "R-NOPE"])

@@ -125,6 +125,18 @@ def test_report_command_writes_html_for_a_bare_plan(tiny_plan: Plan, tmp_path: P
     assert "+950 service for this plan" in target.read_text()
 
 
+@pytest.mark.parametrize("fcfs", [{"service": "TUS", "cost": 1, "served": 1}, {"service": 300}, {"service": True}])
+def test_report_command_recomputes_an_fcfs_record_that_is_not_whole_numbers(
+    tiny_plan: Plan, tmp_path: Path, fcfs: dict
+):
+    plan_file = tmp_path / "plan.json"
+    write_plan(tiny_plan.model_copy(update={"run": {"fcfs": fcfs}}), plan_file)
+    target = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(TINY), str(plan_file), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert "FCFS 300" in result.output and "+950 service for this plan" in target.read_text()
+
+
 def test_report_command_rejects_a_bad_plan_with_exit_2(tmp_path: Path):
     bad = tmp_path / "plan.json"
     bad.write_text("{not json")

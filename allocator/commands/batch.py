@@ -344,6 +344,11 @@ def _number_or_blank(value: Any) -> str:
 # -- report ----------------------------------------------------------------------------------------
 
 
+def _whole_numbers(record: dict[str, Any], keys: tuple[str, ...]) -> bool:
+    """Whether the `keys` of `record` all hold whole numbers (not booleans)."""
+    return all(isinstance(record.get(k), int) and not isinstance(record.get(k), bool) for k in keys)
+
+
 @app.command()
 def report(
     instance: Annotated[Path, typer.Argument(help="instance file or CSV folder")],
@@ -360,8 +365,10 @@ def report(
     assert loaded is not None
     check_same_instance(loaded, inst, plan)
     verdict = run_check(inst, loaded)
-    fcfs = loaded.run.get("fcfs")
-    if not isinstance(fcfs, dict) or "service" not in fcfs:
+    recorded = loaded.run.get("fcfs")
+    if isinstance(recorded, dict) and _whole_numbers(recorded, ("service", "cost", "served")):
+        fcfs: dict[str, Any] = recorded
+    else:  # `run` is free-form in a plan from any tool: recompute the baseline
         baseline = solve_fcfs_plan(inst)
         fcfs = {
             "service": baseline.objective.service,

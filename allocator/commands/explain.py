@@ -26,10 +26,10 @@ def _load(instance: Path, plan: Path | None) -> tuple[Instance, Plan | None]:
     if loaded is not None:
         report = check(inst, loaded)
         if not report.ok:
-            first = report.violations[0]
+            first, n = report.violations[0], len(report.violations)
             raise fail(
-                f"{plan}: not a valid plan for {instance} ([{first.rule}] {first.message}; "
-                f"{len(report.violations)} violation(s), see allocator check)."
+                f"{plan}: not a valid plan for {instance} ([{first.rule}] {first.message.rstrip('.')}; "
+                f"{n} violation{'' if n == 1 else 's'}, see allocator check)."
             )
     return inst, loaded
 
