@@ -99,7 +99,8 @@ def trimmed(value: str) -> str:
     return value
 
 
-Id = Annotated[str, Field(min_length=1), AfterValidator(trimmed)]
+MAX_NAME = 200  # characters of an id or the instance's name: the run history's columns hold 200
+Id = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(trimmed)]
 Int = Annotated[int, BeforeValidator(number_not_boolean)]
 Float = Annotated[float, BeforeValidator(number_not_boolean)]
 Instant = Annotated[AwareDatetime, BeforeValidator(instant_not_number), AfterValidator(instant_in_supported_years)]
@@ -305,7 +306,7 @@ class Policy(_Model):
 
 
 class Instance(_Model):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
     horizon: Horizon
     bases: list[Base]
     sectors: list[Sector] = Field(default_factory=list)

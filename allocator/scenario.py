@@ -35,6 +35,7 @@ from pydantic import (
 
 from allocator.domain import (
     MAX_HOURS,
+    MAX_NAME,
     Aircraft,
     CoverageRule,
     Float,
@@ -386,7 +387,8 @@ _APPLY: dict[str, Callable[[dict[str, Any], Any], None]] = {
 def apply_scenario(instance: Instance, scenario: Scenario) -> Instance:
     """The instance with the scenario's changes applied in order, validated like a loaded instance.
 
-    The changed instance is named `<instance>+<scenario>` when the scenario changes anything."""
+    The changed instance is named `<instance>+<scenario>` (cut to `MAX_NAME` characters) when the scenario
+    changes anything."""
     with one_line_errors():
         return _apply_scenario(instance, scenario)
 
@@ -406,8 +408,9 @@ def _apply_scenario(instance: Instance, scenario: Scenario) -> Instance:
             marker = Path("\0")
             sentence = describe_validation_error(exc, doc, marker, {}).removeprefix(f"{marker}: ")
             raise InputError(f"{where}: {sentence}") from None
-    if scenario.changes:
-        changed = changed.model_copy(update={"name": f"{instance.name}+{scenario.name or 'scenario'}"})
+    if scenario.changes:  # named within the limit of a name, so that the changed instance can be read back
+        name = f"{instance.name}+{scenario.name or 'scenario'}"[:MAX_NAME]
+        changed = changed.model_copy(update={"name": name})
     return changed
 
 

@@ -263,6 +263,14 @@ def test_a_frozen_flight_of_a_removed_aircraft_is_an_input_error():
         replan(gone, baseline, now=when("08:30"), options=options())
 
 
+def test_a_changed_instance_keeps_a_name_that_can_be_read_back():
+    inst = base_instance().model_copy(update={"name": "d" * 190})
+    scenario = Scenario.model_validate({"name": "s" * 30, "changes": [{"aircraft_remove": {"aircraft": "N2"}}]})
+    changed = apply_scenario(inst, scenario)
+    assert changed.name == ("d" * 190 + "+" + "s" * 30)[:200]
+    Instance.model_validate(changed.model_dump())  # valid as written by --instance-out
+
+
 def test_check_frozen_blames_the_scenario_that_breaks_a_flown_sortie():
     inst = make([aircraft("N1"), aircraft("N2", "MEDIUM")], [request("R1", start="08:00", end="09:15", caps=["hoist"])])
     baseline = allocator.solve(inst, options()).plan

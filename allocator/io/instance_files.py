@@ -403,9 +403,14 @@ def _document_label(data: dict[str, Any], document: str) -> str:
     key = "instance" if document == "plan" else "name"
     name = data.get(key)
     if isinstance(name, str | int) and not isinstance(name, bool) and str(name):
-        name = printable(str(name))
+        name = _short(printable(str(name)))
         return f"{document} for instance '{name}'" if document == "plan" else f"{document} '{name}'"
     return document
+
+
+def _short(label: str) -> str:
+    """A name shown in a message: cut to 60 characters (a 201-character id would fill the screen)."""
+    return f"{label[:57]}..." if len(label) > 60 else label
 
 
 def _record_label(collection: str, index: int, record: Any) -> str:
@@ -413,7 +418,7 @@ def _record_label(collection: str, index: int, record: Any) -> str:
     if isinstance(record, dict):
         rid = record.get("id")
         if isinstance(rid, str | int) and not isinstance(rid, bool) and str(rid):
-            return f"{kind} '{printable(str(rid))}'"
+            return f"{kind} '{_short(printable(str(rid)))}'"
         if collection == "unserved" and isinstance(record.get("request"), str):
             return f"{kind} '{printable(record['request'])}'"
         named = [
@@ -457,6 +462,9 @@ def describe_problem(error: Any, loc: list[Any], model: type[BaseModel] | None) 
         return f"{got} is not a finite number"
     if kind == "string_too_short" and value == "":
         return "must not be empty"
+    if kind == "string_too_long":
+        limit = (error.get("ctx") or {}).get("max_length")
+        return f"{got} is longer than {limit} characters" if limit else f"{got} is too long"
     if kind == "string_type":
         hint = "; put it in quotes" if isinstance(value, bool | date) else ""
         return f"expected text, got {got}{hint}"
