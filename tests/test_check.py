@@ -219,6 +219,34 @@ def test_unknown_ids_are_violations_not_exceptions(tiny: Instance) -> None:
         assert name in refs
 
 
+def test_each_unknown_reference_is_reported_once_with_its_own_message(tiny: Instance) -> None:
+    # N77 is no aircraft (its bases are known), NOWHERE no base (its aircraft is known), R99 no request: each is
+    # named by its own message, and nothing else is wrong. N60AZ flies R2 and R4 (224 minutes) and relocates
+    # 600-630 after R4's turnaround (574): cost 1500 * 286 / 60 + 6500 * 254 / 60 = 7150 + 27516.67, rounded 34667
+    relocs = [relocation(tiny, "N77", "TUS", "FHU", 600, 30), relocation(tiny, "N60AZ", "FHU", "NOWHERE", 600, 30)]
+    unserved = [Unserved(request="R3", reason=Reason.OUTCOMPETED, competitors=["R99"])]
+    report = check(tiny, tiny_plan(tiny, relocations=relocs, unserved=unserved, cost=34667))
+    assert report.violations == [
+        Violation("3-reference", "The relocation of N77 from TUS to FHU names unknown aircraft 'N77'."),
+        Violation("3-reference", "The relocation of N60AZ from FHU to NOWHERE names unknown base 'NOWHERE'."),
+        Violation("3-reference", "The unserved entry for R3 names unknown competitor 'R99'."),
+    ]
+
+
+def test_flights_of_known_aircraft_from_unknown_bases_are_reference_violations_not_exceptions(
+    tiny: Instance,
+) -> None:
+    # a known aircraft and request, an unknown base: no transit or ferry can be worked out, and none is claimed
+    sorties = tiny_sorties(tiny)
+    sorties[0] = sorties[0].model_copy(update={"base": "XXX"})
+    relocs = [relocation(tiny, "N60AZ", "NOWHERE", "TUS", 600, 30)]
+    report = check(tiny, tiny_plan(tiny, sorties=sorties, relocations=relocs, cost=34667))
+    assert report.violations == [
+        Violation("3-reference", "The sortie of N125AZ for R1 names unknown base 'XXX'."),
+        Violation("3-reference", "The relocation of N60AZ from NOWHERE to TUS names unknown base 'NOWHERE'."),
+    ]
+
+
 def test_an_unknown_id_with_control_characters_is_named_escaped_on_one_line(tiny: Instance) -> None:
     odd = sortie(tiny, "N125AZ", "R3", 200).model_copy(update={"aircraft": "N9\n\x00"})
     report = check(tiny, tiny_plan(tiny, sorties=[*tiny_sorties(tiny), odd]))
@@ -326,6 +354,35 @@ def test_request_in_range_only_from_another_base_is_not_out_of_range_when_the_ai
     assert broken_rules(pinned, make_plan(pinned, sorties)) == {"6"}
 
 
+def test_a_request_whose_allow_list_names_every_type_of_the_fleet_is_not_no_capable_type(tiny: Instance) -> None:
+    # R3 (eo_ir) allows the H125 and the UH-60 and needs both aircraft: both qualify and reach it
+    inst = variant(tiny, lambda d: request_record(d, "R3").update(aircraft_types=["H125", "UH-60"], aircraft_count=2))
+    assert check(inst, _r3_unserved_as(inst, Reason.OUTCOMPETED)).ok
+    assert check(inst, _r3_unserved_as(inst, Reason.NO_CAPABLE_TYPE)).rules() == {"6"}
+
+
+def test_a_request_needing_exactly_the_capabilities_of_a_type_is_not_no_capable_type(tiny: Instance) -> None:
+    # R3 needs all five capabilities of the UH-60: N60AZ qualifies, and flies it from FHU in 21 + 60 + 21 = 102
+    # minutes, within its 138-minute endurance
+    caps = ["eo_ir", "hoist", "medium_lift", "night_vision", "surveillance"]
+    inst = variant(tiny, lambda d: request_record(d, "R3").update(capabilities=caps))
+    assert check(inst, _r3_unserved_as(inst, Reason.OUTCOMPETED)).ok
+    assert check(inst, _r3_unserved_as(inst, Reason.NO_CAPABLE_TYPE)).rules() == {"6"}
+
+
+def test_request_in_range_only_from_another_base_is_out_of_range_when_no_relocation_is_allowed(
+    tiny: Instance,
+) -> None:
+    # R2 for 100 minutes is within the UH-60's endurance from TUS only (see above); with a limit of 0
+    # relocations N60AZ cannot get there, so R2 is OUT_OF_RANGE
+    inst = variant(tiny, lambda d: request_record(d, "R2").update(duration_min=100))
+    inst = variant(inst, lambda d: d.setdefault("policy", {}).update(max_relocations_per_aircraft=0))
+    sorties = [s for s in tiny_sorties(inst) if s.request != "R2"]
+    assert broken_rules(inst, make_plan(inst, sorties)) == {"6"}
+    unserved = [Unserved(request="R2", reason=Reason.OUT_OF_RANGE), Unserved(request="R3", reason=Reason.OUTCOMPETED)]
+    assert broken_rules(inst, make_plan(inst, sorties, unserved=unserved)) == set()
+
+
 # -- 4.1 eligibility -----------------------------------------------------------------------------
 
 
@@ -414,6 +471,16 @@ def test_window_opening_between_minutes_counts_from_the_next_whole_minute(tiny: 
     assert broken_rules(inst, tiny_plan(inst, sorties=sorties)) == {"4.2"}
     sorties[0] = sortie(inst, "N125AZ", "R1", 121)
     assert check(inst, tiny_plan(inst, sorties=sorties)).ok
+
+
+def test_window_closing_between_minutes_ends_at_the_previous_whole_minute(tiny: Instance) -> None:
+    # R1's window closes at 11:00:30 local (minute 300.5): off station at 300 is inside, at 301 outside
+    inst = variant(tiny, lambda d: request_record(d, "R1")["window"].update(end="2026-12-01T11:00:30-07:00"))
+    sorties = tiny_sorties(inst)
+    sorties[0] = sortie(inst, "N125AZ", "R1", 210)
+    assert check(inst, tiny_plan(inst, sorties=sorties)).ok
+    sorties[0] = sortie(inst, "N125AZ", "R1", 211)
+    assert broken_rules(inst, tiny_plan(inst, sorties=sorties)) == {"4.2"}
 
 
 # -- 4.3 transit ---------------------------------------------------------------------------------
@@ -675,6 +742,14 @@ def test_relocation_minutes_count_against_the_hour_budget(tiny: Instance) -> Non
     inst = variant(tiny, lambda d: aircraft_record(d, "N60AZ").update(hours_available=2))
     report = check(inst, relocated_plan(inst, [relocation(inst, "N60AZ", "FHU", "TUS", 278, 19)]))
     assert messages(report, "4.7") == ["N60AZ flies 125 minutes, more than its 120-minute budget."]
+
+
+def test_hour_budget_a_hair_short_of_a_whole_minute_is_not_rounded_up(tiny: Instance) -> None:
+    # 4.76666666655 hours are 285.999999993 minutes: N125AZ's 286 minutes are over it. Only the binary
+    # float's own error (about 1e-13) may be forgiven, not 7e-9 of a minute.
+    inst = variant(tiny, lambda d: aircraft_record(d, "N125AZ").update(hours_available=4.76666666655))
+    report = check(inst, tiny_plan(inst))
+    assert messages(report, "4.7") == ["N125AZ flies 286 minutes, more than its 285-minute budget."]
 
 
 # -- 4.8 relocation ------------------------------------------------------------------------------
@@ -1185,6 +1260,150 @@ def test_coverage_rule_partly_outside_the_horizon_counts_the_minutes_inside_only
         (0, 30, 30),
         (705, 720, 15),
     ]
+
+
+def test_reported_coverage_entries_without_a_sector_and_an_index_are_not_checked() -> None:
+    # SPEC 3 welcomes further keys: entries that do not name a rule by sector and index claim nothing
+    inst = small_instance([COVERAGE_RULE])
+    reported = [{"shortfall_min": 5}, {"sector": "S1", "penalty": 1}, {"index": 0, "shortfall_min": 5}]
+    plan = make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=-21, cost=400, coverage=reported)
+    assert check(inst, plan).ok
+
+
+def test_reported_coverage_for_a_rule_the_instance_lacks_is_a_violation() -> None:
+    inst = small_instance([COVERAGE_RULE])  # S1 has one rule (#0), S2 none
+    reported = [{"sector": "S1", "index": 1, "shortfall_min": 0}, {"sector": "S2", "index": 0, "penalty": 0}]
+    plan = make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=-21, cost=400, coverage=reported)
+    assert check(inst, plan).violations == [
+        Violation("4.3-coverage", "The plan reports coverage for unknown rule S1#1."),
+        Violation("4.3-coverage", "The plan reports coverage for unknown rule S2#0."),
+    ]
+
+
+def test_coverage_rule_wholly_outside_the_horizon_costs_nothing() -> None:
+    # the horizon is 00:00-12:00Z; a rule the evening before and one after the end hold no minute of it
+    rules = [
+        {**COVERAGE_RULE, "start": "2026-11-30T20:00:00Z", "end": "2026-11-30T22:00:00Z"},
+        {**COVERAGE_RULE, "start": "2026-12-01T13:00:00Z", "end": "2026-12-01T14:00:00Z"},
+    ]
+    inst = small_instance(rules, requests=[])
+    report = check(inst, make_plan(inst, []))
+    assert report.ok, report.summary()
+    assert [(c["shortfall_min"], c["penalty"]) for c in report.coverage] == [(0, 0), (0, 0)]
+
+
+def test_coverage_rule_no_aircraft_can_meet_is_short_its_count_every_minute() -> None:
+    # S2 asks for two `lift` aircraft 01:00-02:00: the only one (N3) is based in S1. 2 * 60 = 120 shortfall
+    # minutes, penalty ceil(60 * 120 / 60) = 120
+    rule = {**COVERAGE_RULE, "end": "2026-12-01T02:00:00Z", "capability": "lift", "penalty_per_hour": 60}
+    inst = variant(small_instance(requests=[]), lambda d: d["sectors"][1].update(coverage=[rule]))
+    report = check(inst, make_plan(inst, [], service=-120))
+    assert report.ok, report.summary()
+    assert (report.coverage[0]["shortfall_min"], report.coverage[0]["penalty"]) == (120, 120)
+
+
+def test_coverage_rule_ending_between_minutes_ends_at_the_previous_whole_minute() -> None:
+    # the rule of test_coverage_shortfall_is_recomputed_by_hand until 02:00:30: minutes 60-120. N1 on alert
+    # 60-90 (1 short), off 90-150 (2 short): 30 + 60 = 90 shortfall minutes; minute 120 is not wholly inside.
+    # penalty ceil(25 * 90 / 60) = ceil(37.5) = 38; service 50 - 38 = 12
+    inst = small_instance([{**COVERAGE_RULE, "end": "2026-12-01T02:00:30Z"}])
+    report = check(inst, make_plan(inst, [sortie(inst, "N1", "Q1", 90)], service=12, cost=400))
+    assert report.ok, report.summary()
+    assert (report.coverage[0]["end_min"], report.coverage[0]["shortfall_min"]) == (120, 90)
+
+
+def test_alert_intervals_end_when_a_relocation_takes_off_and_start_at_the_new_base() -> None:
+    # N3 (no turnaround) ferries A -> C 4-32: on alert at A 0-4, at C from 32. N2 from 170; N1 and N4 all day.
+    # cost 900 * 28 / 60 = 420
+    inst = small_instance(requests=[])
+    report = check(inst, make_plan(inst, [], [relocation(inst, "N3", "A", "C", 4, 28)], cost=420))
+    assert report.ok, report.summary()
+    assert report.alert == [
+        ("N1", 0, 720, "A"),
+        ("N2", 170, 720, "B"),
+        ("N3", 0, 4, "A"),
+        ("N3", 32, 720, "C"),
+        ("N4", 0, 720, "C"),
+    ]
+
+
+def test_aircraft_relocated_out_of_a_sector_no_longer_covers_it() -> None:
+    # Rule S1 01:00-03:00 (60-180), one eo_ir aircraft. N1 ferries A (S1) -> C (S2) 100-146 and is on alert at
+    # C from 166; N2 is on alert at B (S1) from 170. S1 is one short 100-170: 70 minutes, penalty
+    # ceil(25 * 70 / 60) = ceil(29.17) = 30. cost 600 * 46 / 60 = 460
+    inst = small_instance([{**COVERAGE_RULE, "count": 1}], requests=[])
+    report = check(inst, make_plan(inst, [], [relocation(inst, "N1", "A", "C", 100, 46)], service=-30, cost=460))
+    assert report.ok, report.summary()
+    assert report.coverage[0]["shortfall_min"] == 70
+
+
+def test_aircraft_relocated_to_an_unknown_base_covers_no_sector() -> None:
+    # N1 ferries A -> Z (no base) 0-46. One eo_ir aircraft is asked for 01:00-02:00 in S1 (N1 gone, N2 from
+    # 170), in S3 (no base) and two in S2 (N4 alone): each rule is one short all 60 minutes, penalty 60.
+    # service -180; cost 600 * 46 / 60 = 460
+    one = {**COVERAGE_RULE, "end": "2026-12-01T02:00:00Z", "count": 1, "penalty_per_hour": 60}
+    inst = small_instance([one], requests=[])
+    inst = variant(inst, lambda d: d["sectors"][1].update(coverage=[{**one, "count": 2}]))
+    inst = variant(inst, lambda d: d["sectors"].append({"id": "S3", "coverage": [one]}))
+    report = check(inst, make_plan(inst, [], [relocation(inst, "N1", "A", "Z", 0, 46)], service=-180, cost=460))
+    assert report.violations == [Violation("3-reference", "The relocation of N1 from A to Z names unknown base 'Z'.")]
+    assert [c["shortfall_min"] for c in report.coverage] == [60, 60, 60]
+
+
+def test_maintenance_from_before_the_horizon_start_is_read_from_minute_zero() -> None:
+    # N1 is in maintenance from 23:00 the day before until 00:30: off alert 0-30 (minute 0 included). Rule S1
+    # 00:00-01:00, one eo_ir aircraft (N2 only from 170): 30 shortfall minutes, penalty ceil(25 * 30 / 60) = 13
+    rule = {**COVERAGE_RULE, "start": "2026-12-01T00:00:00Z", "end": "2026-12-01T01:00:00Z", "count": 1}
+    inst = _n1_maintenance(small_instance([rule], requests=[]), "2026-11-30T23:00:00Z", "2026-12-01T00:30:00Z")
+    report = check(inst, make_plan(inst, [], service=-13))
+    assert report.ok, report.summary()
+    assert report.coverage[0]["shortfall_min"] == 30
+
+
+def test_flight_wholly_before_the_horizon_start_does_not_overlap_maintenance_read_from_minute_zero() -> None:
+    # N3 (no turnaround) ferries A -> C from 23:27 to 23:55 the day before; its maintenance from 23:50 until
+    # 00:20 is read clipped to the horizon, 00:00-00:20, which the ferry does not overlap. It breaks 4.6 by
+    # taking off before the horizon start, and by being based at C during that maintenance.
+    inst = small_instance(requests=[])
+    window = {"start": "2026-11-30T23:50:00Z", "end": "2026-12-01T00:20:00Z"}
+    inst = variant(inst, lambda d: aircraft_record(d, "N3").update(maintenance=[window]))
+    report = check(inst, make_plan(inst, [], [relocation(inst, "N3", "A", "C", -33, 28)], cost=420))
+    assert report.violations == [
+        Violation("4.6", "The relocation of N3 from A to C takes off at 2026-11-30T23:27Z, before the horizon start."),
+        Violation(
+            "4.6",
+            "N3 is based at C, not its home base A, during its maintenance 2026-12-01T00:00Z to 2026-12-01T00:20Z.",
+        ),
+    ]
+
+
+def _q0_at_a(start: str, end: str) -> list[dict[str, Any]]:
+    """One 40-minute request at base A (transit 0 for N1), window `start` to `end`."""
+    spot = {"agency": "CBP", "sector": "S1", "lat": 32.0, "lon": -110.0, "priority": 3, "capabilities": []}
+    return [{"id": "Q0", "window": {"start": start, "end": end}, "duration_min": 40, **spot}]
+
+
+def test_window_opening_before_the_horizon_start_is_read_from_minute_zero() -> None:
+    # Q0 may be flown 23:00 the day before to 02:00. N1 on station 0-40 (transit 0) is allowed: cost 400.
+    # On station from minute -1 it takes off before the horizon (4.6) and is outside the window read
+    # clipped to the horizon, [0, 120) (4.2)
+    inst = small_instance(requests=_q0_at_a("2026-11-30T23:00:00Z", "2026-12-01T02:00:00Z"))
+    assert check(inst, make_plan(inst, [sortie(inst, "N1", "Q0", 0)], service=50, cost=400)).ok
+    assert broken_rules(inst, make_plan(inst, [sortie(inst, "N1", "Q0", -1)], service=50, cost=400)) == {"4.2", "4.6"}
+
+
+def test_window_closing_after_the_horizon_end_is_read_to_the_horizon_end() -> None:
+    # Q0 may be flown 11:00 to 13:00; the horizon ends at 12:00 (720). On station 680-720, landing at 720:
+    # allowed. 681-721 lands after the horizon end (4.6) and leaves the window read as [660, 720) (4.2)
+    inst = small_instance(requests=_q0_at_a("2026-12-01T11:00:00Z", "2026-12-01T13:00:00Z"))
+    assert check(inst, make_plan(inst, [sortie(inst, "N1", "Q0", 680)], service=50, cost=400)).ok
+    assert broken_rules(inst, make_plan(inst, [sortie(inst, "N1", "Q0", 681)], service=50, cost=400)) == {"4.2", "4.6"}
+
+
+def test_aircraft_available_from_the_horizon_start_may_take_off_at_minute_zero() -> None:
+    inst = small_instance(requests=_q0_at_a("2026-12-01T00:00:00Z", "2026-12-01T02:00:00Z"))
+    inst = variant(inst, lambda d: aircraft_record(d, "N1").update(available_from="2026-12-01T00:00:00Z"))
+    assert check(inst, make_plan(inst, [sortie(inst, "N1", "Q0", 0)], service=50, cost=400)).ok
 
 
 # -- performance ---------------------------------------------------------------------------------
