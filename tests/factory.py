@@ -15,7 +15,7 @@ from allocator.result import Plan, SolveStatus
 from allocator.solver import _to_plan, objective
 from allocator.solver.model import COVERAGE_GRID_MIN, build_model
 from allocator.solver.prepare import Prepared
-from allocator.solver.schedule import Schedule
+from allocator.solver.schedule import Schedule, SortieMin
 from allocator.solver.search import decode
 from allocator.timeline import EARTH_RADIUS_NM
 
@@ -155,3 +155,18 @@ def solve_model_alone(inst: Instance, time_limit_s: float = 20) -> tuple[str, fl
     bound = round(value) if proven and value is not None else None  # the model's objective is the service
     plan = _to_plan(prep, schedule, SolveStatus(name), bound, proven=proven, baseline=False)
     return name, value, plan
+
+
+def relocating_candidate() -> tuple[Instance, Schedule]:
+    """L1 at A flies R-WIN (P1) in R-LOST's window; L2 at B, 650 nm away, could relocate to A in time for R-LOST
+    but flies R-BWIN (P2) near B instead, while it would be ferrying."""
+    inst = make(
+        [aircraft("L1"), aircraft("L2", home="B")],
+        [
+            request("R-WIN", start="14:00", end="15:00", priority=1),
+            request("R-LOST", start="14:00", end="15:00", priority=3),
+            request("R-BWIN", near="B", start="08:00", end="09:00", priority=2),
+        ],
+    )
+    sorties = [SortieMin(825, "L1", "R-WIN", "A", 840, 900, 915), SortieMin(465, "L2", "R-BWIN", "B", 480, 540, 555)]
+    return inst, Schedule(sorties=sorties)

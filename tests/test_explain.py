@@ -16,7 +16,7 @@ from allocator.explain import ExplainOptions, explain, explanations_frame, expla
 from allocator.io import write_instance, write_plan
 from allocator.result import Reason
 from allocator.solver.prepare import Prepared
-from factory import aircraft, make, request, t
+from factory import aircraft, make, relocating_candidate, request, t
 
 QUICK = SolveOptions(time_limit_s=5, workers=1)
 FAST = ExplainOptions(time_limit_s=3, workers=1)
@@ -498,18 +498,8 @@ def test_an_aircraft_the_plan_relocates_away_is_not_called_free():
 
 def test_the_detail_names_every_request_the_evidence_shows_holding_an_aircraft():
     # L2 would relocate B->A to fly R-LOST: the request keeping it busy is a competitor too
-    from allocator.solver.schedule import Schedule, SortieMin
-
-    inst = make(
-        [aircraft("L1"), aircraft("L2", home="B")],
-        [
-            request("R-WIN", start="14:00", end="15:00", priority=1),
-            request("R-LOST", start="14:00", end="15:00", priority=3),
-            request("R-BWIN", near="B", start="08:00", end="09:00", priority=2),
-        ],
-    )
-    sorties = [SortieMin(825, "L1", "R-WIN", "A", 840, 900, 915), SortieMin(465, "L2", "R-BWIN", "B", 480, 540, 555)]
-    plan = planned(inst, Schedule(sorties=sorties))
+    inst, schedule = relocating_candidate()
+    plan = planned(inst, schedule)
     e = one(explain(inst, plan, ["R-LOST"], ExplainOptions(what_it_would_take=False)), "R-LOST")
     busy = {rid for ev in e.aircraft if ev.status == "busy" for rid in ev.busy_with}
     assert busy == {"R-WIN", "R-BWIN"} and set(e.competitors) == busy

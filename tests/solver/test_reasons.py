@@ -12,7 +12,7 @@ from allocator.solver.prepare import Prepared
 from allocator.solver.reasons import Clock, explain_unserved, static_reason
 from allocator.solver.schedule import RelocationMin, Schedule, SortieMin
 from allocator.timeline import Timeline
-from factory import aircraft, make, request, t
+from factory import aircraft, make, relocating_candidate, request, t
 
 FAR = {"near": "B", "start": "12:00", "end": "18:00"}  # base B is ~650 nm from A
 
@@ -322,21 +322,6 @@ def test_a_span_across_a_change_of_offset_labels_both_ends():
 
 
 # -- competitors and what holds the aircraft ------------------------------------------------------------
-def relocating_candidate() -> tuple[Instance, Schedule]:
-    """L1 at A flies R-WIN (P1) in R-LOST's window; L2 at B, 650 nm away, could relocate to A in time for R-LOST
-    but flies R-BWIN (P2) near B instead, while it would be ferrying."""
-    inst = make(
-        [aircraft("L1"), aircraft("L2", home="B")],
-        [
-            request("R-WIN", start="14:00", end="15:00", priority=1),
-            request("R-LOST", start="14:00", end="15:00", priority=3),
-            request("R-BWIN", near="B", start="08:00", end="09:00", priority=2),
-        ],
-    )
-    sorties = [SortieMin(825, "L1", "R-WIN", "A", 840, 900, 915), SortieMin(465, "L2", "R-BWIN", "B", 480, 540, 555)]
-    return inst, Schedule(sorties=sorties)
-
-
 def test_competitors_include_an_aircraft_that_would_relocate_to_fly_it():
     # L1 flying from home could do it alone, yet L2 (relocating B->A) could too: its sortie holds it as well
     inst, schedule = relocating_candidate()
