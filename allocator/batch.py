@@ -72,7 +72,7 @@ from typing import Any
 import allocator.solver
 from allocator import history
 from allocator.check import check
-from allocator.domain import Instance
+from allocator.domain import Instance, count
 from allocator.errors import InputError
 from allocator.io import atomic_write_text, load_instance, write_plan, write_sorties_csv
 from allocator.io.instance_files import DOCUMENT_SUFFIXES
@@ -365,7 +365,7 @@ def batch_lock(out: Path) -> Iterator[Path]:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise BatchError(f"{out}: cannot write in the output folder ({exc.strerror or exc}).") from None
+            raise BatchError(_cannot(out, "write in the output folder", exc)) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -387,7 +387,7 @@ def batch_lock(out: Path) -> Iterator[Path]:
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()} since {stamp}\n".encode(), 0)
         except OSError as exc:  # a full disk: nothing of the batch could be written either
-            raise BatchError(f"{out}: cannot write in the output folder ({exc.strerror or exc}).") from None
+            raise BatchError(_cannot(out, "write in the output folder", exc)) from None
         yield path
     finally:
         with contextlib.suppress(OSError):
@@ -748,7 +748,7 @@ def run_batch(
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BatchError(f"{out}: cannot create the output folder ({exc.strerror or exc}).") from None
+        raise BatchError(_cannot(out, "create the output folder", exc)) from None
     try:
         with _sigterm_as_ctrl_c() as signals, batch_lock(out):
             try:
@@ -879,7 +879,7 @@ def _as_ctrl_c(signum: int, frame: FrameType | None) -> None:
 
 def _summary_error(result: BatchResult, exc: OSError) -> str:
     n = len(result.outcomes)
-    instances = f"{n} finished instance{'' if n == 1 else 's'}"
+    instances = count(n, "finished instance")
     return _cannot(result.out / BATCH_FILE, "be written", exc).removesuffix(".") + (
         f", so no {BATCH_FILE} lists this batch's {instances}."
     )
@@ -965,7 +965,7 @@ def _prepare(
         except InputError as exc:
             loaded.append((path, digest, str(exc)))
         except OSError as exc:  # unreadable (permissions, a file gone meanwhile): this input fails, not the batch
-            loaded.append((path, digest, f"{path}: cannot be read ({exc.strerror or exc})."))
+            loaded.append((path, digest, _cannot(path, "be read", exc)))
     names = folder_names([(p, x.name if isinstance(x, Instance) else None) for p, _, x in loaded])
     tasks = []
     for (path, digest, inst), name in zip(loaded, names, strict=True):

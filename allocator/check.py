@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from allocator.domain import Aircraft, AircraftType, Base, Instance, Request, printable
+from allocator.domain import Aircraft, AircraftType, Base, Instance, Request, count, printable
 from allocator.result import Plan, Reason
 from allocator.timeline import Timeline, dist_nm, ferry_min, format_instant, free_intervals, transit_min
 
@@ -71,7 +71,7 @@ class CheckReport:
 
     def summary(self) -> str:
         """A few readable lines: the verdict, the recomputed objective, then every violation."""
-        verdict = "valid" if self.ok else f"INVALID ({len(self.violations)} violation{_s(len(self.violations))})"
+        verdict = "valid" if self.ok else f"INVALID ({count(len(self.violations), 'violation')})"
         lines = [
             f"Plan is {verdict}.",
             f"service {self.service} = value served {self.value_served} - coverage penalty "
@@ -81,14 +81,10 @@ class CheckReport:
         for c in short:
             lines.append(
                 f"coverage {c['sector']}#{c['index']} ({c['capability']} x{c['count']}): "
-                f"{c['shortfall_min']} shortfall minute{_s(c['shortfall_min'])}, penalty {c['penalty']}."
+                f"{count(c['shortfall_min'], 'shortfall minute')}, penalty {c['penalty']}."
             )
         lines.extend(str(v) for v in self.violations)
         return "\n".join(lines)
-
-
-def _s(n: int) -> str:
-    return "" if n == 1 else "s"
 
 
 def _cap(text: str) -> str:
@@ -306,8 +302,7 @@ def _check_service_of(ctx: _Ctx, req: Request, sorties: list[_Sortie]) -> None:
     if len(sorties) != req.aircraft_count:
         ctx.add(
             "4.2",
-            f"{req.id} has {len(sorties)} sortie{_s(len(sorties))} but needs exactly {req.aircraft_count} "
-            f"aircraft at once.",
+            f"{req.id} has {count(len(sorties), 'sortie')} but needs exactly {req.aircraft_count} aircraft at once.",
         )
     for tail, n in sorted(Counter(s.aircraft for s in sorties).items()):
         if n > 1:
@@ -451,9 +446,9 @@ def check_relocations(ctx: _Ctx) -> None:
     for tail, ac in ctx.aircraft.items():
         relocs = ctx.relocs_of(tail)
         if relocs and not ac.relocatable:
-            ctx.add("4.8", f"{tail} is not relocatable but has {len(relocs)} relocation{_s(len(relocs))}.")
+            ctx.add("4.8", f"{tail} is not relocatable but has {count(len(relocs), 'relocation')}.")
         elif len(relocs) > limit:
-            ctx.add("4.8", f"{tail} relocates {len(relocs)} time{_s(len(relocs))}, more than the limit of {limit}.")
+            ctx.add("4.8", f"{tail} relocates {count(len(relocs), 'time')}, more than the limit of {limit}.")
         for r in relocs:
             _check_one_relocation(ctx, r)
 

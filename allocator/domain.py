@@ -89,6 +89,12 @@ def printable(text: str) -> str:
     return _INVISIBLE.sub(lambda found: _ESCAPES.get(found[0], f"\\u{ord(found[0]):04x}"), text)
 
 
+def count(n: float, noun: str) -> str:
+    """`1 request`, `3 requests`, `7.5 flight hours`: a count and its noun, plural unless exactly one."""
+    shown = f"{n:g}" if isinstance(n, float) else str(n)
+    return f"{shown} {noun}{'' if n == 1 else 's'}"
+
+
 def trimmed(value: str) -> str:
     """An id or name is written without blanks around it (` N401AM` would be another aircraft than `N401AM`,
     and a CSV table, whose cells are trimmed, would merge them)."""

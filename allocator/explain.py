@@ -25,7 +25,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from allocator.domain import Aircraft, Instance, Request
+from allocator.domain import Aircraft, Instance, Request, count
 from allocator.errors import InputError
 from allocator.result import STATIC_REASONS, Plan, Reason, SolveStatus, Unserved
 from allocator.solver.anchor import schedule_of
@@ -669,7 +669,7 @@ class _Context:
         if wit.dropped:
             parts.append("dropping " + ", ".join(self.label(c.request) for c in wit.dropped))
         if wit.moved:
-            parts.append(f"moving {len(wit.moved)} other request{'s' if len(wit.moved) > 1 else ''}")
+            parts.append("moving " + count(len(wit.moved), "other request"))
         if wit.added:
             parts.append("adding " + ", ".join(self.label(c.request) for c in wit.added))
         text = "; ".join(parts) + f": service {wit.service_change:+d}"

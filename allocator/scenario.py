@@ -43,6 +43,7 @@ from allocator.domain import (
     Instant,
     Policy,
     Request,
+    count,
     known_hint,
 )
 from allocator.errors import InputError
@@ -263,7 +264,7 @@ def _describe(exc: ValidationError, data: dict[str, Any], path: Path) -> str:
     # an unknown key explains the rest ("bse" given, so "base" is missing): name it first
     first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     more = len(errors) - 1
-    tail = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
+    tail = f" ({count(more, 'more problem')} after this one)" if more else ""
     loc = list(first["loc"])
     if len(loc) < 2 or loc[0] != "changes" or not isinstance(loc[1], int):
         return describe_validation_error(exc, data, path, {}, document="scenario", model=Scenario, error=first)

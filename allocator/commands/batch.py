@@ -245,6 +245,7 @@ def history(
 ) -> None:
     """The recorded runs as a table: status, service, bound, fulfilment per agency and sector, shortfall."""
     from allocator import history as hist
+    from allocator.domain import count
     from allocator.io import atomic_write_text
 
     check_output_path(csv)
@@ -269,7 +270,7 @@ def history(
             out.print(line, markup=False, highlight=False, soft_wrap=True)
     if csv is not None:
         atomic_write_text(csv, frame.to_csv(index=False))
-        err.print(f"wrote {len(frame)} run{'' if len(frame) == 1 else 's'} to {csv}", markup=False, highlight=False)
+        err.print(f"wrote {count(len(frame), 'run')} to {csv}", markup=False, highlight=False)
 
 
 def _started(row: Mapping[Hashable, Any]) -> str:

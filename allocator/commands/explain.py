@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 def _load(instance: Path, plan: Path | None) -> tuple[Instance, Plan | None]:
     """The instance and (optionally) a plan that passes the checker for it; exit 2 otherwise."""
     from allocator.check import check
+    from allocator.domain import count
 
     inst, loaded = load_inputs(instance, plan)
     if loaded is not None:
@@ -29,7 +30,7 @@ def _load(instance: Path, plan: Path | None) -> tuple[Instance, Plan | None]:
             first, n = report.violations[0], len(report.violations)
             raise fail(
                 f"{plan}: not a valid plan for {instance} ([{first.rule}] {first.message.rstrip('.')}; "
-                f"{n} violation{'' if n == 1 else 's'}, see allocator check)."
+                f"{count(n, 'violation')}, see allocator check)."
             )
     return inst, loaded
 

@@ -44,7 +44,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from allocator.domain import Instance, InstanceRuleError, known_hint, printable
+from allocator.domain import Instance, InstanceRuleError, count, known_hint, printable
 from allocator.errors import InputError
 
 CSV_TABLES = {
@@ -339,9 +339,7 @@ def describe_validation_error(
     """
     errors = exc.errors()
     first = error if error is not None else _first_error(errors)
-    more = (
-        f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)" if len(errors) > 1 else ""
-    )
+    more = f" ({count(len(errors) - 1, 'more problem')} after this one)" if len(errors) > 1 else ""
     original = (first.get("ctx") or {}).get("error")
     if isinstance(original, InstanceRuleError):
         if original.collection == document:

@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 
 from allocator.check import CheckReport, check
 from allocator.deconflict import conflicts_frame, with_plan
-from allocator.domain import Instance
+from allocator.domain import Instance, count
 from allocator.io import atomic_write_text
 from allocator.report import charts
 from allocator.report.data import fulfilment, fulfilment_frame, unserved_frame
@@ -79,7 +79,7 @@ def build_report(
         ),
         ("requests met", f"{met}/{asked}", f"{100 * met / asked:.1f}%" if asked else ""),
         ("alert shortfall", f"{shortfall:,} min", "aircraft-minutes below the coverage rules"),
-        ("cost", f"${cost:,}", f"{_count(len(plan.sorties), 'sortie')}, {_count(len(plan.relocations), 'relocation')}"),
+        ("cost", f"${cost:,}", f"{count(len(plan.sorties), 'sortie')}, {count(len(plan.relocations), 'relocation')}"),
         ("checker", "valid" if verdict.ok else "INVALID", _verdict_note(plan, verdict)),
     ]
     horizon = f"{_when(instance.horizon.start, local)} – {_when(instance.horizon.end, local)} ({zone_label})"
@@ -156,10 +156,6 @@ def _card(title: str, value: str, note: str) -> str:
         f'<div class="card"><div class="k">{_e(title)}</div>'
         f'<div class="v">{_e(value)}</div><div class="n">{_e(note)}</div></div>'
     )
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _conflicts_table(conflicts: pd.DataFrame, local: tzinfo, zone_label: str) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from allocator.domain import Aircraft, Request
+from allocator.domain import Aircraft, Request, count
 from allocator.errors import InputError
 from allocator.result import Plan
 from allocator.solver.prepare import Prepared
@@ -155,7 +155,7 @@ def _check_frozen(prep: Prepared, anchor: Anchor, now: datetime) -> None:
         if flown[ac.id] > prep.hours_min(ac):
             raise InputError(
                 f"{lead} {ac.id} would then have flown {flown[ac.id]} minutes, more than its "
-                f"{ac.hours_available:g} flight hour{'' if ac.hours_available == 1 else 's'} "
+                f"{count(ac.hours_available, 'flight hour')} "
                 f"({prep.hours_min(ac)} minutes)."
             )
         if f.takeoff < prep.available_from(ac):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Literal
 
-from allocator.domain import Aircraft, Request
+from allocator.domain import Aircraft, Request, count
 from allocator.result import Reason, Unserved
 from allocator.solver.fcfs import INF, Fleet, Gap, Option, RequestView, earliest_common, fcfs_order, merged_ranges
 from allocator.solver.prepare import Prepared
@@ -518,7 +518,7 @@ def _competition_detail(
         parts.append(f"{_names(aircraft, 4)} flew {rid} (P{other.priority}, {other.agency})")
     if len(holders) > 5:
         more = len(holders) - 5
-        parts.append(f"{more} more request{'s' if more > 1 else ''}")
+        parts.append(count(more, "more request"))
     flown = "; ".join(parts)
     if during:
         return f"{head}: aircraft {flown} around its window {window}"
