@@ -14,7 +14,7 @@ from allocator.cli import app
 from allocator.errors import InputError
 from allocator.explain import ExplainOptions, explain, explanations_frame, explanations_json
 from allocator.io import write_instance, write_plan
-from allocator.result import Reason
+from allocator.result import Plan, Reason
 from allocator.solver.prepare import Prepared
 from factory import aircraft, make, relocating_candidate, request, t
 
@@ -219,24 +219,30 @@ def test_explain_command_shows_the_coverage_a_re_plan_would_lose(tmp_path: Path)
     assert "S1 eo_ir (rule 0)" in row and "-1200" in row and "0 min short" in row and "120 min short" in row
 
 
-def test_a_remedy_starts_from_the_plain_re_plan_and_never_reports_less(monkeypatch: pytest.MonkeyPatch):
-    # the remedies' own searches are made to fail (as a too-short time limit would): the plain re-plan's plan,
-    # valid with more hours or relocations and given to them as their start, is what they report
+def spoil_remedy_searches(monkeypatch: pytest.MonkeyPatch) -> list[tuple[SolveOptions, Plan]]:
+    """Every re-plan after the first (the plain one) comes back UNKNOWN with the FCFS plan, as a too-short time
+    limit would make the remedies' own searches fail; each call's options and real plan are recorded."""
     from allocator import solver
 
-    inst, plan = coverage_bound()
     real = solver.solve
-    calls = []
+    calls: list[tuple[SolveOptions, Plan]] = []
 
     def spoiled(instance, options):
         result = real(instance, options)
         calls.append((options, result.plan))
         if len(calls) == 1:  # the plain re-plan
             return result
-        bad = result.baseline.model_copy(update={"status": SolveStatus.UNKNOWN})
-        return result.model_copy(update={"plan": bad})
+        return result.model_copy(update={"plan": result.baseline.model_copy(update={"status": SolveStatus.UNKNOWN})})
 
     monkeypatch.setattr(solver, "solve", spoiled)
+    return calls
+
+
+def test_a_remedy_starts_from_the_plain_re_plan_and_never_reports_less(monkeypatch: pytest.MonkeyPatch):
+    # the remedies' own searches are made to fail (as a too-short time limit would): the plain re-plan's plan,
+    # valid with more hours or relocations and given to them as their start, is what they report
+    inst, plan = coverage_bound()
+    calls = spoil_remedy_searches(monkeypatch)
     wit = one(explain(inst, plan, ["R1"], FAST), "R1").what_it_would_take
     plain = calls[0][1]
     assert wit.remedies and len(calls) == 1 + len(wit.remedies)
@@ -507,20 +513,8 @@ def test_the_detail_names_every_request_the_evidence_shows_holding_an_aircraft()
 
 def test_remedies_whose_re_plans_all_stopped_are_not_reported_as_useless(monkeypatch: pytest.MonkeyPatch):
     # every remedy's own search fails (as a too-short time limit would): nothing shows they would not do
-    from allocator import solver
-
     inst, plan = coverage_bound()
-    real = solver.solve
-    calls = []
-
-    def spoiled(instance, options):
-        result = real(instance, options)
-        calls.append(options)
-        if len(calls) == 1:  # the plain re-plan
-            return result
-        return result.model_copy(update={"plan": result.baseline.model_copy(update={"status": SolveStatus.UNKNOWN})})
-
-    monkeypatch.setattr(solver, "solve", spoiled)
+    spoil_remedy_searches(monkeypatch)
     wit = one(explain(inst, plan, ["R1"], FAST), "R1").what_it_would_take
     assert wit.remedies and all(r.works is None for r in wit.remedies)
     assert "neither" not in wit.summary

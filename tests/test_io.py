@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -92,9 +93,10 @@ REQUIRED_CASES = {
 }
 
 
-def _message(path: Path) -> str:
+def _message(path: Path, load: Callable[[Path], object] = load_instance) -> str:
+    """The one sentence that loading `path` (an instance, or what `load` reads) fails with."""
     with pytest.raises(InputError) as caught:
-        load_instance(path)
+        load(path)
     return str(caught.value)
 
 
@@ -352,9 +354,7 @@ def test_malformed_plan_names_the_field(tmp_path: Path, change: Any, expected: s
     change(bad)
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(bad))
-    with pytest.raises(InputError) as caught:
-        load_plan(path)
-    assert str(caught.value) == f"{path}: {expected}"
+    assert _message(path, load_plan) == f"{path}: {expected}"
 
 
 def test_plan_file_that_is_not_a_plan(tmp_path: Path) -> None:
@@ -430,17 +430,13 @@ def test_a_json_file_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
 def test_a_deeply_nested_plan_or_scenario_is_an_input_error(tmp_path: Path, loader: Any, suffix: str) -> None:
     path = tmp_path / f"deep{suffix}"
     path.write_text('{"changes": ' + "[" * 100000)
-    with pytest.raises(InputError) as caught:
-        loader(path)
-    assert str(caught.value) == f"{path}: cannot be read: its lists and mappings are nested too deeply."
+    assert _message(path, loader) == f"{path}: cannot be read: its lists and mappings are nested too deeply."
 
 
 def test_a_whole_number_too_long_to_read_is_an_input_error_naming_its_place(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
     path.write_text(_plan().to_json().replace('"service": 1250', '"service": ' + "1" * 5000))
-    with pytest.raises(InputError) as caught:
-        load_plan(path)
-    assert str(caught.value) == (
+    assert _message(path, load_plan) == (
         f"{path}: not valid JSON at line 5, column 16: a whole number has 5000 digits (at most 4300 are allowed)."
     )
 
@@ -500,9 +496,7 @@ def test_a_plan_file_without_a_key_spec_requires_is_an_input_error(tmp_path: Pat
     del doc[key]
     path = tmp_path / "plan.json"
     path.write_text(json.dumps(doc))
-    with pytest.raises(InputError) as caught:
-        load_plan(path)
-    assert str(caught.value) == (
+    assert _message(path, load_plan) == (
         f"{path}: plan for instance 'tiny', field '{key}': required field is missing; give {empty} if there is none."
     )
 
@@ -511,9 +505,7 @@ def test_a_plan_file_without_any_of_its_lists_names_them_all(tmp_path: Path) -> 
     path = tmp_path / "plan.json"
     doc = {"instance": "tiny", "status": "INFEASIBLE", "objective": {"service": 0, "cost": 0}, "bound": {}}
     path.write_text(json.dumps(doc))
-    with pytest.raises(InputError) as caught:
-        load_plan(path)
-    assert str(caught.value) == (
+    assert _message(path, load_plan) == (
         f"{path}: plan for instance 'tiny', field 'sorties': required field is missing (and 'relocations', "
         "'unserved'); give [] if there is none."
     )
@@ -620,9 +612,7 @@ def test_a_nul_byte_in_yaml_names_its_place(tmp_path: Path) -> None:
     )
     plan = tmp_path / "plan.yaml"
     plan.write_text("instance: tiny\nstatus: \x07\n")
-    with pytest.raises(InputError) as caught:
-        load_plan(plan)
-    assert str(caught.value) == (
+    assert _message(plan, load_plan) == (
         f"{plan}: not valid YAML at line 2, column 9: the character U+0007 is not allowed in YAML text."
     )
 
@@ -635,12 +625,10 @@ def test_an_empty_json_file_is_said_to_be_empty(tmp_path: Path, text: str) -> No
         _message(path)
         == f"{path}: expected a mapping of instance keys at the top level, found nothing (the file is empty)."
     )
-    with pytest.raises(InputError) as caught:
-        load_plan(path)
-    assert str(caught.value) == f"{path}: expected a plan object at the top level, found nothing (the file is empty)."
-    with pytest.raises(InputError) as caught:
-        load_scenario(path)
-    assert str(caught.value) == (
+    assert _message(path, load_plan) == (
+        f"{path}: expected a plan object at the top level, found nothing (the file is empty)."
+    )
+    assert _message(path, load_scenario) == (
         f"{path}: expected a scenario mapping (name, changes) at the top level, found nothing (the file is empty)."
     )
 
@@ -649,12 +637,8 @@ def test_an_empty_json_file_is_said_to_be_empty(tmp_path: Path, text: str) -> No
 def test_a_plan_file_must_be_json_or_yaml(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text(_plan().to_json())
-    with pytest.raises(InputError) as caught:
-        load_plan(path)
-    assert str(caught.value) == f"{path}: unknown plan format (expected .json, .yaml or .yml)."
-    with pytest.raises(InputError) as caught:
-        load_plan(tmp_path / f"missing_{name}")
-    assert str(caught.value) == f"{tmp_path / f'missing_{name}'}: no such file."
+    assert _message(path, load_plan) == f"{path}: unknown plan format (expected .json, .yaml or .yml)."
+    assert _message(tmp_path / f"missing_{name}", load_plan) == f"{tmp_path / f'missing_{name}'}: no such file."
     for suffix in (".json", ".yaml", ".YML"):
         assert load_plan(path.rename(path.with_name(f"plan{suffix}"))) == _plan()
         path = path.with_name(f"plan{suffix}")
@@ -747,8 +731,6 @@ def test_a_plan_error_with_a_line_break_in_a_name_stays_on_one_line(tmp_path: Pa
     del plan["objective"]["cost"]
     path = tmp_path / "line_break.json"
     path.write_text(json.dumps(plan))
-    with pytest.raises(InputError) as caught:
-        load_plan(path)
-    assert str(caught.value) == (
+    assert _message(path, load_plan) == (
         f"{path}: plan for instance 'tiny\\nsecond line', field 'objective.cost': required field is missing."
     )
