@@ -7,6 +7,7 @@ reads it), so the report's coverage timeline and the checker's verdict cannot di
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,21 +17,17 @@ import pandas as pd
 from allocator.check import CheckReport
 from allocator.domain import Instance
 from allocator.result import Plan
+from allocator.solver import scoring
+from allocator.solver.prepare import Prepared
 from allocator.timeline import Timeline
 
 
 def fulfilment(instance: Instance, plan: Plan, by: str) -> dict[str, dict[str, int]]:
-    """Per agency (`by="agency"`) or sector: requests asked and met, and their value."""
+    """Per agency (`by="agency"`) or sector: requests asked and met, and their value (the tallies the planner's
+    own metrics use, recomputed from the plan's sorties)."""
     served = {s.request for s in plan.sorties}
-    table: dict[str, dict[str, int]] = {}
-    for req in instance.requests:
-        row = table.setdefault(getattr(req, by), {"requested": 0, "served": 0, "value_requested": 0, "value_served": 0})
-        row["requested"] += 1
-        row["value_requested"] += instance.value(req)
-        if req.id in served:
-            row["served"] += 1
-            row["value_served"] += instance.value(req)
-    return dict(sorted(table.items()))
+    tallies = scoring.fulfilment(Prepared(instance), served, lambda req: str(getattr(req, by)))
+    return {name: asdict(tally) for name, tally in tallies.items()}
 
 
 def fulfilment_frame(instance: Instance, plan: Plan, by: str) -> pd.DataFrame:
